@@ -1,0 +1,385 @@
+package portager
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AuthMethod is how the controller authenticates to the destination registry.
+// +enum
+type AuthMethod string
+
+const (
+	// AuthMethodSecret uses a kubernetes.io/dockerconfigjson Secret.
+	AuthMethodSecret AuthMethod = "secret"
+	// AuthMethodECR uses IRSA for AWS ECR.
+	AuthMethodECR AuthMethod = "ecr"
+	// AuthMethodGAR uses Application Default Credentials / GKE Workload Identity.
+	AuthMethodGAR AuthMethod = "gar"
+	// AuthMethodAnonymous explicitly disables authentication.
+	AuthMethodAnonymous AuthMethod = "anonymous"
+)
+
+// Severity is a vulnerability severity level.
+// +enum
+type Severity string
+
+const (
+	SeverityCritical Severity = "critical"
+	SeverityHigh     Severity = "high"
+	SeverityMedium   Severity = "medium"
+	SeverityLow      Severity = "low"
+)
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ImageSync declares that a set of images is copied from a source registry to a
+// destination registry on a cron schedule, copying only what changed.
+type ImageSync struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec defines the desired state of ImageSync
+	Spec ImageSyncSpec `json:"spec"`
+	// status defines the observed state of ImageSync
+	// +optional
+	Status ImageSyncStatus `json:"status,omitempty"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ImageSyncList is a list of ImageSync objects.
+type ImageSyncList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items is the list of ImageSyncs.
+	Items []ImageSync `json:"items"`
+}
+
+// ImageSyncSpec defines the desired state of ImageSync.
+type ImageSyncSpec struct {
+	// schedule is a cron expression or shorthand (e.g., "0 */6 * * *", "@every 1h") controlling how often images are synced.
+	Schedule string `json:"schedule"`
+
+	// suspend, when true, stops scheduled and on-demand syncs until it is set back to false.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// source defines the registry to pull images from.
+	Source SourceRegistry `json:"source"`
+
+	// destination defines the registry to push images to.
+	Destination DestinationRegistry `json:"destination"`
+
+	// createDestinationRepos, when true, causes the controller to create destination repositories before pushing (currently ECR only).
+	// +optional
+	CreateDestinationRepos bool `json:"createDestinationRepos,omitempty"`
+
+	// images is the list of images to sync from source to destination.
+	// +listType=atomic
+	Images []ImageSpec `json:"images"`
+
+	// validation configures optional pre-sync validation gates (cosign, vulnerability). When nil, no validation is performed.
+	// +optional
+	Validation *ValidationSpec `json:"validation,omitempty"`
+}
+
+// SecretReference names a kubernetes.io/dockerconfigjson Secret.
+type SecretReference struct {
+	// name of the Secret
+	Name string `json:"name"`
+	// namespace of the Secret. Defaults to the ImageSync's namespace if omitted.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// SourceRegistry is the registry images are pulled from.
+type SourceRegistry struct {
+	// registry is the source registry host (e.g., "cgr.dev/my-org", "docker.io/library"). No scheme — just the host and optional path prefix.
+	Registry string `json:"registry"`
+
+	// authSecretRef references a kubernetes.io/dockerconfigjson Secret for pull authentication. Omit for public registries
+	// +optional
+	AuthSecretRef *SecretReference `json:"authSecretRef,omitempty"`
+}
+
+// DestinationRegistry is the registry images are pushed to.
+type DestinationRegistry struct {
+	// registry is the destination registry host (e.g., "123456789012.dkr.ecr.us-gov-west-1.amazonaws.com").
+	Registry string `json:"registry"`
+
+	// auth configures how the controller authenticates to push images.
+	Auth DestinationAuth `json:"auth"`
+
+	// repositoryPrefix is prepended to image names in the destination. For example, with prefix "chainguard", image "go" becomes "chainguard/go".
+	// +optional
+	RepositoryPrefix string `json:"repositoryPrefix,omitempty"`
+}
+
+// DestinationAuth configures how the controller authenticates to push images.
+type DestinationAuth struct {
+	// method specifies the authentication strategy. "secret" uses a dockerconfigjson Secret; "ecr" uses IRSA for AWS ECR; "gar" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; "anonymous" explicitly disables authentication for public/local registries.
+	Method AuthMethod `json:"method"`
+
+	// secretRef references a kubernetes.io/dockerconfigjson Secret. Required when method is "secret".
+	// +optional
+	SecretRef *SecretReference `json:"secretRef,omitempty"`
+}
+
+// ImageSpec selects the tags of one source image.
+type ImageSpec struct {
+	// name is the image name relative to the source registry (e.g., "go", "node", "python").
+	Name string `json:"name"`
+
+	// tags is the list of explicit image tags to sync (e.g., ["latest", "1.22"]). At least one of tags or semver must be specified.
+	// +optional
+	// +listType=atomic
+	Tags []string `json:"tags,omitempty"`
+
+	// semver is a semver constraint string for auto-discovering tags from the source registry. Supports wildcards (1.x, 1.3.x), ranges (>=1.22.0 <1.23.0), tilde (~1.3.0), and caret (^1.3.0) syntax. Non-semver tags in the registry are silently skipped. Resolved tags are sorted by version descending (newest first).
+	// +optional
+	Semver string `json:"semver,omitempty"`
+
+	// maxTags limits how many semver-matched tags are synced (newest first). Only applies when semver is set. 0 means unlimited.
+	// +optional
+	// +k8s:validation:minimum=0
+	MaxTags int32 `json:"maxTags,omitempty"`
+}
+
+// ValidationSpec configures optional pre-sync validation gates.
+type ValidationSpec struct {
+	// cosign configures cosign signature verification.
+	// +optional
+	Cosign *CosignValidation `json:"cosign,omitempty"`
+
+	// vulnerabilityGate configures vulnerability severity gating.
+	// +optional
+	VulnerabilityGate *VulnerabilityGate `json:"vulnerabilityGate,omitempty"`
+
+	// sbomGate requires a Software Bill of Materials (SBOM) to be attached as an OCI referrer before allowing sync. Supports SPDX and CycloneDX formats.
+	// +optional
+	SBOMGate *SBOMGate `json:"sbomGate,omitempty"`
+}
+
+// CosignValidation configures cosign signature verification.
+type CosignValidation struct {
+	// enabled activates cosign signature verification.
+	Enabled bool `json:"enabled"`
+
+	// keylessIssuer is the OIDC issuer for keyless (Fulcio) verification. Required when publicKey is empty and enabled is true.
+	// +optional
+	KeylessIssuer string `json:"keylessIssuer,omitempty"`
+
+	// keylessIdentity is the exact certificate identity (subject, e.g. a workflow URL or e-mail) a keyless signature must carry.
+	// Without keylessIdentity or keylessIdentityRegexp, any signer from keylessIssuer is accepted.
+	// +optional
+	KeylessIdentity string `json:"keylessIdentity,omitempty"`
+
+	// keylessIdentityRegexp is a regular expression (RE2) the keyless certificate identity must match.
+	// +optional
+	KeylessIdentityRegexp string `json:"keylessIdentityRegexp,omitempty"`
+
+	// publicKey is a PEM-encoded cosign public key for key-based verification. When empty, keyless verification is used (requires keylessIssuer).
+	// +optional
+	PublicKey string `json:"publicKey,omitempty"`
+}
+
+// VulnerabilityGate configures vulnerability severity gating.
+type VulnerabilityGate struct {
+	// enabled activates vulnerability gate checking.
+	Enabled bool `json:"enabled"`
+
+	// maxSeverity is the highest severity level allowed. Images with findings at or above this level are blocked from syncing.
+	MaxSeverity Severity `json:"maxSeverity"`
+
+	// requireCveReport, when true (default), blocks sync if no SARIF vulnerability report is found attached to the source image. When false, images without reports are allowed through.
+	// +optional
+	// +default=true
+	RequireCveReport *bool `json:"requireCveReport,omitempty"`
+}
+
+// SBOMGate requires an SBOM referrer before an image may sync.
+type SBOMGate struct {
+	// enabled activates SBOM gate checking.
+	Enabled bool `json:"enabled"`
+}
+
+// ImageSyncStatus defines the observed state of ImageSync.
+type ImageSyncStatus struct {
+	// conditions represent the current state of the ImageSync resource.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// observedGeneration is the most recent generation observed by the controller. When this differs from metadata.generation, the controller syncs immediately regardless of schedule.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// lastSyncTime is the timestamp of the most recent sync attempt.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+
+	// nextSyncTime is the calculated time of the next scheduled sync.
+	// +optional
+	NextSyncTime *metav1.Time `json:"nextSyncTime,omitempty"`
+
+	// totalImages is the total number of image+tag combinations to sync.
+	// +optional
+	TotalImages int32 `json:"totalImages,omitempty"`
+
+	// syncedImages is the number of image+tag combinations successfully synced or already up-to-date.
+	// +optional
+	SyncedImages int32 `json:"syncedImages,omitempty"`
+
+	// failedImages is the number of image+tag combinations that failed to sync.
+	// +optional
+	FailedImages int32 `json:"failedImages,omitempty"`
+
+	// images contains per-image sync status details.
+	// +optional
+	// +listType=atomic
+	Images []ImageStatus `json:"images,omitempty"`
+
+	// pendingSyncRequest is the on-demand sync request recorded by the sync subresource that the controller has not handled yet.
+	// Only the server writes it.
+	// +optional
+	PendingSyncRequest *SyncRequestRecord `json:"pendingSyncRequest,omitempty"`
+
+	// lastHandledSyncRequest is the most recent on-demand sync request whose run has finished.
+	// +optional
+	LastHandledSyncRequest *SyncRequestRecord `json:"lastHandledSyncRequest,omitempty"`
+
+	// secretAccessIdentity is the user whose permission to get the referenced Secrets the server last checked.
+	// The controller re-checks that this user may still get a Secret before it reads it. Only the server writes it.
+	// +optional
+	SecretAccessIdentity *UserIdentity `json:"secretAccessIdentity,omitempty"`
+}
+
+// ImageStatus is the sync status of one image.
+type ImageStatus struct {
+	// name is the image name (e.g., "alpine", "go").
+	Name string `json:"name"`
+
+	// tags contains per-tag sync results.
+	// +optional
+	// +listType=atomic
+	Tags []TagStatus `json:"tags,omitempty"`
+}
+
+// TagStatus is the sync result of one tag.
+type TagStatus struct {
+	// tag is the image tag that was synced (e.g., "latest", "1.22").
+	Tag string `json:"tag"`
+
+	// synced indicates whether this tag was successfully copied.
+	Synced bool `json:"synced"`
+
+	// sourceDigest is the manifest digest of the source image (e.g., "sha256:abc123..."). Used for digest comparison to skip already-synced images.
+	// +optional
+	SourceDigest string `json:"sourceDigest,omitempty"`
+
+	// lastSyncTime is when this specific tag was last synced.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+
+	// error contains the failure reason if synced is false.
+	// +optional
+	Error string `json:"error,omitempty"`
+
+	// verified indicates whether pre-sync validation passed for this tag. Only meaningful when validation is configured.
+	// +optional
+	Verified bool `json:"verified,omitempty"`
+
+	// validationError contains the validation failure reason, if any.
+	// +optional
+	ValidationError string `json:"validationError,omitempty"`
+}
+
+// SyncRequestRecord is an on-demand sync request as the server recorded it.
+type SyncRequestRecord struct {
+	// id is the server-generated request id.
+	ID string `json:"id"`
+
+	// requestedAt is when the server accepted the request.
+	RequestedAt metav1.Time `json:"requestedAt"`
+
+	// requester is the name of the authenticated user who asked for the sync, taken from the request context.
+	// +optional
+	Requester string `json:"requester,omitempty"`
+}
+
+// UserIdentity is the identity of an authenticated user, as a SubjectAccessReview needs it.
+type UserIdentity struct {
+	// username is the user's name.
+	Username string `json:"username"`
+
+	// uid is the user's unique id, if the authenticator provides one.
+	// +optional
+	UID string `json:"uid,omitempty"`
+
+	// groups are the user's groups.
+	// +optional
+	// +listType=atomic
+	Groups []string `json:"groups,omitempty"`
+}
+
+// SyncRequestResult says what the server did with an ImageSyncRequest.
+// +enum
+type SyncRequestResult string
+
+const (
+	// SyncRequestAccepted means a new request was recorded.
+	SyncRequestAccepted SyncRequestResult = "Accepted"
+	// SyncRequestCoalesced means a request was already pending and this one joined it.
+	SyncRequestCoalesced SyncRequestResult = "Coalesced"
+)
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ImageSyncRequest asks for an on-demand sync of an ImageSync. It is posted to
+// the imagesyncs/sync subresource; the server records it on the ImageSync and the
+// controller runs the sync.
+type ImageSyncRequest struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata.name, when set, must equal the ImageSync's name.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is what the client asks for.
+	// +optional
+	Spec ImageSyncRequestSpec `json:"spec,omitempty"`
+
+	// status is the server's receipt.
+	// +optional
+	Status ImageSyncRequestStatus `json:"status,omitempty"`
+}
+
+// ImageSyncRequestSpec is what a client asks of an on-demand sync.
+type ImageSyncRequestSpec struct {
+	// preconditions must hold for the ImageSync, or the request is refused with 409 Conflict.
+	// +optional
+	Preconditions *metav1.Preconditions `json:"preconditions,omitempty"`
+}
+
+// ImageSyncRequestStatus is the server's receipt for an ImageSyncRequest.
+type ImageSyncRequestStatus struct {
+	// result is Accepted when a new request was recorded, or Coalesced when it joined a pending one.
+	// +optional
+	Result SyncRequestResult `json:"result,omitempty"`
+
+	// requestID identifies the recorded request: the new one, or the pending one it was coalesced into.
+	// +optional
+	RequestID string `json:"requestID,omitempty"`
+
+	// requestedAt is when the recorded request was accepted.
+	// +optional
+	RequestedAt *metav1.Time `json:"requestedAt,omitempty"`
+
+	// requester is the user recorded as having asked for the sync.
+	// +optional
+	Requester string `json:"requester,omitempty"`
+}

@@ -1,0 +1,309 @@
+package validation
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/robfig/cron/v3"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/portager/portager/pkg/apis/portager"
+)
+
+// Caps that keep one ImageSync from growing without bound in etcd (whose
+// default object limit is 1.5 MiB) and keep one run's work finite.
+const (
+	MaxImages            = 256
+	MaxTagsPerImage      = 256
+	MaxExplicitTags      = 1024
+	MaxMaxTags           = 1000
+	MaxScheduleLength    = 256
+	MaxSemverLength      = 256
+	MaxPublicKeyLength   = 16 << 10
+	MaxIssuerLength      = 1024
+	MaxIdentityLength    = 1024
+	MaxStatusTags        = 1000
+	MaxStatusMessageSize = 1024
+	// MinEveryInterval is the shortest "@every" interval accepted; robfig/cron
+	// silently rounds anything shorter up to it, which would surprise a user.
+	MinEveryInterval = time.Second
+)
+
+// cronParser accepts the five standard fields, the descriptors (@hourly...)
+// and @every, exactly as the controller schedules them.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses an ImageSync schedule the way the controller does.
+func ParseSchedule(schedule string) (cron.Schedule, error) {
+	return cronParser.Parse(schedule)
+}
+
+// ValidateImageSync validates a new ImageSync.
+func ValidateImageSync(obj *portager.ImageSync) field.ErrorList {
+	allErrs := apimachineryvalidation.ValidateObjectMeta(&obj.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
+	allErrs = append(allErrs, ValidateImageSyncSpec(&obj.Spec, field.NewPath("spec"))...)
+	return allErrs
+}
+
+// ValidateImageSyncUpdate validates an update of an ImageSync's metadata and spec.
+func ValidateImageSyncUpdate(obj, old *portager.ImageSync) field.ErrorList {
+	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&obj.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	allErrs = append(allErrs, ValidateImageSyncSpec(&obj.Spec, field.NewPath("spec"))...)
+	return allErrs
+}
+
+// ValidateImageSyncStatusUpdate validates a write to the status subresource.
+func ValidateImageSyncStatusUpdate(obj, old *portager.ImageSync) field.ErrorList {
+	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&obj.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
+	allErrs = append(allErrs, ValidateImageSyncStatus(&obj.Status, field.NewPath("status"))...)
+	return allErrs
+}
+
+// ValidateImageSyncSpec validates every field of a spec.
+func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	allErrs = append(allErrs, ValidateSchedule(spec.Schedule, fldPath.Child("schedule"))...)
+	allErrs = append(allErrs, validateSource(&spec.Source, fldPath.Child("source"))...)
+	allErrs = append(allErrs, validateDestination(&spec.Destination, fldPath.Child("destination"))...)
+	allErrs = append(allErrs, validateImages(spec, fldPath.Child("images"))...)
+	if spec.Validation != nil {
+		allErrs = append(allErrs, validateValidation(spec.Validation, fldPath.Child("validation"))...)
+	}
+	return allErrs
+}
+
+// ValidateSchedule checks a cron expression, descriptor or @every interval.
+func ValidateSchedule(schedule string, fldPath *field.Path) field.ErrorList {
+	switch {
+	case strings.TrimSpace(schedule) == "":
+		return field.ErrorList{field.Required(fldPath, `a cron expression such as "0 */6 * * *" or a descriptor such as "@every 1h"`)}
+	case len(schedule) > MaxScheduleLength:
+		return field.ErrorList{field.TooLong(fldPath, "", MaxScheduleLength)}
+	}
+	if rest, ok := strings.CutPrefix(strings.TrimSpace(schedule), "@every "); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(rest))
+		if err != nil {
+			return field.ErrorList{field.Invalid(fldPath, schedule, fmt.Sprintf("@every needs a Go duration such as 30m or 6h: %v", err))}
+		}
+		if d < MinEveryInterval {
+			return field.ErrorList{field.Invalid(fldPath, schedule, fmt.Sprintf("@every interval must be at least %s", MinEveryInterval))}
+		}
+	}
+	if _, err := ParseSchedule(schedule); err != nil {
+		return field.ErrorList{field.Invalid(fldPath, schedule, fmt.Sprintf("not a valid five-field cron expression or descriptor: %v", err))}
+	}
+	return nil
+}
+
+func validateSource(src *portager.SourceRegistry, fldPath *field.Path) field.ErrorList {
+	allErrs := ValidateRegistry(src.Registry, fldPath.Child("registry"))
+	if src.AuthSecretRef != nil {
+		allErrs = append(allErrs, ValidateSecretReference(src.AuthSecretRef, fldPath.Child("authSecretRef"))...)
+	}
+	return allErrs
+}
+
+var supportedAuthMethods = sets.New(
+	portager.AuthMethodSecret, portager.AuthMethodECR, portager.AuthMethodGAR, portager.AuthMethodAnonymous)
+
+func validateDestination(dst *portager.DestinationRegistry, fldPath *field.Path) field.ErrorList {
+	allErrs := ValidateRegistry(dst.Registry, fldPath.Child("registry"))
+	if dst.RepositoryPrefix != "" {
+		allErrs = append(allErrs, ValidateRepositoryPath(dst.RepositoryPrefix, fldPath.Child("repositoryPrefix"))...)
+	}
+
+	authPath := fldPath.Child("auth")
+	switch {
+	case dst.Auth.Method == "":
+		allErrs = append(allErrs, field.Required(authPath.Child("method"), ""))
+	case !supportedAuthMethods.Has(dst.Auth.Method):
+		allErrs = append(allErrs, field.NotSupported(authPath.Child("method"), dst.Auth.Method, sets.List(supportedAuthMethods)))
+	}
+	if dst.Auth.Method == portager.AuthMethodSecret && dst.Auth.SecretRef == nil {
+		allErrs = append(allErrs, field.Required(authPath.Child("secretRef"), `required when method is "secret"`))
+	}
+	if dst.Auth.SecretRef != nil {
+		allErrs = append(allErrs, ValidateSecretReference(dst.Auth.SecretRef, authPath.Child("secretRef"))...)
+	}
+	return allErrs
+}
+
+// ValidateSecretReference checks a Secret's name (DNS-1123 subdomain) and
+// namespace (DNS-1123 label).
+func ValidateSecretReference(ref *portager.SecretReference, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if ref.Name == "" {
+		allErrs = append(allErrs, field.Required(fldPath.Child("name"), ""))
+	} else {
+		for _, msg := range apimachineryvalidation.NameIsDNSSubdomain(ref.Name, false) {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("name"), ref.Name, msg))
+		}
+	}
+	if ref.Namespace != "" {
+		for _, msg := range apimachineryvalidation.ValidateNamespaceName(ref.Namespace, false) {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("namespace"), ref.Namespace, msg))
+		}
+	}
+	return allErrs
+}
+
+func validateImages(spec *portager.ImageSyncSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	switch n := len(spec.Images); {
+	case n == 0:
+		return field.ErrorList{field.Required(fldPath, "at least one image must be listed")}
+	case n > MaxImages:
+		return field.ErrorList{field.TooMany(fldPath, n, MaxImages)}
+	}
+
+	explicit := 0
+	for i := range spec.Images {
+		img := &spec.Images[i]
+		idxPath := fldPath.Index(i)
+		allErrs = append(allErrs, validateImage(img, spec, idxPath)...)
+		explicit += len(img.Tags)
+	}
+	if explicit > MaxExplicitTags {
+		allErrs = append(allErrs, field.TooMany(fldPath, explicit, MaxExplicitTags).WithOrigin("explicitTags"))
+	}
+	return allErrs
+}
+
+func validateImage(img *portager.ImageSpec, spec *portager.ImageSyncSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if img.Name == "" {
+		allErrs = append(allErrs, field.Required(fldPath.Child("name"), ""))
+	} else {
+		allErrs = append(allErrs, ValidateRepositoryPath(img.Name, fldPath.Child("name"))...)
+		if n := len(destinationRepository(spec, img.Name)); n > MaxReferenceNameLength {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child("name"), img.Name,
+				fmt.Sprintf("destination repository name would be %d characters, more than the %d the distribution spec allows", n, MaxReferenceNameLength)))
+		}
+	}
+
+	if len(img.Tags) == 0 && img.Semver == "" {
+		allErrs = append(allErrs, field.Required(fldPath.Child("tags"), "at least one of tags or semver must be specified"))
+	}
+	if len(img.Tags) > MaxTagsPerImage {
+		allErrs = append(allErrs, field.TooMany(fldPath.Child("tags"), len(img.Tags), MaxTagsPerImage))
+	} else {
+		for j, tag := range img.Tags {
+			allErrs = append(allErrs, ValidateTag(tag, fldPath.Child("tags").Index(j))...)
+		}
+	}
+
+	if img.Semver != "" {
+		allErrs = append(allErrs, ValidateSemverConstraint(img.Semver, fldPath.Child("semver"))...)
+	}
+	switch {
+	case img.MaxTags < 0:
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxTags"), img.MaxTags, "must be greater than or equal to 0 (0 means unlimited)"))
+	case img.MaxTags > MaxMaxTags:
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxTags"), img.MaxTags, fmt.Sprintf("must be at most %d", MaxMaxTags)))
+	}
+	return allErrs
+}
+
+// ValidateSemverConstraint checks a Masterminds/semver/v3 constraint.
+func ValidateSemverConstraint(constraint string, fldPath *field.Path) field.ErrorList {
+	if len(constraint) > MaxSemverLength {
+		return field.ErrorList{field.TooLong(fldPath, "", MaxSemverLength)}
+	}
+	if _, err := semver.NewConstraint(constraint); err != nil {
+		return field.ErrorList{field.Invalid(fldPath, constraint, fmt.Sprintf("not a valid semver constraint (e.g. \">=1.22 <1.23\", \"~1.3.0\", \"^1.3\", \"1.x\"): %v", err))}
+	}
+	return nil
+}
+
+func validateValidation(v *portager.ValidationSpec, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if c := v.Cosign; c != nil {
+		allErrs = append(allErrs, validateCosign(c, fldPath.Child("cosign"))...)
+	}
+	if g := v.VulnerabilityGate; g != nil {
+		p := fldPath.Child("vulnerabilityGate", "maxSeverity")
+		switch {
+		case g.MaxSeverity == "":
+			allErrs = append(allErrs, field.Required(p, ""))
+		case !supportedSeverities.Has(g.MaxSeverity):
+			allErrs = append(allErrs, field.NotSupported(p, g.MaxSeverity, sets.List(supportedSeverities)))
+		}
+	}
+	return allErrs
+}
+
+var supportedSeverities = sets.New(
+	portager.SeverityCritical, portager.SeverityHigh, portager.SeverityMedium, portager.SeverityLow)
+
+func validateCosign(c *portager.CosignValidation, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if c.PublicKey != "" {
+		allErrs = append(allErrs, ValidatePublicKey(c.PublicKey, fldPath.Child("publicKey"))...)
+	}
+	if c.Enabled && c.PublicKey == "" && c.KeylessIssuer == "" {
+		allErrs = append(allErrs, field.Required(fldPath.Child("keylessIssuer"), "required when cosign is enabled without publicKey"))
+	}
+	if c.KeylessIssuer != "" {
+		allErrs = append(allErrs, validateIssuer(c.KeylessIssuer, fldPath.Child("keylessIssuer"))...)
+	}
+	if len(c.KeylessIdentity) > MaxIdentityLength {
+		allErrs = append(allErrs, field.TooLong(fldPath.Child("keylessIdentity"), "", MaxIdentityLength))
+	}
+	if c.KeylessIdentityRegexp != "" {
+		allErrs = append(allErrs, validateRegexp(c.KeylessIdentityRegexp, fldPath.Child("keylessIdentityRegexp"))...)
+	}
+	if c.KeylessIdentity != "" && c.KeylessIdentityRegexp != "" {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("keylessIdentityRegexp"), "may not be set together with keylessIdentity"))
+	}
+	return allErrs
+}
+
+// ValidateImageSyncStatus validates what the controller writes, so a buggy or
+// hostile writer cannot store an unbounded or malformed status.
+func ValidateImageSyncStatus(status *portager.ImageSyncStatus, fldPath *field.Path) field.ErrorList {
+	allErrs := metav1validation.ValidateConditions(status.Conditions, fldPath.Child("conditions"))
+	for name, v := range map[string]int32{"totalImages": status.TotalImages, "syncedImages": status.SyncedImages, "failedImages": status.FailedImages} {
+		if v < 0 {
+			allErrs = append(allErrs, field.Invalid(fldPath.Child(name), v, "must be greater than or equal to 0"))
+		}
+	}
+	if status.ObservedGeneration < 0 {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("observedGeneration"), status.ObservedGeneration, "must be greater than or equal to 0"))
+	}
+
+	imagesPath := fldPath.Child("images")
+	if len(status.Images) > MaxImages {
+		return append(allErrs, field.TooMany(imagesPath, len(status.Images), MaxImages))
+	}
+	tags := 0
+	for i := range status.Images {
+		img := &status.Images[i]
+		tags += len(img.Tags)
+		for j := range img.Tags {
+			allErrs = append(allErrs, validateTagStatus(&img.Tags[j], imagesPath.Index(i).Child("tags").Index(j))...)
+		}
+	}
+	if tags > MaxStatusTags {
+		allErrs = append(allErrs, field.TooMany(imagesPath, tags, MaxStatusTags).WithOrigin("tags"))
+	}
+	return allErrs
+}
+
+func validateTagStatus(ts *portager.TagStatus, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	if ts.SourceDigest != "" && !digestRegexp.MatchString(ts.SourceDigest) {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("sourceDigest"), ts.SourceDigest, "must be a digest such as sha256:<64 hex characters>"))
+	}
+	if len(ts.Error) > MaxStatusMessageSize {
+		allErrs = append(allErrs, field.TooLong(fldPath.Child("error"), "", MaxStatusMessageSize))
+	}
+	if len(ts.ValidationError) > MaxStatusMessageSize {
+		allErrs = append(allErrs, field.TooLong(fldPath.Child("validationError"), "", MaxStatusMessageSize))
+	}
+	return allErrs
+}

@@ -1,0 +1,119 @@
+package validation
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/portager/portager/pkg/apis/portager"
+)
+
+// DockerHubMinInterval is the shortest schedule we sync from Docker Hub without
+// a warning: its anonymous pull limits are easily exhausted by tighter loops.
+const DockerHubMinInterval = 5 * time.Minute
+
+// dockerHubHosts are the names Docker Hub is reached by.
+var dockerHubHosts = map[string]bool{
+	"docker.io": true, "index.docker.io": true, "registry-1.docker.io": true, "registry.hub.docker.com": true,
+}
+
+// broadProbe is a version no real constraint author means to allow; a
+// constraint that admits it has no upper bound.
+var broadProbe = semver.MustParse("999999.0.0")
+
+// Warnings returns admission warnings for a spec that is legal but risky. It
+// assumes the spec passed validation; invalid parts are skipped.
+func Warnings(spec *portager.ImageSyncSpec) []string {
+	var warnings []string
+	add := func(path *field.Path, format string, args ...any) {
+		warnings = append(warnings, fmt.Sprintf("%s: %s", path, fmt.Sprintf(format, args...)))
+	}
+	specPath := field.NewPath("spec")
+
+	if c := cosignOf(spec); c != nil && c.Enabled && c.PublicKey == "" && c.KeylessIssuer != "" &&
+		c.KeylessIdentity == "" && c.KeylessIdentityRegexp == "" {
+		add(specPath.Child("validation", "cosign", "keylessIssuer"),
+			"keyless verification with only an issuer accepts a signature from anyone who can get a certificate from %q; set keylessIdentity or keylessIdentityRegexp", c.KeylessIssuer)
+	}
+	if c := cosignOf(spec); c != nil && c.PublicKey != "" && (c.KeylessIssuer != "" || c.KeylessIdentity != "" || c.KeylessIdentityRegexp != "") {
+		add(specPath.Child("validation", "cosign", "publicKey"), "publicKey is set, so the keyless fields are ignored")
+	}
+
+	seen := map[string]int{}
+	for i := range spec.Images {
+		img := &spec.Images[i]
+		p := specPath.Child("images").Index(i)
+		if first, dup := seen[img.Name]; dup {
+			add(p.Child("name"), "image %q is also listed at spec.images[%d]; their tags are synced together", img.Name, first)
+		} else {
+			seen[img.Name] = i
+		}
+		if img.MaxTags != 0 && img.Semver == "" {
+			add(p.Child("maxTags"), "maxTags only applies when semver is set")
+		}
+		if img.Semver != "" && img.MaxTags == 0 {
+			if c, err := semver.NewConstraint(img.Semver); err == nil && c.Check(broadProbe) {
+				add(p.Child("semver"), "constraint %q has no upper bound and maxTags is 0 (unlimited): every future release is copied; set maxTags", img.Semver)
+			}
+		}
+		tags := map[string]bool{}
+		for j, t := range img.Tags {
+			if tags[t] {
+				add(p.Child("tags").Index(j), "tag %q is listed more than once", t)
+			}
+			tags[t] = true
+		}
+	}
+
+	if dockerHubHosts[registryHost(spec.Source.Registry)] {
+		if d, ok := shortestInterval(spec.Schedule); ok && d < DockerHubMinInterval {
+			add(specPath.Child("schedule"), "runs every %s against Docker Hub, which rate-limits pulls; schedule at most every %s", d, DockerHubMinInterval)
+		}
+	}
+
+	if a := spec.Destination.Auth; a.SecretRef != nil && a.Method != portager.AuthMethodSecret {
+		add(specPath.Child("destination", "auth", "secretRef"), "ignored because method is %q, not \"secret\"", a.Method)
+	}
+	if spec.CreateDestinationRepos && spec.Destination.Auth.Method != portager.AuthMethodECR {
+		add(specPath.Child("createDestinationRepos"), "only has an effect for ECR destinations (method \"ecr\")")
+	}
+	return warnings
+}
+
+func cosignOf(spec *portager.ImageSyncSpec) *portager.CosignValidation {
+	if spec.Validation == nil {
+		return nil
+	}
+	return spec.Validation.Cosign
+}
+
+// registryHost returns the host[:port] part of a registry value.
+func registryHost(registry string) string {
+	host, _, _ := strings.Cut(registry, "/")
+	return strings.ToLower(host)
+}
+
+// shortestInterval returns the smallest gap between the next few activations
+// of a schedule. Cron gaps vary ("*/2 1 * * *"), so a handful are sampled.
+func shortestInterval(schedule string) (time.Duration, bool) {
+	sched, err := ParseSchedule(schedule)
+	if err != nil {
+		return 0, false
+	}
+	// A fixed start keeps the result independent of the wall clock.
+	t := time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
+	shortest := time.Duration(1<<63 - 1)
+	prev := sched.Next(t)
+	for range 64 {
+		next := sched.Next(prev)
+		if next.IsZero() {
+			break
+		}
+		shortest = min(shortest, next.Sub(prev))
+		prev = next
+	}
+	return shortest, shortest != time.Duration(1<<63-1)
+}
