@@ -107,7 +107,7 @@ func (o *Options) Complete(ctx context.Context) error {
 		o.RecommendedOptions.CoreAPI = nil
 		o.RecommendedOptions.Admission = nil
 		o.RecommendedOptions.Features.EnablePriorityAndFairness = false
-		// Standalone is for one machine: listen on loopback unless told otherwise.
+		// Standalone has no real authentication, so it only ever listens on loopback.
 		if ss := o.RecommendedOptions.SecureServing; ss.BindAddress == nil || ss.BindAddress.IsUnspecified() {
 			ss.BindAddress = netutils.ParseIPSloppy("127.0.0.1")
 		}

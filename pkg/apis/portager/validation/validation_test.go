@@ -1,0 +1,301 @@
+package validation
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
+
+	"github.com/portager/portager/pkg/apis/portager"
+)
+
+// newImageSync returns a valid ImageSync changed by the given mutations.
+func newImageSync(mutate ...func(*portager.ImageSync)) *portager.ImageSync {
+	is := &portager.ImageSync{
+		ObjectMeta: metav1.ObjectMeta{Name: "base-images", Namespace: "default"},
+		Spec: portager.ImageSyncSpec{
+			Schedule: "@every 6h",
+			Source:   portager.SourceRegistry{Registry: "docker.io/library"},
+			Destination: portager.DestinationRegistry{
+				Registry:         "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+				Auth:             portager.DestinationAuth{Method: portager.AuthMethodECR},
+				RepositoryPrefix: "mirror",
+			},
+			Images: []portager.ImageSpec{
+				{Name: "alpine", Tags: []string{"3.21", "latest"}},
+				{Name: "nginx", Semver: ">=1.27 <1.28", MaxTags: 3},
+			},
+		},
+	}
+	for _, m := range mutate {
+		m(is)
+	}
+	return is
+}
+
+func publicKeyPEM(t testing.TB) string {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+func withCosign(c portager.CosignValidation) func(*portager.ImageSync) {
+	return func(is *portager.ImageSync) {
+		is.Spec.Validation = &portager.ValidationSpec{Cosign: &c}
+	}
+}
+
+func tags(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("v%d", i)
+	}
+	return out
+}
+
+func TestValidateImageSync(t *testing.T) {
+	key := publicKeyPEM(t)
+	cases := []struct {
+		name   string
+		mutate func(*portager.ImageSync)
+		// want is the field path and error type of every expected error; none means valid.
+		want []string
+	}{
+		{"valid", func(is *portager.ImageSync) {}, nil},
+		{"valid five-field cron", func(is *portager.ImageSync) { is.Spec.Schedule = "0 */6 * * *" }, nil},
+		{"valid descriptor", func(is *portager.ImageSync) { is.Spec.Schedule = "@hourly" }, nil},
+		{"valid registry with port", func(is *portager.ImageSync) { is.Spec.Source.Registry = "127.0.0.1:5000/org/team" }, nil},
+		{"valid IPv6 registry", func(is *portager.ImageSync) { is.Spec.Source.Registry = "[::1]:5000" }, nil},
+		{"valid secret method", func(is *portager.ImageSync) {
+			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodSecret, SecretRef: &portager.SecretReference{Name: "push-creds"}}
+		}, nil},
+		{"valid cosign key", withCosign(portager.CosignValidation{Enabled: true, PublicKey: key}), nil},
+		{"valid cosign keyless", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "https://token.actions.githubusercontent.com", KeylessIdentityRegexp: "^https://github.com/org/"}), nil},
+		{"disabled cosign needs no issuer", withCosign(portager.CosignValidation{Enabled: false}), nil},
+		{"semver only image", func(is *portager.ImageSync) { is.Spec.Images = []portager.ImageSpec{{Name: "go", Semver: "1.x"}} }, nil},
+
+		{"schedule required", func(is *portager.ImageSync) { is.Spec.Schedule = "" }, []string{"spec.schedule:Required"}},
+		{"schedule garbage", func(is *portager.ImageSync) { is.Spec.Schedule = "every day" }, []string{"spec.schedule:Invalid"}},
+		{"schedule six fields refused", func(is *portager.ImageSync) { is.Spec.Schedule = "0 0 */6 * * *" }, []string{"spec.schedule:Invalid"}},
+		{"schedule minute out of range", func(is *portager.ImageSync) { is.Spec.Schedule = "61 * * * *" }, []string{"spec.schedule:Invalid"}},
+		{"schedule unknown descriptor", func(is *portager.ImageSync) { is.Spec.Schedule = "@fortnightly" }, []string{"spec.schedule:Invalid"}},
+		{"schedule @every bad duration", func(is *portager.ImageSync) { is.Spec.Schedule = "@every soon" }, []string{"spec.schedule:Invalid"}},
+		{"schedule @every too short", func(is *portager.ImageSync) { is.Spec.Schedule = "@every 100ms" }, []string{"spec.schedule:Invalid"}},
+		{"schedule too long", func(is *portager.ImageSync) { is.Spec.Schedule = "@every " + strings.Repeat("1", 300) + "h" }, []string{"spec.schedule:TooLong"}},
+
+		{"source registry required", func(is *portager.ImageSync) { is.Spec.Source.Registry = "" }, []string{"spec.source.registry:Required"}},
+		{"source registry scheme", func(is *portager.ImageSync) { is.Spec.Source.Registry = "https://ghcr.io" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry credentials", func(is *portager.ImageSync) { is.Spec.Source.Registry = "user:pass@ghcr.io" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry whitespace", func(is *portager.ImageSync) { is.Spec.Source.Registry = "ghcr.io/my org" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry trailing slash", func(is *portager.ImageSync) { is.Spec.Source.Registry = "ghcr.io/org/" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry uppercase path", func(is *portager.ImageSync) { is.Spec.Source.Registry = "ghcr.io/MyOrg" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry bad port", func(is *portager.ImageSync) { is.Spec.Source.Registry = "localhost:99999" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry bad host", func(is *portager.ImageSync) { is.Spec.Source.Registry = "-bad-.io" }, []string{"spec.source.registry:Invalid"}},
+		{"source registry query", func(is *portager.ImageSync) { is.Spec.Source.Registry = "ghcr.io?x=1" }, []string{"spec.source.registry:Invalid"}},
+		{"source secret name invalid", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "Pull_Creds"}
+		}, []string{"spec.source.authSecretRef.name:Invalid"}},
+		{"source secret name required", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{}
+		}, []string{"spec.source.authSecretRef.name:Required"}},
+		{"source secret namespace invalid", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "creds", Namespace: "a.b"}
+		}, []string{"spec.source.authSecretRef.namespace:Invalid"}},
+
+		{"destination registry required", func(is *portager.ImageSync) { is.Spec.Destination.Registry = "" }, []string{"spec.destination.registry:Required"}},
+		{"destination registry scheme", func(is *portager.ImageSync) { is.Spec.Destination.Registry = "http://harbor.local" }, []string{"spec.destination.registry:Invalid"}},
+		{"destination prefix invalid", func(is *portager.ImageSync) { is.Spec.Destination.RepositoryPrefix = "Mirror/" }, []string{"spec.destination.repositoryPrefix:Invalid"}},
+		{"auth method required", func(is *portager.ImageSync) { is.Spec.Destination.Auth.Method = "" }, []string{"spec.destination.auth.method:Required"}},
+		{"auth method enum", func(is *portager.ImageSync) { is.Spec.Destination.Auth.Method = "basic" }, []string{"spec.destination.auth.method:NotSupported"}},
+		{"secret method needs secretRef", func(is *portager.ImageSync) {
+			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodSecret}
+		}, []string{"spec.destination.auth.secretRef:Required"}},
+		{"destination secret name invalid", func(is *portager.ImageSync) {
+			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodSecret, SecretRef: &portager.SecretReference{Name: "-x"}}
+		}, []string{"spec.destination.auth.secretRef.name:Invalid"}},
+
+		{"images required", func(is *portager.ImageSync) { is.Spec.Images = nil }, []string{"spec.images:Required"}},
+		{"too many images", func(is *portager.ImageSync) {
+			is.Spec.Images = make([]portager.ImageSpec, MaxImages+1)
+		}, []string{"spec.images:TooMany"}},
+		{"image name required", func(is *portager.ImageSync) { is.Spec.Images[0].Name = "" }, []string{"spec.images[0].name:Required"}},
+		{"image name uppercase", func(is *portager.ImageSync) { is.Spec.Images[0].Name = "Alpine" }, []string{"spec.images[0].name:Invalid"}},
+		{"image name double slash", func(is *portager.ImageSync) { is.Spec.Images[1].Name = "library//nginx" }, []string{"spec.images[1].name:Invalid"}},
+		{"image name too long for destination", func(is *portager.ImageSync) {
+			is.Spec.Images[0].Name = strings.Repeat("a", 220)
+		}, []string{"spec.images[0].name:Invalid"}},
+		{"image needs tags or semver", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = nil }, []string{"spec.images[0].tags:Required"}},
+		{"tag invalid characters", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{"3.21", "la:test"} }, []string{"spec.images[0].tags[1]:Invalid"}},
+		{"tag leading dot", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{".hidden"} }, []string{"spec.images[0].tags[0]:Invalid"}},
+		{"tag too long", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{strings.Repeat("a", 129)} }, []string{"spec.images[0].tags[0]:Invalid"}},
+		{"tag empty", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{""} }, []string{"spec.images[0].tags[0]:Required"}},
+		{"too many tags in one image", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = tags(MaxTagsPerImage + 1) }, []string{"spec.images[0].tags:TooMany"}},
+		{"too many tags in all", func(is *portager.ImageSync) {
+			is.Spec.Images = nil
+			for i := 0; i < 5; i++ {
+				is.Spec.Images = append(is.Spec.Images, portager.ImageSpec{Name: fmt.Sprintf("img%d", i), Tags: tags(MaxTagsPerImage)})
+			}
+		}, []string{"spec.images:TooMany"}},
+		{"semver invalid", func(is *portager.ImageSync) { is.Spec.Images[1].Semver = ">>1.0" }, []string{"spec.images[1].semver:Invalid"}},
+		{"semver too long", func(is *portager.ImageSync) { is.Spec.Images[1].Semver = strings.Repeat("1", MaxSemverLength+1) }, []string{"spec.images[1].semver:TooLong"}},
+		{"maxTags negative", func(is *portager.ImageSync) { is.Spec.Images[1].MaxTags = -1 }, []string{"spec.images[1].maxTags:Invalid"}},
+		{"maxTags over cap", func(is *portager.ImageSync) { is.Spec.Images[1].MaxTags = MaxMaxTags + 1 }, []string{"spec.images[1].maxTags:Invalid"}},
+
+		{"keyless needs issuer", withCosign(portager.CosignValidation{Enabled: true}), []string{"spec.validation.cosign.keylessIssuer:Required"}},
+		{"issuer must be https", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "accounts.google.com"}), []string{"spec.validation.cosign.keylessIssuer:Invalid"}},
+		{"public key not PEM", withCosign(portager.CosignValidation{Enabled: true, PublicKey: "ssh-ed25519 AAAA"}), []string{"spec.validation.cosign.publicKey:Invalid"}},
+		{"public key wrong block", withCosign(portager.CosignValidation{Enabled: true,
+			PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("x")}))}), []string{"spec.validation.cosign.publicKey:Invalid"}},
+		{"public key garbage DER", withCosign(portager.CosignValidation{Enabled: true,
+			PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("not a key")}))}), []string{"spec.validation.cosign.publicKey:Invalid"}},
+		{"identity regexp invalid", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "https://issuer.example", KeylessIdentityRegexp: "(["}),
+			[]string{"spec.validation.cosign.keylessIdentityRegexp:Invalid"}},
+		{"identity and regexp both", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "https://issuer.example", KeylessIdentity: "a@b.c", KeylessIdentityRegexp: ".*"}),
+			[]string{"spec.validation.cosign.keylessIdentityRegexp:Forbidden"}},
+		{"maxSeverity required", func(is *portager.ImageSync) {
+			is.Spec.Validation = &portager.ValidationSpec{VulnerabilityGate: &portager.VulnerabilityGate{Enabled: true}}
+		}, []string{"spec.validation.vulnerabilityGate.maxSeverity:Required"}},
+		{"maxSeverity enum", func(is *portager.ImageSync) {
+			is.Spec.Validation = &portager.ValidationSpec{VulnerabilityGate: &portager.VulnerabilityGate{Enabled: true, MaxSeverity: "severe", RequireCveReport: ptr.To(true)}}
+		}, []string{"spec.validation.vulnerabilityGate.maxSeverity:NotSupported"}},
+
+		{"name invalid", func(is *portager.ImageSync) { is.Name = "Base_Images" }, []string{"metadata.name:Invalid"}},
+		{"namespace required", func(is *portager.ImageSync) { is.Namespace = "" }, []string{"metadata.namespace:Required"}},
+		{"several errors reported together", func(is *portager.ImageSync) {
+			is.Spec.Schedule = "nope"
+			is.Spec.Images[0].Tags = []string{"-x"}
+			is.Spec.Images[1].Semver = "~>"
+		}, []string{"spec.schedule:Invalid", "spec.images[0].tags[0]:Invalid", "spec.images[1].semver:Invalid"}},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			errs := ValidateImageSync(newImageSync(tc.mutate))
+			if got := summarize(errs); !equal(got, tc.want) {
+				t.Errorf("errors = %v, want %v\nfull: %v", got, tc.want, errs.ToAggregate())
+			}
+		})
+	}
+}
+
+func summarize(errs field.ErrorList) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Field+":"+typeName[e.Type])
+	}
+	return out
+}
+
+var typeName = map[field.ErrorType]string{
+	field.ErrorTypeRequired:     "Required",
+	field.ErrorTypeInvalid:      "Invalid",
+	field.ErrorTypeNotSupported: "NotSupported",
+	field.ErrorTypeTooLong:      "TooLong",
+	field.ErrorTypeTooMany:      "TooMany",
+	field.ErrorTypeForbidden:    "Forbidden",
+	field.ErrorTypeDuplicate:    "Duplicate",
+}
+
+func equal(got, want []string) bool {
+	return strings.Join(got, ",") == strings.Join(want, ",")
+}
+
+func TestValidateImageSyncStatus(t *testing.T) {
+	cases := []struct {
+		name   string
+		status portager.ImageSyncStatus
+		want   []string
+	}{
+		{"empty", portager.ImageSyncStatus{}, nil},
+		{"negative count", portager.ImageSyncStatus{FailedImages: -1}, []string{"status.failedImages:Invalid"}},
+		{"bad digest", portager.ImageSyncStatus{Images: []portager.ImageStatus{{Name: "a", Tags: []portager.TagStatus{{Tag: "1", SourceDigest: "abc"}}}}},
+			[]string{"status.images[0].tags[0].sourceDigest:Invalid"}},
+		{"error too long", portager.ImageSyncStatus{Images: []portager.ImageStatus{{Name: "a", Tags: []portager.TagStatus{{Tag: "1", Error: strings.Repeat("x", MaxStatusMessageSize+1)}}}}},
+			[]string{"status.images[0].tags[0].error:TooLong"}},
+		{"condition without reason", portager.ImageSyncStatus{Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, LastTransitionTime: metav1.Now()}}},
+			[]string{"status.conditions[0].reason:Required"}},
+		{"too many tag statuses", portager.ImageSyncStatus{Images: []portager.ImageStatus{
+			{Name: "a", Tags: make([]portager.TagStatus, MaxStatusTags/2+1)},
+			{Name: "b", Tags: make([]portager.TagStatus, MaxStatusTags/2+1)},
+		}}, []string{"status.images:TooMany"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			old := newImageSync()
+			obj := newImageSync()
+			obj.ResourceVersion, old.ResourceVersion = "1", "1"
+			obj.Status = tc.status
+			if got := summarize(ValidateImageSyncStatusUpdate(obj, old)); !equal(got, tc.want) {
+				t.Errorf("errors = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(*portager.ImageSync)
+		want   []string // substrings, one per expected warning, in order
+	}{
+		{"none", func(is *portager.ImageSync) {}, nil},
+		{"keyless issuer only", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "https://token.actions.githubusercontent.com"}),
+			[]string{"spec.validation.cosign.keylessIssuer: keyless verification with only an issuer"}},
+		{"keyless with identity", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "https://i.example", KeylessIdentity: "ci@example.com"}), nil},
+		{"broad constraint unlimited", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: ">=1.0"} },
+			[]string{"spec.images[1].semver: constraint \">=1.0\" has no upper bound"}},
+		{"wildcard unlimited", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: "*"} },
+			[]string{"spec.images[1].semver"}},
+		{"bounded constraint unlimited is fine", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: "~1.27.0"} }, nil},
+		{"broad constraint with maxTags is fine", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: ">=1.0", MaxTags: 5} }, nil},
+		{"maxTags without semver", func(is *portager.ImageSync) { is.Spec.Images[0].MaxTags = 2 }, []string{"spec.images[0].maxTags: maxTags only applies when semver is set"}},
+		{"docker hub every minute", func(is *portager.ImageSync) { is.Spec.Schedule = "* * * * *" }, []string{"spec.schedule: runs every 1m0s against Docker Hub"}},
+		{"docker hub every 2m", func(is *portager.ImageSync) { is.Spec.Schedule = "@every 2m" }, []string{"spec.schedule"}},
+		{"docker hub hourly is fine", func(is *portager.ImageSync) { is.Spec.Schedule = "@hourly" }, nil},
+		{"other registry every minute is fine", func(is *portager.ImageSync) {
+			is.Spec.Schedule = "@every 1m"
+			is.Spec.Source.Registry = "ghcr.io/org"
+		}, nil},
+		{"secretRef ignored", func(is *portager.ImageSync) { is.Spec.Destination.Auth.SecretRef = &portager.SecretReference{Name: "x"} },
+			[]string{"spec.destination.auth.secretRef: ignored"}},
+		{"createDestinationRepos outside ECR", func(is *portager.ImageSync) {
+			is.Spec.CreateDestinationRepos = true
+			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodAnonymous}
+		}, []string{"spec.createDestinationRepos"}},
+		{"duplicate image and tag", func(is *portager.ImageSync) {
+			is.Spec.Images = append(is.Spec.Images, portager.ImageSpec{Name: "alpine", Tags: []string{"edge", "edge"}})
+		}, []string{"spec.images[2].name: image \"alpine\" is also listed at spec.images[0]", "spec.images[2].tags[1]: tag \"edge\" is listed more than once"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			is := newImageSync(tc.mutate)
+			if errs := ValidateImageSync(is); len(errs) > 0 {
+				t.Fatalf("fixture must be valid: %v", errs)
+			}
+			got := Warnings(&is.Spec)
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings = %q, want %d matching %q", got, len(tc.want), tc.want)
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tc.want[i]) {
+					t.Errorf("warning[%d] = %q, want it to contain %q", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}
