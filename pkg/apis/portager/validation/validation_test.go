@@ -262,7 +262,9 @@ func TestWarnings(t *testing.T) {
 		{"wildcard unlimited", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: "*"} },
 			[]string{"spec.images[1].semver"}},
 		{"bounded constraint unlimited is fine", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: "~1.27.0"} }, nil},
-		{"broad constraint with maxTags is fine", func(is *portager.ImageSync) { is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: ">=1.0", MaxTags: 5} }, nil},
+		{"broad constraint with maxTags is fine", func(is *portager.ImageSync) {
+			is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: ">=1.0", MaxTags: 5}
+		}, nil},
 		{"maxTags without semver", func(is *portager.ImageSync) { is.Spec.Images[0].MaxTags = 2 }, []string{"spec.images[0].maxTags: maxTags only applies when semver is set"}},
 		{"docker hub every minute", func(is *portager.ImageSync) { is.Spec.Schedule = "* * * * *" }, []string{"spec.schedule: runs every 1m0s against Docker Hub"}},
 		{"docker hub every 2m", func(is *portager.ImageSync) { is.Spec.Schedule = "@every 2m" }, []string{"spec.schedule"}},
@@ -271,7 +273,9 @@ func TestWarnings(t *testing.T) {
 			is.Spec.Schedule = "@every 1m"
 			is.Spec.Source.Registry = "ghcr.io/org"
 		}, nil},
-		{"secretRef ignored", func(is *portager.ImageSync) { is.Spec.Destination.Auth.SecretRef = &portager.SecretReference{Name: "x"} },
+		{"secretRef ignored", func(is *portager.ImageSync) {
+			is.Spec.Destination.Auth.SecretRef = &portager.SecretReference{Name: "x"}
+		},
 			[]string{"spec.destination.auth.secretRef: ignored"}},
 		{"createDestinationRepos outside ECR", func(is *portager.ImageSync) {
 			is.Spec.CreateDestinationRepos = true

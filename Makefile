@@ -1,0 +1,55 @@
+# Portager build, test and local-run entry points. `make test` is what CI runs.
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := _output/bin
+
+.PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
+	kube-binaries run-standalone clean
+
+all: build
+
+## build: compile the server binaries into _output/bin
+build:
+	$(GO) build -o $(BIN)/portager-apiserver ./cmd/apiserver
+	$(GO) build -o $(BIN)/portager-controller ./cmd/controller
+
+## test: everything CI runs: static checks, unit, integration and end-to-end tests
+test: verify test-unit test-integration test-e2e
+
+## verify: gofmt, go vet and generated code freshness
+verify:
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/
+	hack/verify-codegen.sh
+
+## test-unit: package tests, with the race detector (fuzz seed corpora replay here)
+test-unit:
+	$(GO) test -race -count=1 ./pkg/... ./cmd/...
+
+## test-integration: our API server in-process on a real etcd
+test-integration:
+	$(GO) test -race -count=1 ./test/integration/...
+
+## test-e2e: a real kube-apiserver, aggregation and kubectl
+test-e2e: kube-binaries build
+	PATH="$$PATH:$(CURDIR)/$(BIN)" $(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/
+
+## kube-binaries: build and cache kube-apiserver and kube-controller-manager
+kube-binaries:
+	hack/build-kube-binaries.sh
+
+## codegen: regenerate deepcopy, conversion, defaults, OpenAPI and clients
+codegen:
+	hack/update-codegen.sh
+
+## fuzz: explore the validation fuzz target beyond its seed corpus
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzValidateImageSync -fuzztime 60s ./pkg/apis/portager/validation/
+
+## run-standalone: the API server alone with an embedded etcd, no cluster needed
+run-standalone:
+	$(GO) run ./cmd/apiserver --standalone --secure-port 8443 --etcd-data-dir _output/local/etcd --cert-dir _output/local/certs
+
+clean:
+	rm -rf _output/bin _output/local
