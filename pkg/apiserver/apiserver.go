@@ -12,7 +12,11 @@ import (
 )
 
 // ExtraConfig is what the server needs beyond the generic API server.
-type ExtraConfig struct{}
+type ExtraConfig struct {
+	// ImageSync configures the imagesyncs storage. Its Authorizer defaults to
+	// the server's own (delegated) authorizer.
+	ImageSync imagesyncstorage.Options
+}
 
 // Config is the configuration of the Portager API server.
 type Config struct {
@@ -50,7 +54,11 @@ func (c completedConfig) New() (*Server, error) {
 		return nil, fmt.Errorf("creating generic API server: %w", err)
 	}
 
-	storage, err := imagesyncstorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter)
+	opts := c.ExtraConfig.ImageSync
+	if opts.Authorizer == nil {
+		opts.Authorizer = c.GenericConfig.Authorization.Authorizer
+	}
+	storage, err := imagesyncstorage.NewStorage(Scheme, c.GenericConfig.RESTOptionsGetter, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +66,7 @@ func (c completedConfig) New() (*Server, error) {
 	group.VersionedResourcesStorageMap["v1alpha1"] = map[string]rest.Storage{
 		"imagesyncs":        storage.ImageSync,
 		"imagesyncs/status": storage.Status,
+		"imagesyncs/sync":   storage.Sync,
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, fmt.Errorf("installing %s: %w", portager.GroupName, err)

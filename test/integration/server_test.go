@@ -30,6 +30,10 @@ type testServer struct {
 
 	cancel context.CancelFunc
 	done   chan error
+
+	port     int
+	certFile string
+	auth     *authStub
 }
 
 type serverConfig struct {
@@ -39,6 +43,9 @@ type serverConfig struct {
 	dataDir     string
 	// customize changes the options before they are completed.
 	customize func(*server.Options)
+	// auth, when set, replaces standalone mode with real delegated
+	// authentication and authorization against this stub kube-apiserver.
+	auth *authStub
 }
 
 // startEtcd runs a real etcd in the test process and returns its endpoints.
@@ -56,9 +63,14 @@ func startServer(t *testing.T, cfg serverConfig) *testServer {
 
 	dir := t.TempDir()
 	o := server.NewOptions(os.Stdout, os.Stderr)
-	o.Standalone = true
-	o.StandaloneKubeconfig = filepath.Join(dir, "kubeconfig")
-	o.RecommendedOptions.SecureServing.ServerCert.CertDirectory = filepath.Join(dir, "certs")
+	if cfg.auth == nil {
+		o.Standalone = true
+		o.StandaloneKubeconfig = filepath.Join(dir, "kubeconfig")
+	} else {
+		cfg.auth.configure(t, o)
+	}
+	certDir := filepath.Join(dir, "certs")
+	o.RecommendedOptions.SecureServing.ServerCert.CertDirectory = certDir
 	listener, port, err := genericoptions.CreateListener("tcp", "127.0.0.1:0", net.ListenConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -85,15 +97,21 @@ func startServer(t *testing.T, cfg serverConfig) *testServer {
 	go func() { ts.done <- o.Run(ctx) }()
 	t.Cleanup(ts.Stop)
 
-	// The kubeconfig appears once Config() ran; then wait for readiness.
+	// The kubeconfig (standalone) or serving certificate appears once
+	// Config() ran; then wait for readiness.
 	var restConfig *rest.Config
 	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		if restConfig == nil {
-			c, err := clientcmd.BuildConfigFromFlags("", o.StandaloneKubeconfig)
+			var err error
+			if cfg.auth == nil {
+				restConfig, err = clientcmd.BuildConfigFromFlags("", o.StandaloneKubeconfig)
+			} else {
+				restConfig, err = cfg.auth.clientConfig(port, filepath.Join(certDir, "apiserver.crt"), "admin")
+			}
 			if err != nil {
+				restConfig = nil
 				return false, nil
 			}
-			restConfig = c
 		}
 		select {
 		case err := <-ts.done:
@@ -114,7 +132,29 @@ func startServer(t *testing.T, cfg serverConfig) *testServer {
 	restConfig.WarningHandler = ts.Warnings
 	ts.Config = restConfig
 	ts.Client = clientset.NewForConfigOrDie(restConfig)
+	ts.port, ts.certFile, ts.auth = port, filepath.Join(certDir, "apiserver.crt"), cfg.auth
 	return ts
+}
+
+// As returns a client that authenticates as one of the stub's users.
+func (ts *testServer) As(t *testing.T, user string) clientset.Interface {
+	t.Helper()
+	c, err := ts.auth.clientConfig(ts.port, ts.certFile, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.WarningHandler = ts.Warnings
+	return clientset.NewForConfigOrDie(c)
+}
+
+// ConfigAs returns the rest.Config of one of the stub's users.
+func (ts *testServer) ConfigAs(t *testing.T, user string) *rest.Config {
+	t.Helper()
+	c, err := ts.auth.clientConfig(ts.port, ts.certFile, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Stop shuts the server down and waits until it has released its storage.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,6 +27,7 @@ import (
 	"github.com/portager/portager/pkg/apiserver"
 	"github.com/portager/portager/pkg/embeddedetcd"
 	generatedopenapi "github.com/portager/portager/pkg/generated/openapi"
+	imagesyncstorage "github.com/portager/portager/pkg/registry/imagesync"
 )
 
 const defaultEtcdPathPrefix = "/registry/portager.portager.io"
@@ -47,6 +49,16 @@ type Options struct {
 	// StandaloneKubeconfig is where standalone mode writes its kubeconfig.
 	StandaloneKubeconfig string
 
+	// AllowCrossNamespaceSecretRefs lets ImageSyncs reference Secrets in
+	// other namespaces; each reference is still checked as the user.
+	AllowCrossNamespaceSecretRefs bool
+	// MinSyncInterval is the least time between accepted sync requests for
+	// one ImageSync.
+	MinSyncInterval time.Duration
+	// SecretCheckTimeout bounds the SubjectAccessReview of one Secret
+	// reference; a write whose check does not finish in time is refused.
+	SecretCheckTimeout time.Duration
+
 	// AlternateDNS are extra names for the self-signed serving certificate,
 	// e.g. the Service name kube-apiserver dials.
 	AlternateDNS []string
@@ -66,6 +78,8 @@ func NewOptions(out, errOut io.Writer) *Options {
 		),
 		ComponentGlobalsRegistry: basecompatibility.NewComponentGlobalsRegistry(),
 		EtcdDataDir:              "portager-data/etcd",
+		MinSyncInterval:          30 * time.Second,
+		SecretCheckTimeout:       10 * time.Second,
 		Out:                      out,
 		ErrOut:                   errOut,
 	}
@@ -89,6 +103,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 			"A kubeconfig with an admin token is written to --standalone-kubeconfig. Never use this in a cluster.")
 	fs.StringVar(&o.StandaloneKubeconfig, "standalone-kubeconfig", "",
 		"Where --standalone writes its kubeconfig (default: kubeconfig next to --etcd-data-dir).")
+	fs.BoolVar(&o.AllowCrossNamespaceSecretRefs, "allow-cross-namespace-secret-refs", o.AllowCrossNamespaceSecretRefs,
+		"Let ImageSyncs reference Secrets in other namespaces. The writer must still be allowed to get each Secret.")
+	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval,
+		"Least time between two accepted on-demand sync requests for one ImageSync; earlier requests get 429 with Retry-After. 0 disables the limit.")
+	fs.DurationVar(&o.SecretCheckTimeout, "secret-check-timeout", o.SecretCheckTimeout,
+		"How long the check that a user may get a referenced Secret may take; writes whose check does not finish are refused.")
 	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
 		"Extra DNS names for the self-signed serving certificate, e.g. portager-apiserver.portager-system.svc.")
 }
@@ -134,6 +154,9 @@ func (o *Options) Validate() error {
 	var errs []error
 	errs = append(errs, o.RecommendedOptions.Validate()...)
 	errs = append(errs, o.ComponentGlobalsRegistry.Validate()...)
+	if o.MinSyncInterval < 0 {
+		errs = append(errs, errors.New("--min-sync-interval must not be negative"))
+	}
 	if o.Standalone && o.StandaloneKubeconfig == "" {
 		errs = append(errs, errors.New("--standalone needs --standalone-kubeconfig"))
 	}
@@ -167,7 +190,13 @@ func (o *Options) Config() (*apiserver.Config, error) {
 			return nil, err
 		}
 	}
-	return &apiserver.Config{GenericConfig: cfg}, nil
+	return &apiserver.Config{GenericConfig: cfg, ExtraConfig: apiserver.ExtraConfig{
+		ImageSync: imagesyncstorage.Options{
+			AllowCrossNamespaceSecretRefs: o.AllowCrossNamespaceSecretRefs,
+			MinSyncInterval:               o.MinSyncInterval,
+			SecretCheckTimeout:            o.SecretCheckTimeout,
+		},
+	}}, nil
 }
 
 // Run runs the server until ctx is cancelled.

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -15,9 +16,25 @@ import (
 	"github.com/portager/portager/pkg/apis/portager"
 )
 
+// Options configure the imagesyncs storage beyond the generic store.
+type Options struct {
+	// Authorizer answers whether the requesting user may get a referenced
+	// Secret. In a cluster it is the delegated SubjectAccessReview authorizer.
+	Authorizer authorizer.Authorizer
+	// SecretCheckTimeout bounds one such check; past it the write is refused.
+	SecretCheckTimeout time.Duration
+	// AllowCrossNamespaceSecretRefs lets ImageSyncs reference Secrets in other
+	// namespaces (each still checked with a SubjectAccessReview).
+	AllowCrossNamespaceSecretRefs bool
+	// MinSyncInterval is the least time between two accepted on-demand sync
+	// requests for one ImageSync.
+	MinSyncInterval time.Duration
+}
+
 // REST is the storage of imagesyncs.
 type REST struct {
 	*genericregistry.Store
+	secrets secretAccessChecker
 }
 
 // StatusREST is the storage of imagesyncs/status.
@@ -29,6 +46,7 @@ type StatusREST struct {
 type Storage struct {
 	ImageSync *REST
 	Status    *StatusREST
+	Sync      *SyncREST
 }
 
 var (
@@ -41,8 +59,11 @@ var (
 
 // NewStorage returns the storage of imagesyncs and imagesyncs/status on top of
 // the store the options describe (etcd, with the watch cache in front).
-func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*Storage, error) {
-	s := NewStrategy(scheme)
+func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, opts Options) (*Storage, error) {
+	if opts.SecretCheckTimeout <= 0 {
+		opts.SecretCheckTimeout = 10 * time.Second
+	}
+	s := NewStrategy(scheme, opts)
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &portager.ImageSync{} },
 		NewListFunc:               func() runtime.Object { return &portager.ImageSyncList{} },
@@ -65,7 +86,28 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter) (*
 	ss := NewStatusStrategy(s)
 	statusStore.UpdateStrategy = ss
 	statusStore.ResetFieldsStrategy = ss
-	return &Storage{ImageSync: &REST{store}, Status: &StatusREST{store: &statusStore}}, nil
+
+	syncStore := *store
+	syncStore.UpdateStrategy = syncRecordStrategy{s}
+	syncStore.ResetFieldsStrategy = nil
+
+	return &Storage{
+		ImageSync: &REST{Store: store, secrets: secretAccessChecker{authz: opts.Authorizer, timeout: opts.SecretCheckTimeout}},
+		Status:    &StatusREST{store: &statusStore},
+		Sync:      &SyncREST{store: &syncStore, policy: s.syncRequests},
+	}, nil
+}
+
+// Create stores a new ImageSync once the requesting user is known to be
+// allowed to get every Secret it references.
+func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
+	return r.Store.Create(ctx, obj, r.secrets.onCreate(createValidation), options)
+}
+
+// Update (PUT, every kind of PATCH, server-side apply) re-checks Secret
+// references when they change.
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	return r.Store.Update(ctx, name, objInfo, r.secrets.onCreate(createValidation), r.secrets.onUpdate(updateValidation), forceAllowCreate, options)
 }
 
 // ShortNames lets kubectl resolve "isync".

@@ -2,12 +2,16 @@ package imagesync
 
 import (
 	"context"
+	"fmt"
+	"math"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
+	"k8s.io/apiserver/pkg/warning"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/portager/portager/pkg/apis/portager"
@@ -19,6 +23,11 @@ import (
 type strategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
+
+	// syncRequests records the seed operator's sync-now annotation as a request.
+	syncRequests syncRequestPolicy
+	// allowCrossNamespaceSecretRefs lets Secret references leave the namespace.
+	allowCrossNamespaceSecretRefs bool
 }
 
 // statusStrategy implements writes to imagesyncs/status: they change status only.
@@ -36,8 +45,13 @@ var (
 )
 
 // NewStrategy returns the strategy of the main resource.
-func NewStrategy(typer runtime.ObjectTyper) strategy {
-	return strategy{typer, names.SimpleNameGenerator}
+func NewStrategy(typer runtime.ObjectTyper, opts Options) strategy {
+	return strategy{
+		ObjectTyper:                   typer,
+		NameGenerator:                 names.SimpleNameGenerator,
+		syncRequests:                  defaultSyncRequestPolicy(opts.MinSyncInterval),
+		allowCrossNamespaceSecretRefs: opts.AllowCrossNamespaceSecretRefs,
+	}
 }
 
 // NewStatusStrategy returns the strategy of the status subresource.
@@ -59,9 +73,12 @@ func (strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	is := obj.(*portager.ImageSync)
 	is.Status = portager.ImageSyncStatus{}
 	is.Generation = 1
+	// A new ImageSync syncs at once anyway; the trigger has nothing to add.
+	delete(is.Annotations, SyncNowAnnotation)
+	stampSecretAccess(ctx, is, nil)
 }
 
-func (strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+func (s strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	newIS, oldIS := obj.(*portager.ImageSync), old.(*portager.ImageSync)
 	newIS.Status = oldIS.Status
 	// The controller syncs immediately when generation moves past
@@ -69,10 +86,51 @@ func (strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
 	if !apiequality.Semantic.DeepEqual(newIS.Spec, oldIS.Spec) {
 		newIS.Generation = oldIS.Generation + 1
 	}
+	s.migrateSyncNow(ctx, newIS)
+	stampSecretAccess(ctx, newIS, oldIS)
 }
 
-func (strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateImageSync(obj.(*portager.ImageSync))
+// migrateSyncNow turns the seed operator's sync-now annotation into a recorded
+// sync request, under the same rules as the sync subresource, and removes it.
+func (s strategy) migrateSyncNow(ctx context.Context, is *portager.ImageSync) {
+	v, ok := is.Annotations[SyncNowAnnotation]
+	if !ok {
+		return
+	}
+	delete(is.Annotations, SyncNowAnnotation)
+	if v != "true" {
+		return
+	}
+	requester := ""
+	if u, ok := genericapirequest.UserFrom(ctx); ok {
+		requester = u.GetName()
+	}
+	if _, retryAfter := s.syncRequests.record(&is.Status, requester); retryAfter > 0 {
+		warning.AddWarning(ctx, "", fmt.Sprintf("%s: sync not requested: the last request was less than %s ago; retry in %ds",
+			SyncNowAnnotation, s.syncRequests.minInterval, int(math.Ceil(retryAfter.Seconds()))))
+	}
+}
+
+// stampSecretAccess records who wrote the Secret references, so the controller
+// can re-check that user before it reads a Secret. It moves only when the
+// references change (or were never stamped); the create and update
+// validations then check this same user with a SubjectAccessReview.
+func stampSecretAccess(ctx context.Context, is, old *portager.ImageSync) {
+	if len(secretRefs(is)) == 0 {
+		is.Status.SecretAccessIdentity = nil
+		return
+	}
+	if old != nil && !needsSecretCheck(is, old) {
+		return
+	}
+	if u, ok := genericapirequest.UserFrom(ctx); ok {
+		is.Status.SecretAccessIdentity = identityOf(u)
+	}
+}
+
+func (s strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
+	is := obj.(*portager.ImageSync)
+	return append(validation.ValidateImageSync(is), crossNamespaceErrors(is, s.allowCrossNamespaceSecretRefs)...)
 }
 
 func (strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string {
@@ -85,8 +143,9 @@ func (strategy) AllowCreateOnUpdate(ctx context.Context) bool { return false }
 
 func (strategy) AllowUnconditionalUpdate(ctx context.Context) bool { return true }
 
-func (strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateImageSyncUpdate(obj.(*portager.ImageSync), old.(*portager.ImageSync))
+func (s strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	is := obj.(*portager.ImageSync)
+	return append(validation.ValidateImageSyncUpdate(is, old.(*portager.ImageSync)), crossNamespaceErrors(is, s.allowCrossNamespaceSecretRefs)...)
 }
 
 // WarningsOnUpdate warns only when the spec changed, so that a label edit does
@@ -134,5 +193,27 @@ func (statusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Objec
 }
 
 func (statusStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
+	return nil
+}
+
+// syncRecordStrategy is used by the sync subresource: it may change nothing but
+// status.pendingSyncRequest, so a request can never alter spec, metadata or
+// what the controller reported.
+type syncRecordStrategy struct {
+	strategy
+}
+
+func (syncRecordStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
+	newIS, oldIS := obj.(*portager.ImageSync), old.(*portager.ImageSync)
+	pending := newIS.Status.PendingSyncRequest
+	oldIS.DeepCopyInto(newIS)
+	newIS.Status.PendingSyncRequest = pending
+}
+
+func (syncRecordStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
+	return nil
+}
+
+func (syncRecordStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
 	return nil
 }
