@@ -1,0 +1,265 @@
+package syncer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"k8s.io/klog/v2"
+)
+
+// flight deduplicates work within a run: the first caller does it, later
+// callers wait for its result. Bytes are attributed to the first caller.
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// join returns (f, true) if the caller must do the work.
+func (r *run) join(key string) (*flight, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f, ok := r.flights[key]; ok {
+		return f, false
+	}
+	f := &flight{done: make(chan struct{})}
+	r.flights[key] = f
+	return f, true
+}
+
+func (f *flight) wait(ctx context.Context) error {
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// landed records that digest exists in repo on host, so later blobs can be
+// skipped without a HEAD or mounted from there.
+func (r *run) markLanded(host, repo string, d v1.Hash) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := host + "|" + d.String()
+	if r.landed[k] == nil {
+		r.landed[k] = map[string]bool{}
+	}
+	r.landed[k][repo] = true
+}
+
+// landedIn reports whether digest is known in repo, and otherwise another
+// repository on the same host that holds it (for a cross-repo mount).
+func (r *run) landedIn(host, repo string, d v1.Hash) (here bool, other string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	repos := r.landed[host+"|"+d.String()]
+	if repos[repo] {
+		return true, ""
+	}
+	for o := range repos {
+		if other == "" || o < other {
+			other = o
+		}
+	}
+	return false, other
+}
+
+// copyBlob makes desc exist in dst, moving bytes only if needed: known
+// landed → nothing; HEAD finds it → nothing; landed in another destination
+// repository this run → cross-repository mount; otherwise stream it from the
+// source, digest-verified on the way. Each blob is copied at most once per
+// destination repository per run however many tags share it. It returns
+// the bytes uploaded by this call.
+func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descriptor) (int64, error) {
+	key := "blob|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
+	f, leader := r.join(key)
+	if !leader {
+		return 0, f.wait(ctx)
+	}
+	var n int64
+	f.err = func() error {
+		if here, _ := r.landedIn(dst.host.host, dst.repo, desc.Digest); here {
+			return nil
+		}
+		exists, err := dst.headBlob(ctx, desc.Digest)
+		if err != nil {
+			return err
+		}
+		if exists {
+			r.markLanded(dst.host.host, dst.repo, desc.Digest)
+			return nil
+		}
+		err = r.e.withRetry(ctx, "copy blob "+desc.Digest.String(), func(ctx context.Context) error {
+			var aerr error
+			n, aerr = r.transferBlob(ctx, src, dst, desc)
+			return aerr
+		})
+		if err != nil {
+			return err
+		}
+		r.markLanded(dst.host.host, dst.repo, desc.Digest)
+		return nil
+	}()
+	close(f.done)
+	return n, f.err
+}
+
+// transferBlob is one attempt at mounting or streaming a blob. It holds one
+// request slot on each host for the whole transfer.
+func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.Descriptor) (int64, error) {
+	ctx, release, err := holdHosts(ctx, src.host, dst.host)
+	if err != nil {
+		return 0, err
+	}
+	defer release()
+	log := klog.FromContext(ctx)
+
+	location := ""
+	if _, from := r.landedIn(dst.host.host, dst.repo, desc.Digest); from != "" {
+		q := url.Values{"mount": {desc.Digest.String()}, "from": {from}}
+		resp, err := dst.do(ctx, call{
+			op: "mount blob " + desc.Digest.String() + " into " + dst.repo, method: http.MethodPost,
+			url: "/v2/" + dst.repo + "/blobs/uploads/?" + q.Encode(), extraScopes: []string{from},
+			ok: []int{http.StatusCreated, http.StatusAccepted}, noRetry: true,
+		})
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusCreated {
+			log.V(3).Info("mounted blob", "digest", desc.Digest.String(), "from", from, "to", dst.repo)
+			return 0, nil
+		}
+		// 202: the registry declined the mount and opened an upload.
+		location = resp.Header.Get("Location")
+	}
+	if location == "" {
+		resp, err := dst.do(ctx, call{
+			op: "start upload to " + dst.repo, method: http.MethodPost,
+			url: "/v2/" + dst.repo + "/blobs/uploads/", ok: []int{http.StatusAccepted}, noRetry: true,
+		})
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		location = resp.Header.Get("Location")
+	}
+	if location == "" {
+		return 0, fmt.Errorf("start upload to %s: registry returned no upload location", dst.repo)
+	}
+
+	body, err := src.getBlob(ctx, desc.Digest)
+	if err != nil {
+		return 0, err
+	}
+	defer body.Close()
+	vr := newVerifier(body, desc)
+
+	u, err := dst.resolveURL(location)
+	if err != nil {
+		return 0, fmt.Errorf("upload to %s: %w", dst.repo, err)
+	}
+	q := u.Query()
+	q.Set("digest", desc.Digest.String())
+	u.RawQuery = q.Encode()
+	var uploaded int64
+	resp, err := dst.do(ctx, call{
+		op: "upload blob " + desc.Digest.String() + " to " + dst.repo, method: http.MethodPut,
+		url: u.String(), contentType: "application/octet-stream", stream: vr, size: desc.Size,
+		ok: []int{http.StatusCreated, http.StatusNoContent, http.StatusOK}, noRetry: true,
+		uploaded: &uploaded,
+	})
+	// A digest failure on our side is the real cause even if the upload
+	// failed because we aborted it.
+	if vr.err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return 0, vr.err
+	}
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	log.V(3).Info("uploaded blob", "digest", desc.Digest.String(), "repository", dst.repo, "bytes", uploaded)
+	return uploaded, nil
+}
+
+func (c *repoClient) headBlob(ctx context.Context, d v1.Hash) (bool, error) {
+	resp, err := c.do(ctx, call{
+		op: "HEAD blob " + c.repo + "@" + d.String(), method: http.MethodHead,
+		url: "/v2/" + c.repo + "/blobs/" + d.String(), ok: []int{http.StatusOK, http.StatusNotFound},
+	})
+	if err != nil {
+		return false, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK, nil
+}
+
+// getBlob opens a stream of the blob (redirects to storage are followed
+// without credentials). Retries happen at the transfer level.
+func (c *repoClient) getBlob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
+	resp, err := c.do(ctx, call{
+		op: "GET blob " + c.repo + "@" + d.String(), method: http.MethodGet,
+		url: "/v2/" + c.repo + "/blobs/" + d.String(), ok: []int{http.StatusOK}, noRetry: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// verifier hashes a blob while it streams and fails the read that completes
+// the expected size if the content does not match, so a corrupt source blob
+// aborts the upload before the destination could accept it. More bytes
+// than the descriptor's size are an error too.
+type verifier struct {
+	r    io.Reader
+	h    hash.Hash
+	want v1.Hash
+	size int64
+	n    int64
+	err  error
+	done bool
+}
+
+func newVerifier(r io.Reader, desc v1.Descriptor) *verifier {
+	return &verifier{r: r, h: sha256.New(), want: desc.Digest, size: desc.Size}
+}
+
+func (v *verifier) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	if v.want.Algorithm != "sha256" {
+		v.err = &unsupportedError{mediaType: "digest algorithm " + v.want.Algorithm}
+		return 0, v.err
+	}
+	n, err := v.r.Read(p)
+	v.n += int64(n)
+	v.h.Write(p[:n])
+	if v.n > v.size {
+		v.err = &digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: "more bytes"}
+		return n, v.err
+	}
+	if v.n == v.size && !v.done {
+		v.done = true
+		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
+			v.err = &digestMismatchError{what: "blob", want: v.want.String(), got: "sha256:" + got}
+			return n, v.err
+		}
+	}
+	if err == io.EOF && v.n < v.size {
+		v.err = &digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: fmt.Sprintf("%d bytes", v.n)}
+		return n, v.err
+	}
+	return n, err
+}
