@@ -489,3 +489,5 @@ func resultFor(t *testing.T, res []TagResult, image, tag string) TagResult {
 	t.Fatalf("no result for %s:%s in %+v", image, tag, res)
 	return TagResult{}
 }
+
+func parseRef(s string) (name.Reference, error) { return name.ParseReference(s, name.Insecure) }
