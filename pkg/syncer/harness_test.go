@@ -491,3 +491,21 @@ func resultFor(t *testing.T, res []TagResult, image, tag string) TagResult {
 }
 
 func parseRef(s string) (name.Reference, error) { return name.ParseReference(s, name.Insecure) }
+
+func (h *hijackableStatus) Flush() {
+	if f, ok := h.statusWriter.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// countPath counts requests with method whose path ends in suffix
+// (faulted ones included).
+func (tr *testRegistry) countPath(method, suffix string) int {
+	n := 0
+	for _, r := range tr.all() {
+		if r.Method == method && strings.HasSuffix(r.Path, suffix) {
+			n++
+		}
+	}
+	return n
+}
