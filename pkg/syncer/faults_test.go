@@ -93,9 +93,13 @@ func TestRateLimit(t *testing.T) {
 		wantReason  string
 		minElapsed  time.Duration
 		wantHEADs   int
+		blob        bool // 429 the blob download instead of the tag HEAD
+		times       int  // 0 = once
 	}{
 		{name: "within cap", retryAfter: "1", wantOutcome: OutcomeCopied, wantReason: ReasonCopied, minElapsed: time.Second, wantHEADs: 2},
 		{name: "over cap", retryAfter: "120", wantOutcome: OutcomeFailed, wantReason: ReasonRateLimited, wantHEADs: 1},
+		{name: "within cap on a blob stream", blob: true, retryAfter: "1", wantOutcome: OutcomeCopied, wantReason: ReasonCopied, minElapsed: time.Second, wantHEADs: 1},
+		{name: "no header, never lifts", retryAfter: "", times: -1, wantOutcome: OutcomeFailed, wantReason: ReasonRateLimited, wantHEADs: 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,7 +108,19 @@ func TestRateLimit(t *testing.T) {
 			dst := newTestRegistry(t)
 			src.push("app:1", img)
 			src.reset()
-			src.addFault(&fault{match: match(http.MethodHead, "manifest"), times: 1, handle: status(http.StatusTooManyRequests, "Retry-After", tc.retryAfter)})
+			m := matchPath(http.MethodHead, "/manifests/1")
+			if tc.blob {
+				m = match(http.MethodGet, "blob")
+			}
+			times := tc.times
+			if times == 0 {
+				times = 1
+			}
+			hdr := []string{"Retry-After", tc.retryAfter}
+			if tc.retryAfter == "" {
+				hdr = nil
+			}
+			src.addFault(&fault{match: m, times: times, handle: status(http.StatusTooManyRequests, hdr...)})
 			e := newTestEngine(t, func(o *Options) { o.RetryAfterCap = 5 * time.Second }, src, dst)
 			start := time.Now()
 			res := mustSync(t, e, Request{
@@ -122,7 +138,7 @@ func TestRateLimit(t *testing.T) {
 			if n := src.countPath(http.MethodHead, "/manifests/1"); n != tc.wantHEADs {
 				t.Errorf("HEADs = %d, want %d", n, tc.wantHEADs)
 			}
-			if tc.wantReason == ReasonRateLimited {
+			if tc.wantReason == ReasonRateLimited && tc.retryAfter != "" {
 				if !r.Transient || r.RetryAfter.Before(start.Add(119*time.Second)) || r.RetryAfter.After(time.Now().Add(121*time.Second)) {
 					t.Errorf("RetryAfter = %v Transient = %v, want ~now+120s", r.RetryAfter, r.Transient)
 				}

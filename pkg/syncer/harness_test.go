@@ -113,7 +113,7 @@ type testRegistry struct {
 	faults    []*fault
 	pageSize  int
 	authorize func(r *http.Request) bool // nil: no auth
-	realm     string
+	challenge string                     // WWW-Authenticate on 401 (default Basic)
 }
 
 type regOpt func(*testRegistry, *[]registry.Option)
@@ -235,7 +235,11 @@ func (tr *testRegistry) handler(inner http.Handler) http.Handler {
 			return
 		}
 		if authorize != nil && !authorize(r) {
-			sw.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			ch := tr.challenge
+			if ch == "" {
+				ch = `Basic realm="test"`
+			}
+			sw.Header().Set("WWW-Authenticate", ch)
 			sw.Header().Set("Content-Type", "application/json")
 			sw.WriteHeader(http.StatusUnauthorized)
 			fmt.Fprint(sw, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`)

@@ -108,7 +108,6 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 		return nil, err
 	}
 	reauthed := false
-	var lastRetryAfter time.Duration
 	for attempt := 0; ; attempt++ {
 		resp, err := c.once(ctx, cl)
 		var he *httpError
@@ -123,19 +122,17 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 			attempt--
 			continue
 		}
-		var rl *retryAfterError
-		if errors.As(err, &rl) {
-			lastRetryAfter = rl.after
-			if rl.after > e.opts.RetryAfterCap || attempt >= e.opts.MaxRetries || cl.noRetry {
-				return nil, &rateLimitError{op: cl.op, retryAfter: time.Now().Add(rl.after)}
+		var ra *retryAfterError
+		if errors.As(err, &ra) {
+			rl := &rateLimitError{op: cl.op, retryAfter: time.Now().Add(ra.after), wait: ra.after}
+			// Within the cap the wait is honoured here, or by the caller's
+			// retry loop for operations that cannot be replayed alone.
+			rl.honour = ra.after <= e.opts.RetryAfterCap
+			if !rl.honour || attempt >= e.opts.MaxRetries || cl.noRetry {
+				return nil, rl
 			}
-			d := rl.after
-			if d == 0 {
-				d = backoff(e.opts.RetryBackoff, attempt)
-			}
-			klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", e.sanitize(cl.op), "delay", d)
-			if serr := sleep(ctx, d); serr != nil {
-				return nil, fmt.Errorf("%s: %w", cl.op, serr)
+			if err := e.waitRateLimit(ctx, rl, attempt); err != nil {
+				return nil, fmt.Errorf("%s: %w", cl.op, err)
 			}
 			continue
 		}
@@ -147,7 +144,6 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 		if serr := sleep(ctx, d); serr != nil {
 			return nil, err
 		}
-		_ = lastRetryAfter
 	}
 }
 

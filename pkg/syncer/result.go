@@ -84,6 +84,8 @@ func (e *httpError) Error() string {
 type rateLimitError struct {
 	op         string
 	retryAfter time.Time
+	wait       time.Duration // as requested (0 if the header was missing)
+	honour     bool          // wait is within RetryAfterCap: worth waiting in-run
 }
 
 func (e *rateLimitError) Error() string {

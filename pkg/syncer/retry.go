@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -78,12 +79,30 @@ func retryable(ctx context.Context, err error) bool {
 	return transient && reason != ReasonRateLimited && reason != ReasonCanceled
 }
 
+// waitRateLimit sleeps for a 429's Retry-After (already known to be within
+// the cap), or a jittered backoff when the registry gave none.
+func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt int) error {
+	d := rl.wait
+	if d == 0 {
+		d = backoff(e.opts.RetryBackoff, attempt)
+	}
+	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", e.sanitize(rl.op), "delay", d)
+	return sleep(ctx, d)
+}
+
 // withRetry runs fn until it succeeds, fails permanently or the retry budget
 // is spent, sleeping a jittered backoff between attempts.
 func (e *Engine) withRetry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		err = fn(ctx)
+		var rl *rateLimitError
+		if err != nil && errors.As(err, &rl) && rl.honour && attempt < e.opts.MaxRetries {
+			if werr := e.waitRateLimit(ctx, rl, attempt); werr != nil {
+				return err
+			}
+			continue
+		}
 		if err == nil || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
 			return err
 		}

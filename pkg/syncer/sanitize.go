@@ -24,6 +24,8 @@ var sanitizers = []struct {
 	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/=:]+`), "$1 " + redacted},
 	// scheme://user:pass@host
 	{regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]*://)[^/\s@]+@`), "${1}" + redacted + "@"},
+	// user:pass@host without a scheme (pasted into a registry field).
+	{regexp.MustCompile(`[^\s/@:"'=]+:[^\s/@"']+@`), redacted + "@"},
 	// JSON fields: "password":"...", "auth":"...", "identitytoken":"..."
 	{regexp.MustCompile(`(?i)("(?:password|passwd|auth|identitytoken|registrytoken|token|access_token|refresh_token|secret|client_secret)"\s*:\s*)"[^"]*"`), `$1"` + redacted + `"`},
 	// key=value in queries, forms and logs (token=, password=, X-Amz-Signature=, sig=...).

@@ -295,8 +295,11 @@ func validate(req Request) error {
 			errs = append(errs, fmt.Errorf("images[%d] %s: maxTags must not be negative", i, img.Name))
 		}
 		for _, ref := range []string{joinRepo(req.Source.Registry, img.Name), joinRepo(req.Destination.Registry, req.RepositoryPrefix, img.Name)} {
+			// The parser's error echoes the input, which could hold
+			// userinfo pasted into a registry field: report only the
+			// sanitised reference.
 			if _, err := name.NewRepository(ref); err != nil {
-				errs = append(errs, fmt.Errorf("images[%d]: invalid repository %q: %w", i, Sanitize(ref), err))
+				errs = append(errs, fmt.Errorf("images[%d]: invalid repository %q", i, Sanitize(ref)))
 			}
 		}
 		for _, t := range img.Tags {
