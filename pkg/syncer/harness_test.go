@@ -114,6 +114,7 @@ type testRegistry struct {
 	pageSize  int
 	authorize func(r *http.Request) bool // nil: no auth
 	challenge string                     // WWW-Authenticate on 401 (default Basic)
+	hook      func(*http.Request) func() // called around every request
 }
 
 type regOpt func(*testRegistry, *[]registry.Option)
@@ -213,6 +214,12 @@ func (tr *testRegistry) handler(inner http.Handler) http.Handler {
 			tr.mu.Unlock()
 		}()
 
+		tr.mu.Lock()
+		hook := tr.hook
+		tr.mu.Unlock()
+		if hook != nil {
+			defer hook(r)()
+		}
 		tr.mu.Lock()
 		var f *fault
 		for _, cand := range tr.faults {
@@ -512,4 +519,10 @@ func (tr *testRegistry) countPath(method, suffix string) int {
 		}
 	}
 	return n
+}
+
+func (tr *testRegistry) setHook(h func(*http.Request) func()) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.hook = h
 }

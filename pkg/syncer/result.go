@@ -2,6 +2,8 @@ package syncer
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/http"
@@ -35,6 +37,7 @@ const (
 	ReasonRegistryError     = "RegistryError"
 	ReasonUnsupported       = "UnsupportedMediaType"
 	ReasonCanceled          = "Canceled"
+	ReasonTLSFailed         = "TLSFailed"
 )
 
 // TagResult is the typed outcome of one tag. Image-level failures (for
@@ -147,6 +150,10 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		default:
 			return ReasonRegistryError, false, time.Time{}
 		}
+	case isTLSError(err):
+		// A certificate problem will not fix itself on retry; it needs an
+		// operator (RootCAs) and must not be retried in a tight loop.
+		return ReasonTLSFailed, false, time.Time{}
 	case errors.Is(err, errWatchdog), errors.Is(err, context.DeadlineExceeded):
 		return ReasonTransient, true, time.Time{}
 	case errors.Is(err, context.Canceled):
@@ -159,6 +166,15 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		// controller retries with backoff rather than waiting for a schedule.
 		return ReasonTransient, true, time.Time{}
 	}
+}
+
+func isTLSError(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var he x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var rh tls.RecordHeaderError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh)
 }
 
 func isTransientStatus(code int) bool {
