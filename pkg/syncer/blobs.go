@@ -14,31 +14,47 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// flight deduplicates work within a run: the first caller does it, later
-// callers wait for its result. Bytes are attributed to the first caller.
+// flight is one piece of shared work within a run (a blob, a manifest
+// subtree, the referrers of a digest).
 type flight struct {
-	done chan struct{}
-	err  error
+	done     chan struct{}
+	err      error
+	canceled bool // the leader's own context was cancelled
 }
 
-// join returns (f, true) if the caller must do the work.
-func (r *run) join(key string) (*flight, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if f, ok := r.flights[key]; ok {
-		return f, false
-	}
-	f := &flight{done: make(chan struct{})}
-	r.flights[key] = f
-	return f, true
-}
-
-func (f *flight) wait(ctx context.Context) error {
-	select {
-	case <-f.done:
-		return f.err
-	case <-ctx.Done():
-		return ctx.Err()
+// share runs fn once per key for the run: the first caller (the leader)
+// does the work, later callers wait for its result. If the leader was
+// cancelled by its own tag (fail-fast after a sibling blob failed) while a
+// waiter's context is still alive, the waiter redoes the work instead of
+// inheriting a cancellation that is not its own.
+func (r *run) share(ctx context.Context, key string, fn func() error) (leader bool, err error) {
+	for {
+		r.mu.Lock()
+		f, ok := r.flights[key]
+		if !ok {
+			f = &flight{done: make(chan struct{})}
+			r.flights[key] = f
+			r.mu.Unlock()
+			f.err = fn()
+			if f.err != nil && ctx.Err() != nil {
+				f.canceled = true
+				r.mu.Lock()
+				delete(r.flights, key)
+				r.mu.Unlock()
+			}
+			close(f.done)
+			return true, f.err
+		}
+		r.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		if f.canceled && ctx.Err() == nil {
+			continue
+		}
+		return false, f.err
 	}
 }
 
@@ -79,12 +95,8 @@ func (r *run) landedIn(host, repo string, d v1.Hash) (here bool, other string) {
 // the bytes uploaded by this call.
 func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descriptor) (int64, error) {
 	key := "blob|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
-	f, leader := r.join(key)
-	if !leader {
-		return 0, f.wait(ctx)
-	}
 	var n int64
-	f.err = func() error {
+	_, err := r.share(ctx, key, func() error {
 		if here, _ := r.landedIn(dst.host.host, dst.repo, desc.Digest); here {
 			return nil
 		}
@@ -106,9 +118,8 @@ func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descri
 		}
 		r.markLanded(dst.host.host, dst.repo, desc.Digest)
 		return nil
-	}()
-	close(f.done)
-	return n, f.err
+	})
+	return n, err
 }
 
 // transferBlob is one attempt at mounting or streaming a blob. It holds one

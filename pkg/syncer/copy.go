@@ -60,16 +60,8 @@ func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descri
 // per destination repository per run, however many tags share it.
 func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, moved *atomic.Int64) ([]byte, types.MediaType, error) {
 	key := "manifest|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
-	f, leader := r.join(key)
-	if !leader {
-		if err := f.wait(ctx); err != nil {
-			return nil, "", err
-		}
-		m := r.manifest(desc.Digest)
-		return m.raw, m.mt, nil
-	}
 	var m cachedManifest
-	f.err = func() error {
+	leader, err := r.share(ctx, key, func() error {
 		// A manifest already present by digest was pushed after all of its
 		// content (we push bottom-up), so the whole subtree can be skipped
 		// without even reading it from the source.
@@ -117,9 +109,14 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 			return &unsupportedError{mediaType: string(m.mt)}
 		}
 		return dst.putManifest(ctx, desc.Digest.String(), m.raw, m.mt, desc.Digest)
-	}()
-	close(f.done)
-	return m.raw, m.mt, f.err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if !leader {
+		m = r.manifest(desc.Digest)
+	}
+	return m.raw, m.mt, nil
 }
 
 // copyBlobs copies descs with bounded concurrency, failing fast: once one

@@ -39,11 +39,7 @@ func (r *run) copyReferrers(ctx context.Context, src, dst *repoClient, subjects 
 }
 
 func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Hash, depth int, moved *atomic.Int64) error {
-	f, leader := r.join("referrers|" + dst.host.host + "|" + dst.repo + "|" + d.String())
-	if !leader {
-		return f.wait(ctx)
-	}
-	f.err = func() error {
+	_, err := r.share(ctx, "referrers|"+dst.host.host+"|"+dst.repo+"|"+d.String(), func() error {
 		for _, s := range cosignSuffixes {
 			if err := r.copyCosignTag(ctx, src, dst, fallbackTag(d)+"."+s, moved); err != nil {
 				return err
@@ -73,9 +69,8 @@ func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Ha
 			return nil
 		}
 		return dst.indexReferrers(ctx, d, copied)
-	}()
-	close(f.done)
-	return f.err
+	})
+	return err
 }
 
 // copyCosignTag copies one cosign tag-scheme artifact if the source has it
