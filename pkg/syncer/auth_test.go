@@ -258,3 +258,44 @@ func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredTokenRefreshed: a token that expires mid-run (here during a
+// streamed blob upload, which cannot be replayed by itself) is refreshed
+// and the operation redone once.
+func TestExpiredTokenRefreshed(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	img, _ := random.Image(800, 2)
+	reg.push("src/app:1", img)
+	ts := newTokenServer(t, "robot", "robot-pw")
+	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
+	reg.authorize = ts.allows
+	expire := func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		ts.issued = map[string]string{}
+		ts.mu.Unlock()
+		w.Header().Set("WWW-Authenticate", reg.challenge)
+		w.WriteHeader(http.StatusUnauthorized)
+	}
+	reg.addFault(&fault{match: match(http.MethodPut, "upload"), times: 1, handle: expire})
+	reg.reset()
+	kc := dockerConfig(t, reg.host, "robot", "robot-pw")
+	e := newTestEngine(t, func(o *Options) {
+		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(ts.srv.URL, "http://"))
+		o.MaxRetries = -1 // the refresh must not depend on the transient retry budget
+	}, reg)
+	r := mustSync(t, e, Request{
+		Source:           Endpoint{Registry: reg.ref("src"), Keychain: kc},
+		Destination:      Endpoint{Registry: reg.host, Keychain: kc},
+		RepositoryPrefix: "dst",
+		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
+	})[0]
+	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.dump())
+	}
+	// src pull, dst push, then after the expiry: fresh tokens for both
+	// sides as each next hits a 401.
+	if ts.calls < 3 {
+		t.Errorf("token requests = %d, want >= 3", ts.calls)
+	}
+}

@@ -114,13 +114,18 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if errors.As(err, &he) && he.status == http.StatusUnauthorized && !reauthed && !cl.noRetry {
+		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
 			// Tokens expire and anonymous pings can hide a repository's
-			// challenge: refresh once, without spending the retry budget.
-			reauthed = true
+			// challenge: drop cached tokens, and replay once (without
+			// spending the retry budget) unless the body is a stream the
+			// caller must reopen.
 			c.auth.invalidate()
-			attempt--
-			continue
+			if !reauthed && cl.stream == nil {
+				reauthed = true
+				attempt--
+				continue
+			}
+			return nil, &reauthError{err: err}
 		}
 		var ra *retryAfterError
 		if errors.As(err, &ra) {
@@ -146,6 +151,14 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 		}
 	}
 }
+
+// reauthError is a 401 after which credentials were refreshed; the caller
+// may replay the whole operation once (a streamed upload cannot be replayed
+// here). It classifies as the 401 it wraps.
+type reauthError struct{ err error }
+
+func (e *reauthError) Error() string { return e.err.Error() }
+func (e *reauthError) Unwrap() error { return e.err }
 
 // retryAfterError is an internal 429 signal carrying the requested wait.
 type retryAfterError struct{ after time.Duration }

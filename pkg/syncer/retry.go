@@ -94,8 +94,17 @@ func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt 
 // is spent, sleeping a jittered backoff between attempts.
 func (e *Engine) withRetry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
 	var err error
+	reauthed := false
 	for attempt := 0; ; attempt++ {
 		err = fn(ctx)
+		var ra *reauthError
+		if err != nil && errors.As(err, &ra) && !reauthed && ctx.Err() == nil {
+			// Credentials were refreshed after a 401 (an expired token
+			// during a long upload): one more try, outside the budget.
+			reauthed = true
+			attempt--
+			continue
+		}
 		var rl *rateLimitError
 		if err != nil && errors.As(err, &rl) && rl.honour && attempt < e.opts.MaxRetries {
 			if werr := e.waitRateLimit(ctx, rl, attempt); werr != nil {
