@@ -3,7 +3,6 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync/atomic"
 
@@ -12,10 +11,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/klog/v2"
 )
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func newBytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 
 // copyImage copies the manifest tree rooted at top (already resolved to a
 // digest) and its referrers, then moves the tag. Order is what keeps a
@@ -38,7 +33,7 @@ func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descri
 	}
 	subjects := []v1.Hash{top.Digest}
 	if mt.IsIndex() {
-		idx, err := v1.ParseIndexManifest(newBytesReader(raw))
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
 		if err != nil {
 			return fmt.Errorf("parsing index %s: %w", top.Digest, err)
 		}
@@ -78,7 +73,7 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 		}
 		switch {
 		case m.mt.IsIndex():
-			idx, err := v1.ParseIndexManifest(newBytesReader(m.raw))
+			idx, err := v1.ParseIndexManifest(bytes.NewReader(m.raw))
 			if err != nil {
 				return fmt.Errorf("parsing index %s: %w", desc.Digest, err)
 			}
@@ -98,7 +93,7 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 				}
 			}
 		case m.mt.IsImage():
-			mf, err := v1.ParseManifest(newBytesReader(m.raw))
+			mf, err := v1.ParseManifest(bytes.NewReader(m.raw))
 			if err != nil {
 				return fmt.Errorf("parsing manifest %s: %w", desc.Digest, err)
 			}

@@ -107,6 +107,7 @@ type testRegistry struct {
 	srv   *httptest.Server
 	host  string
 	blobs *repoBlobs
+	inner http.Handler // the stock registry, for faults that pass through
 
 	mu        sync.Mutex
 	records   []record
@@ -135,6 +136,7 @@ func newTestRegistry(t *testing.T, opts ...regOpt) *testRegistry {
 		o(tr, &ropts)
 	}
 	inner := registry.New(ropts...)
+	tr.inner = inner
 	tr.srv = httptest.NewServer(tr.handler(inner))
 	t.Cleanup(tr.srv.Close)
 	tr.host = strings.TrimPrefix(tr.srv.URL, "http://")

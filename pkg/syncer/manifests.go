@@ -3,6 +3,7 @@ package syncer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -112,7 +113,7 @@ func sniffMediaType(raw []byte, fallback types.MediaType) types.MediaType {
 		Manifests []any           `json:"manifests"`
 		Config    *any            `json:"config"`
 	}
-	if err := jsonUnmarshal(raw, &m); err != nil {
+	if err := json.Unmarshal(raw, &m); err != nil {
 		return fallback
 	}
 	switch {

@@ -65,7 +65,6 @@ type run struct {
 }
 
 type job struct {
-	image    int
 	tag      string
 	src, dst *repoClient
 	name     string
@@ -93,7 +92,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	g.SetLimit(e.opts.TagConcurrency)
 	for i, img := range req.Images {
 		g.Go(func() error {
-			perImage[i], jobsPerImage[i] = r.plan(gctx, i, img)
+			perImage[i], jobsPerImage[i] = r.plan(gctx, img)
 			return nil
 		})
 	}
@@ -134,7 +133,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 
 // plan resolves the tags of one image. Image-level failures become results
 // with an empty Tag; explicit tags are still synced.
-func (r *run) plan(ctx context.Context, i int, img Image) ([]TagResult, []job) {
+func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 	e := r.e
 	srcRef := joinRepo(r.req.Source.Registry, img.Name)
 	dstRef := joinRepo(r.req.Destination.Registry, r.req.RepositoryPrefix, img.Name)
@@ -180,7 +179,7 @@ func (r *run) plan(ctx context.Context, i int, img Image) ([]TagResult, []job) {
 	klog.FromContext(ctx).V(2).Info("resolved tags", "image", img.Name, "tags", len(tags))
 	jobs := make([]job, 0, len(tags))
 	for _, t := range tags {
-		jobs = append(jobs, job{image: i, tag: t, src: src, dst: dst, name: img.Name})
+		jobs = append(jobs, job{tag: t, src: src, dst: dst, name: img.Name})
 	}
 	return res, jobs
 }
