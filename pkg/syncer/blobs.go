@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"k8s.io/klog/v2"
@@ -189,11 +190,11 @@ func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.De
 	})
 	// A digest failure on our side is the real cause even if the upload
 	// failed because we aborted it.
-	if vr.err != nil {
+	if verr := vr.failed(); verr != nil {
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return 0, vr.err
+		return 0, verr
 	}
 	if err != nil {
 		return 0, err
@@ -238,39 +239,54 @@ type verifier struct {
 	want v1.Hash
 	size int64
 	n    int64
-	err  error
 	done bool
+
+	// err is read by the caller after the request while the transport's
+	// goroutine may still hold the body, hence the lock.
+	mu  sync.Mutex
+	err error
 }
 
 func newVerifier(r io.Reader, desc v1.Descriptor) *verifier {
 	return &verifier{r: r, h: sha256.New(), want: desc.Digest, size: desc.Size}
 }
 
+func (v *verifier) failed() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.err
+}
+
+func (v *verifier) fail(err error) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.err == nil {
+		v.err = err
+	}
+	return v.err
+}
+
 func (v *verifier) Read(p []byte) (int, error) {
-	if v.err != nil {
-		return 0, v.err
+	if err := v.failed(); err != nil {
+		return 0, err
 	}
 	if v.want.Algorithm != "sha256" {
-		v.err = &unsupportedError{mediaType: "digest algorithm " + v.want.Algorithm}
-		return 0, v.err
+		return 0, v.fail(&unsupportedError{mediaType: "digest algorithm " + v.want.Algorithm})
 	}
 	n, err := v.r.Read(p)
 	v.n += int64(n)
 	v.h.Write(p[:n])
 	if v.n > v.size {
-		v.err = &digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: "more bytes"}
-		return n, v.err
+		return n, v.fail(&digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: "more bytes"})
 	}
 	if v.n == v.size && !v.done {
 		v.done = true
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
-			v.err = &digestMismatchError{what: "blob", want: v.want.String(), got: "sha256:" + got}
-			return n, v.err
+			return n, v.fail(&digestMismatchError{what: "blob", want: v.want.String(), got: "sha256:" + got})
 		}
 	}
 	if err == io.EOF && v.n < v.size {
-		v.err = &digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: fmt.Sprintf("%d bytes", v.n)}
-		return n, v.err
+		return n, v.fail(&digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: fmt.Sprintf("%d bytes", v.n)})
 	}
 	return n, err
 }

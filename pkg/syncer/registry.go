@@ -219,7 +219,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	}
 	resp, err := e.client().Do(req)
 	if pr != nil && cl.uploaded != nil {
-		*cl.uploaded += pr.n
+		*cl.uploaded += pr.n.Load()
 	}
 	if err != nil {
 		cause := context.Cause(wctx)

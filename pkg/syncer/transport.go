@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -222,13 +223,15 @@ func (b *watchedBody) Close() error {
 type progressReader struct {
 	r io.Reader
 	w *watchdog
-	n int64
+	// n is atomic: the transport may still be reading the body in its own
+	// goroutine when the response (e.g. an early error) has come back.
+	n atomic.Int64
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
-		p.n += int64(n)
+		p.n.Add(int64(n))
 		p.w.kick()
 	}
 	return n, err
