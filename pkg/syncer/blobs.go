@@ -91,9 +91,11 @@ func (r *run) landedIn(host, repo string, d v1.Hash) (here bool, other string) {
 // copyBlob makes desc exist in dst, moving bytes only if needed: known
 // landed → nothing; HEAD finds it → nothing; landed in another destination
 // repository this run → cross-repository mount; otherwise stream it from the
-// source, digest-verified on the way. Each blob is copied at most once per
-// destination repository per run however many tags share it. It returns
-// the bytes uploaded by this call.
+// source, digest-verified on the way. Bytes move at most once per
+// destination host per run however many tags and repositories share the
+// blob: a repository that needs a blob another repository is uploading
+// waits for that upload and then mounts it. It returns the bytes uploaded
+// by this call.
 func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descriptor) (int64, error) {
 	key := "blob|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
 	var n int64
@@ -109,16 +111,26 @@ func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descri
 			r.markLanded(dst.host.host, dst.repo, desc.Digest)
 			return nil
 		}
-		err = r.e.withRetry(ctx, "copy blob "+desc.Digest.String(), func(ctx context.Context) error {
-			var aerr error
-			n, aerr = r.transferBlob(ctx, src, dst, desc)
-			return aerr
-		})
-		if err != nil {
+		transfer := func() error {
+			err := r.e.withRetry(ctx, "copy blob "+desc.Digest.String(), func(ctx context.Context) error {
+				var aerr error
+				n, aerr = r.transferBlob(ctx, src, dst, desc)
+				return aerr
+			})
+			if err == nil {
+				r.markLanded(dst.host.host, dst.repo, desc.Digest)
+			}
 			return err
 		}
-		r.markLanded(dst.host.host, dst.repo, desc.Digest)
-		return nil
+		// One upload per host: the leader transfers into its repository;
+		// the others then mount from there (transferBlob prefers a mount
+		// when the blob landed elsewhere). If the leader failed, try on
+		// our own.
+		leader, err := r.share(ctx, "upload|"+dst.host.host+"|"+desc.Digest.String(), transfer)
+		if leader {
+			return err
+		}
+		return transfer()
 	})
 	return n, err
 }

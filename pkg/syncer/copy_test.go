@@ -195,23 +195,35 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 		}
 	}
 
-	// Concurrent tags of the same repository share the blob flights.
-	dst2 := newTestRegistry(t)
-	e2 := newTestEngine(t, func(o *Options) { o.TagConcurrency = 4 }, src, dst2)
-	src.reset()
-	mustSync(t, e2, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst2.host},
-		Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}},
-	})
-	uniqueA := blobSizes(t, imgA)
-	for d, s := range blobSizes(t, imgB) {
-		uniqueA[d] = s
-	}
-	if got, w := dst2.uploadedBytes(), sum(uniqueA); got != w {
-		t.Errorf("concurrent: uploaded %d bytes, want %d", got, w)
-	}
-	if n := src.count(http.MethodGet, "blob"); n != len(uniqueA) {
-		t.Errorf("concurrent: source blob GETs = %d, want %d", n, len(uniqueA))
+	// Concurrent tags and repositories: shared blobs still move once per
+	// destination host; whichever repository loses the race mounts.
+	for i := 0; i < 3; i++ {
+		dst2 := newTestRegistry(t)
+		e2 := newTestEngine(t, func(o *Options) { o.TagConcurrency = 4 }, src, dst2)
+		src.reset()
+		for _, r := range mustSync(t, e2, Request{
+			Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst2.host}, RepositoryPrefix: "m",
+			Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}, {Name: "b", Tags: []string{"1"}}},
+		}) {
+			if r.Outcome != OutcomeCopied {
+				t.Fatalf("concurrent: %+v", r)
+			}
+		}
+		if got, w := dst2.uploadedBytes(), sum(unique); got != w {
+			t.Errorf("concurrent: uploaded %d bytes, want %d", got, w)
+		}
+		if n := src.count(http.MethodGet, "blob"); n != len(unique) {
+			t.Errorf("concurrent: source blob GETs = %d, want %d", n, len(unique))
+		}
+		mounts := 0
+		for _, r := range dst2.all() {
+			if r.Method == http.MethodPost && strings.Contains(r.Query, "mount=") && r.Status == http.StatusCreated {
+				mounts++
+			}
+		}
+		if mounts != 2 {
+			t.Errorf("concurrent: mounts = %d, want 2", mounts)
+		}
 	}
 }
 
