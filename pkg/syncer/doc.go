@@ -22,6 +22,17 @@
 // destination tag at its previous digest (or absent) and a re-run only moves
 // what did not land.
 //
+// Referrers (cosign .sig/.att/.sbom tags and OCI 1.1 referrers, found via
+// the referrers API or its sha256-<hex> fallback tag, for the top manifest,
+// its children and referrers of referrers up to a small depth) are copied
+// whenever the image itself is copied. An up-to-date tag is not re-examined
+// for new referrers: that would break the two-HEAD contract of decision 3.
+//
+// Results are typed per tag (TagResult); their messages go through Sanitize,
+// the one sanitiser for tenant-visible text, and registry response bodies
+// are never quoted (only their error code). Logging uses
+// klog.FromContext(ctx) with key/value pairs and never carries credentials.
+//
 // The package API uses plain Go types only (no Kubernetes types) so that it
 // can be tested against registries on loopback and driven by any caller.
 package syncer

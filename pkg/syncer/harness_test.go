@@ -482,12 +482,24 @@ func newTestEngine(t *testing.T, mod func(*Options), regs ...*testRegistry) *Eng
 	return e
 }
 
-// byTag indexes results by tag and fails on Sync errors.
+// mustSync runs req, fails on Sync errors and checks result invariants.
 func mustSync(t *testing.T, e *Engine, req Request) []TagResult {
 	t.Helper()
 	res, err := e.Sync(context.Background(), req)
 	if err != nil {
 		t.Fatalf("Sync: %v", err)
+	}
+	// Invariants of every result.
+	for _, r := range res {
+		if r.Outcome == "" || r.Reason == "" || len(r.Message) > MaxMessageLen {
+			t.Errorf("malformed result %+v", r)
+		}
+		if (r.Reason == ReasonRateLimited) != !r.RetryAfter.IsZero() {
+			t.Errorf("RetryAfter set iff RateLimited: %+v", r)
+		}
+		if r.Outcome != OutcomeFailed && (r.Message != "" || r.Transient) {
+			t.Errorf("successful result with failure details: %+v", r)
+		}
 	}
 	return res
 }
