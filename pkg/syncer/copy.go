@@ -77,20 +77,28 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 			if err != nil {
 				return fmt.Errorf("parsing index %s: %w", desc.Digest, err)
 			}
+			// Children in parallel (bounded), failing fast: the index
+			// cannot be pushed unless every child landed.
+			g, gctx := errgroup.WithContext(ctx)
+			g.SetLimit(r.e.opts.BlobConcurrency)
 			for _, c := range idx.Manifests {
 				switch {
 				case c.MediaType.IsIndex() || c.MediaType.IsImage():
-					if _, _, err := r.copyManifest(ctx, src, dst, c, moved); err != nil {
+					g.Go(func() error {
+						_, _, err := r.copyManifest(gctx, src, dst, c, moved)
 						return err
-					}
+					})
 				case !c.MediaType.IsDistributable() && !r.e.opts.AllowNondistributable:
 				default:
-					n, err := r.copyBlob(ctx, src, dst, c)
-					moved.Add(n)
-					if err != nil {
+					g.Go(func() error {
+						n, err := r.copyBlob(gctx, src, dst, c)
+						moved.Add(n)
 						return err
-					}
+					})
 				}
+			}
+			if err := g.Wait(); err != nil {
+				return err
 			}
 		case m.mt.IsImage():
 			mf, err := v1.ParseManifest(bytes.NewReader(m.raw))

@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/klog/v2"
 )
 
@@ -30,12 +31,14 @@ func fallbackTag(d v1.Hash) string { return d.Algorithm + "-" + d.Hex }
 // referrers (via the referrers API or its fallback tag). Subjects include
 // the children of an index, since platform images are signed too.
 func (r *run) copyReferrers(ctx context.Context, src, dst *repoClient, subjects []v1.Hash, depth int, moved *atomic.Int64) error {
+	// Each subject costs a few lookups even when it has no referrers, so
+	// the subjects of a large index are examined in parallel (bounded).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.e.opts.BlobConcurrency)
 	for _, d := range subjects {
-		if err := r.copyReferrersOf(ctx, src, dst, d, depth, moved); err != nil {
-			return err
-		}
+		g.Go(func() error { return r.copyReferrersOf(gctx, src, dst, d, depth, moved) })
 	}
-	return nil
+	return g.Wait()
 }
 
 func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Hash, depth int, moved *atomic.Int64) error {
@@ -124,13 +127,15 @@ func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexMani
 	resp, err := c.do(ctx, call{
 		op: "list referrers " + c.repo + "@" + d.String(), method: http.MethodGet,
 		url: "/v2/" + c.repo + "/referrers/" + d.String(), accept: []string{string(types.OCIImageIndex)},
-		ok: []int{http.StatusOK, http.StatusNotFound},
+		// 404 is what the spec prescribes for "no referrers API"; registries
+		// that predate it answer unknown endpoints with 400, 405 or 501.
+		ok: []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusNotImplemented},
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
+	if resp.StatusCode != http.StatusOK {
 		return nil, false, nil
 	}
 	idx, err := v1.ParseIndexManifest(io.LimitReader(resp.Body, maxManifestSize))

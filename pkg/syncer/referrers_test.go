@@ -84,11 +84,13 @@ func TestOCIReferrers(t *testing.T) {
 	tests := []struct {
 		name           string
 		srcAPI, dstAPI bool
+		oddStatus      bool // referrers endpoint answers 405 (src) / 400 (dst) instead of 404
 	}{
-		{"fallback tags to fallback tags", false, false},
-		{"API to API", true, true},
-		{"API to fallback tags", true, false},
-		{"fallback tags to API", false, true},
+		{"fallback tags to fallback tags", false, false, false},
+		{"API to API", true, true, false},
+		{"API to fallback tags", true, false, false},
+		{"fallback tags to API", false, true, false},
+		{"pre-1.1 registries answering 405 and 400", false, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +124,10 @@ func TestOCIReferrers(t *testing.T) {
 			}
 			if !tc.srcAPI && src.digestOf("app:"+fallbackTag(idxDesc.Digest)) == "" {
 				t.Fatal("fixture: no fallback tag at source")
+			}
+			if tc.oddStatus {
+				src.addFault(&fault{match: match(http.MethodGet, "referrers"), times: -1, handle: status(http.StatusMethodNotAllowed)})
+				dst.addFault(&fault{match: match(http.MethodGet, "referrers"), times: -1, handle: status(http.StatusBadRequest)})
 			}
 			src.reset()
 
