@@ -93,10 +93,10 @@ func (e *Engine) newAuthorizer(ctx context.Context, host *hostState, keychain au
 		}
 	}
 	for _, s := range []string{a.cfg.Password, a.cfg.Auth, a.cfg.IdentityToken, a.cfg.RegistryToken} {
-		e.rememberSecret(s)
+		rememberSecret(ctx, s)
 	}
 	if a.cfg.Username != "" || a.cfg.Password != "" {
-		e.rememberSecret(base64.StdEncoding.EncodeToString([]byte(a.cfg.Username + ":" + a.cfg.Password)))
+		rememberSecret(ctx, base64.StdEncoding.EncodeToString([]byte(a.cfg.Username+":"+a.cfg.Password)))
 	}
 	return a, nil
 }
@@ -131,7 +131,7 @@ func (a *authorizer) header(ctx context.Context, scopes []string) (string, error
 		if err != nil {
 			return "", err
 		}
-		a.e.rememberSecret(t)
+		rememberSecret(ctx, t)
 		a.tokens[key] = t
 		return "Bearer " + t, nil
 	}

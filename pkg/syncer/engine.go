@@ -61,9 +61,6 @@ type Engine struct {
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
-
-	secretsMu sync.RWMutex
-	secrets   map[string]struct{}
 }
 
 // New validates opts, applies defaults and builds an Engine.
@@ -102,7 +99,6 @@ func New(opts Options) (*Engine, error) {
 		opts:     opts,
 		insecure: map[string]bool{},
 		hosts:    map[string]*hostState{},
-		secrets:  map[string]struct{}{},
 	}
 	for _, h := range opts.InsecureHosts {
 		h = strings.ToLower(strings.TrimSpace(h))
@@ -117,26 +113,4 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.rt = rt
 	return e, nil
-}
-
-// rememberSecret records a credential value so it can be redacted verbatim
-// from any message, whatever shape it appears in.
-func (e *Engine) rememberSecret(s string) {
-	if len(s) < 4 {
-		return
-	}
-	e.secretsMu.Lock()
-	e.secrets[s] = struct{}{}
-	e.secretsMu.Unlock()
-}
-
-// sanitize is Sanitize plus verbatim removal of known secret values.
-func (e *Engine) sanitize(msg string) string {
-	e.secretsMu.RLock()
-	list := make([]string, 0, len(e.secrets))
-	for s := range e.secrets {
-		list = append(list, s)
-	}
-	e.secretsMu.RUnlock()
-	return sanitizeWith(msg, list)
 }

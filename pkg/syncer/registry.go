@@ -145,7 +145,7 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 			return nil, err
 		}
 		d := backoff(e.opts.RetryBackoff, attempt)
-		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", e.sanitize(cl.op), "attempt", attempt+1, "delay", d, "error", e.sanitize(err.Error()))
+		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, cl.op), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
 		if serr := sleep(ctx, d); serr != nil {
 			return nil, err
 		}

@@ -187,8 +187,8 @@ func isTransientStatus(code int) bool {
 }
 
 // fail fills r as a failure for err, sanitising the message.
-func (r *TagResult) fail(err error, sanitize func(string) string) {
+func (r *TagResult) fail(ctx context.Context, err error) {
 	r.Outcome = OutcomeFailed
 	r.Reason, r.Transient, r.RetryAfter = classify(err)
-	r.Message = sanitize(err.Error())
+	r.Message = sanitizeCtx(ctx, err.Error())
 }

@@ -86,7 +86,7 @@ func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt 
 	if d == 0 {
 		d = backoff(e.opts.RetryBackoff, attempt)
 	}
-	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", e.sanitize(rl.op), "delay", d)
+	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", sanitizeCtx(ctx, rl.op), "delay", d)
 	return sleep(ctx, d)
 }
 
@@ -116,7 +116,7 @@ func (e *Engine) withRetry(ctx context.Context, what string, fn func(ctx context
 			return err
 		}
 		d := backoff(e.opts.RetryBackoff, attempt)
-		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", what, "attempt", attempt+1, "delay", d, "error", e.sanitize(err.Error()))
+		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, what), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
 		if serr := sleep(ctx, d); serr != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -61,7 +62,12 @@ func TestSanitizeBounds(t *testing.T) {
 	if got := Sanitize("short"); got != "short" {
 		t.Errorf("short message changed: %q", got)
 	}
-	if got := sanitizeWith("weird secret shape: [[CANARY-PW]]", []string{"CANARY-PW"}); strings.Contains(got, "CANARY-PW") {
+	ctx := withRedactor(context.Background())
+	rememberSecret(ctx, "CANARY-PW")
+	if got := sanitizeCtx(ctx, "weird secret shape: [[CANARY-PW]]"); strings.Contains(got, "CANARY-PW") {
 		t.Errorf("known secret survived: %q", got)
+	}
+	if got := sanitizeCtx(context.Background(), "[[CANARY-PW]]"); got != "[[CANARY-PW]]" {
+		t.Errorf("another run's secret affected this one: %q", got)
 	}
 }

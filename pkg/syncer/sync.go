@@ -78,6 +78,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		return nil, err
 	}
 	log := klog.FromContext(ctx)
+	ctx = withRedactor(ctx)
 	r := &run{
 		e: e, req: req,
 		flights:   map[string]*flight{},
@@ -134,13 +135,12 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 // plan resolves the tags of one image. Image-level failures become results
 // with an empty Tag; explicit tags are still synced.
 func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
-	e := r.e
 	srcRef := joinRepo(r.req.Source.Registry, img.Name)
 	dstRef := joinRepo(r.req.Destination.Registry, r.req.RepositoryPrefix, img.Name)
 	var res []TagResult
 	imageFail := func(reason string, err error, transient bool) {
 		tr := TagResult{Image: img.Name, Source: srcRef, Destination: dstRef}
-		tr.fail(err, e.sanitize)
+		tr.fail(ctx, err)
 		if reason != "" {
 			tr.Reason, tr.Transient = reason, transient
 		}
@@ -198,7 +198,7 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		log.V(1).Info("tag finished", "digest", res.Digest, "outcome", string(res.Outcome), "reason", res.Reason, "bytes", res.Bytes, "message", res.Message)
 	}()
 	fail := func(err error) TagResult {
-		res.fail(err, r.e.sanitize)
+		res.fail(ctx, err)
 		return res
 	}
 
@@ -208,7 +208,7 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	}
 	if !found {
 		res.Outcome, res.Reason = OutcomeFailed, ReasonTagNotFound
-		res.Message = r.e.sanitize("tag " + j.tag + " not found in " + j.src.ref.String())
+		res.Message = sanitizeCtx(ctx, "tag "+j.tag+" not found in "+j.src.ref.String())
 		return res
 	}
 	if desc.MediaType.IsSchema1() {
