@@ -421,6 +421,14 @@ func TestGateBlocks(t *testing.T) {
 	if dst.digestOf("app:1") != "" || dst.count("", "upload") != 0 {
 		t.Errorf("gated image was copied")
 	}
+	r = mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+		Gate:   func(context.Context, name.Digest) error { panic("verifier bug") },
+	})
+	if r[0].Reason != ReasonGateFailed || dst.digestOf("app:1") != "" {
+		t.Errorf("panicking gate = %+v", r[0])
+	}
 }
 
 // TestSiblingFailureDoesNotPoisonSharedBlobs: when a tag fails fast

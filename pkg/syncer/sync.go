@@ -221,7 +221,7 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		if err != nil {
 			return fail(fmt.Errorf("building digest reference: %w", err))
 		}
-		if err := r.req.Gate(ctx, d); err != nil {
+		if err := callGate(ctx, r.req.Gate, d); err != nil {
 			return fail(&gateError{err: err})
 		}
 	}
@@ -243,6 +243,17 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	}
 	res.Outcome, res.Reason = OutcomeCopied, ReasonCopied
 	return res
+}
+
+// callGate runs the gate, turning a panic into a gate failure: a buggy
+// verifier must block its tag, not crash the controller or let it through.
+func callGate(ctx context.Context, gate func(context.Context, name.Digest) error, d name.Digest) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("gate panicked: %v", p)
+		}
+	}()
+	return gate(ctx, d)
 }
 
 // client builds the repoClient for one side and repository, resolving that
