@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -71,7 +72,7 @@ func ResolveTags(explicit []string, constraint string, available []string, maxTa
 }
 
 // ErrInvalidConstraint marks an unparseable semver constraint.
-var ErrInvalidConstraint = fmt.Errorf("invalid semver constraint")
+var ErrInvalidConstraint = errors.New("invalid semver constraint")
 
 // maxTagPages bounds pagination so a misbehaving registry cannot loop us.
 const maxTagPages = 10000
