@@ -299,3 +299,47 @@ func TestExpiredTokenRefreshed(t *testing.T) {
 		t.Errorf("token requests = %d, want >= 3", ts.calls)
 	}
 }
+
+// TestMountRefusedFallsBackToUpload: the destination credential may push to
+// each repository but not read the other one, so the registry refuses the
+// cross-repository mount; the blob is uploaded instead.
+func TestMountRefusedFallsBackToUpload(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	shared := mustLayer(t, 2500, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+	imgA := imageOf(t, "application/vnd.docker.distribution.manifest.v2+json", shared)
+	imgB := imageOf(t, "application/vnd.docker.distribution.manifest.v2+json", shared, mustLayer(t, 100, "application/vnd.docker.image.rootfs.diff.tar.gzip"))
+	src.push("a:1", imgA)
+	src.push("b:1", imgB)
+	dst.authorize = func(r *http.Request) bool {
+		if _, p, ok := r.BasicAuth(); !ok || p != "pw" {
+			return false
+		}
+		return r.URL.Query().Get("from") == "" // no cross-repository reads
+	}
+	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1 }, src, dst)
+	res := mustSync(t, e, Request{
+		Source:      Endpoint{Registry: src.host},
+		Destination: Endpoint{Registry: dst.host, Keychain: dockerConfig(t, dst.host, "u", "pw")},
+		Images:      []Image{{Name: "a", Tags: []string{"1"}}, {Name: "b", Tags: []string{"1"}}},
+	})
+	for _, r := range res {
+		if r.Outcome != OutcomeCopied {
+			t.Fatalf("%+v", r)
+		}
+	}
+	sd, _ := shared.Digest()
+	if !dst.blobs.has("b", sd.String()) || dst.digestOf("b:1") != mustDigest(t, imgB) {
+		t.Errorf("b not complete at destination")
+	}
+	refused := 0
+	for _, r := range dst.all() {
+		if strings.Contains(r.Query, "mount=") && r.Status == http.StatusUnauthorized {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("mount was not attempted/refused:\n%s", dst.dump())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -153,16 +154,24 @@ func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.De
 			url: "/v2/" + dst.repo + "/blobs/uploads/?" + q.Encode(), extraScopes: []string{from},
 			ok: []int{http.StatusCreated, http.StatusAccepted}, noRetry: true,
 		})
-		if err != nil {
+		var he *httpError
+		switch {
+		case err == nil:
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusCreated {
+				log.V(3).Info("mounted blob", "digest", desc.Digest.String(), "from", from, "to", dst.repo)
+				return 0, nil
+			}
+			// 202: the registry declined the mount and opened an upload.
+			location = resp.Header.Get("Location")
+		case errors.As(err, &he) && he.status >= 400 && he.status < 500 && he.status != http.StatusTooManyRequests:
+			// The credential may push here but not read the other
+			// repository, or the registry rejects mounts: a mount is an
+			// optimisation, so upload instead.
+			log.V(3).Info("mount refused, uploading", "digest", desc.Digest.String(), "from", from, "to", dst.repo, "status", he.status)
+		default:
 			return 0, err
 		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusCreated {
-			log.V(3).Info("mounted blob", "digest", desc.Digest.String(), "from", from, "to", dst.repo)
-			return 0, nil
-		}
-		// 202: the registry declined the mount and opened an upload.
-		location = resp.Header.Get("Location")
 	}
 	if location == "" {
 		resp, err := dst.do(ctx, call{
