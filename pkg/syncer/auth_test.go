@@ -1,0 +1,345 @@
+package syncer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+func dockerConfig(t *testing.T, key, user, pass string) authn.Keychain {
+	t.Helper()
+	kc, err := KeychainFromDockerConfigJSON([]byte(fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, key, b64(user+":"+pass))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kc
+}
+
+// prefixAuth accepts only user/pass pairs per repository prefix: the
+// source credential may read src/ only, the destination credential may
+// read and push dst/ only; /v2/ accepts either.
+func prefixAuth(creds map[string][2]string, readOnly map[string]bool) func(r *http.Request) bool {
+	return func(r *http.Request) bool {
+		u, p, ok := r.BasicAuth()
+		if !ok {
+			return false
+		}
+		if kindOf(r) == "ping" {
+			for _, c := range creds {
+				if c == [2]string{u, p} {
+					return true
+				}
+			}
+			return false
+		}
+		repo := repoOf(r.URL.Path)
+		for prefix, c := range creds {
+			if strings.HasPrefix(repo, prefix+"/") && c == [2]string{u, p} {
+				return !readOnly[prefix] || r.Method == http.MethodGet || r.Method == http.MethodHead
+			}
+		}
+		return false
+	}
+}
+
+// TestSameHostTwoCredentials: source and destination on the same host,
+// each with its own keychain; each credential is used only for its side.
+func TestSameHostTwoCredentials(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	img, _ := random.Image(1000, 2)
+	reg.push("src/app:1", img) // before auth is switched on
+	creds := map[string][2]string{"src": {"reader", "src-pw"}, "dst": {"pusher", "dst-pw"}}
+	reg.authorize = prefixAuth(creds, map[string]bool{"src": true})
+	reg.reset()
+
+	srcKC := dockerConfig(t, reg.host, "reader", "src-pw")
+	dstKC := dockerConfig(t, "http://"+reg.host+"/dst", "pusher", "dst-pw")
+	e := newTestEngine(t, nil, reg)
+	req := Request{
+		Source:           Endpoint{Registry: reg.ref("src"), Keychain: srcKC},
+		Destination:      Endpoint{Registry: reg.host, Keychain: dstKC},
+		RepositoryPrefix: "dst",
+		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
+	}
+	r := mustSync(t, e, req)[0]
+	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.dump())
+	}
+	for _, rec := range reg.all() {
+		if rec.Kind == "ping" {
+			continue
+		}
+		want := "Basic " + b64("reader:src-pw")
+		if strings.HasPrefix(rec.Path, "/v2/dst/") {
+			want = "Basic " + b64("pusher:dst-pw")
+		}
+		if rec.Authorization != want && rec.Status != http.StatusUnauthorized {
+			t.Errorf("%s %s sent %q", rec.Method, rec.Path, rec.Authorization)
+		}
+		if rec.Status == http.StatusUnauthorized || rec.Status == http.StatusForbidden {
+			t.Errorf("%s %s was rejected", rec.Method, rec.Path)
+		}
+	}
+	if n := reg.count("", "ping"); n != 1 {
+		t.Errorf("pings = %d, want 1", n)
+	}
+
+	// Up to date: still exactly two HEADs, auth state reused.
+	reg.reset()
+	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeSkipped {
+		t.Fatalf("%+v", r)
+	}
+	if n := len(reg.all()); n != 2 {
+		t.Errorf("up-to-date run made %d requests, want 2:\n%s", n, reg.dump())
+	}
+
+	// Wrong or missing credentials are deterministic AuthFailed results.
+	for name, kc := range map[string]struct{ src, dst authn.Keychain }{
+		"swapped":   {dstKC, srcKC},
+		"anonymous": {nil, nil},
+	} {
+		req2 := req
+		req2.Source.Keychain, req2.Destination.Keychain = kc.src, kc.dst
+		req2.Images = []Image{{Name: "app", Tags: []string{"1"}}}
+		req2.RepositoryPrefix = "dst2"
+		r := mustSync(t, newTestEngine(t, nil, reg), req2)[0]
+		if r.Outcome != OutcomeFailed || r.Reason != ReasonAuthFailed || r.Transient {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+}
+
+// tokenServer is a minimal distribution token service.
+type tokenServer struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	issued map[string]string // token -> "user scopes"
+	calls  int
+}
+
+func newTokenServer(t *testing.T, user, pass string) *tokenServer {
+	ts := &tokenServer{issued: map[string]string{}}
+	ts.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		defer ts.mu.Unlock()
+		ts.calls++
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != pass {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		tok := fmt.Sprintf("tok-%d-SECRETTOKEN", ts.calls)
+		ts.issued[tok] = strings.Join(r.URL.Query()["scope"], " ")
+		json.NewEncoder(w).Encode(map[string]string{"token": tok})
+	}))
+	t.Cleanup(ts.srv.Close)
+	return ts
+}
+
+func (ts *tokenServer) allows(r *http.Request) bool {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	ts.mu.Lock()
+	scopes, ok := ts.issued[tok]
+	ts.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if kindOf(r) == "ping" {
+		return true
+	}
+	action := "pull"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		action = "push"
+	}
+	for _, s := range strings.Fields(scopes) {
+		parts := strings.Split(s, ":")
+		if len(parts) == 3 && parts[1] == repoOf(r.URL.Path) && strings.Contains(parts[2], action) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBearerTokenFlow: a registry with a token service; tokens are fetched
+// once per side and scope for the run and reused.
+func TestBearerTokenFlow(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	img, _ := random.Image(800, 2)
+	reg.push("src/app:1", img)
+	ts := newTokenServer(t, "robot", "robot-pw")
+	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
+	reg.authorize = ts.allows
+	reg.reset()
+	kc := dockerConfig(t, reg.host, "robot", "robot-pw")
+	e := newTestEngine(t, func(o *Options) {
+		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(ts.srv.URL, "http://"))
+	}, reg)
+	req := Request{
+		Source:           Endpoint{Registry: reg.ref("src"), Keychain: kc},
+		Destination:      Endpoint{Registry: reg.host, Keychain: kc},
+		RepositoryPrefix: "dst",
+		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
+	}
+	r := mustSync(t, e, req)[0]
+	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.dump())
+	}
+	// One token for src pull and one for dst pull,push.
+	if ts.calls != 2 {
+		t.Errorf("token requests = %d, want 2", ts.calls)
+	}
+	for _, rec := range reg.all() {
+		if rec.Status == http.StatusUnauthorized && rec.Kind != "ping" {
+			t.Errorf("unauthorized %s %s", rec.Method, rec.Path)
+		}
+	}
+	if strings.Contains(r.Message, "SECRETTOKEN") {
+		t.Errorf("token in message")
+	}
+}
+
+// TestCredentialsNotSentAfterRedirect: blob downloads redirected to another
+// host (object storage) carry no Authorization header there.
+func TestCredentialsNotSentAfterRedirect(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	img, _ := random.Image(900, 2)
+	reg.push("src/app:1", img)
+	var mu sync.Mutex
+	var storageAuth []string
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		storageAuth = append(storageAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		d := strings.TrimPrefix(r.URL.Path, "/")
+		w.Write(reg.blobs.content[d])
+	}))
+	t.Cleanup(storage.Close)
+	reg.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+		if _, p, _ := r.BasicAuth(); p != "src-pw" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		http.Redirect(w, r, storage.URL+"/"+d+"?X-Amz-Signature=abc", http.StatusTemporaryRedirect)
+	}})
+	reg.authorize = prefixAuth(map[string][2]string{"src": {"reader", "src-pw"}}, nil)
+	reg.reset()
+	e := newTestEngine(t, nil, reg, dst)
+	r := mustSync(t, e, Request{
+		Source:      Endpoint{Registry: reg.ref("src"), Keychain: dockerConfig(t, reg.host, "reader", "src-pw")},
+		Destination: Endpoint{Registry: dst.host},
+		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
+	})[0]
+	if r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v", r)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(storageAuth) != 3 { // config + 2 layers
+		t.Errorf("storage requests = %d, want 3", len(storageAuth))
+	}
+	for _, a := range storageAuth {
+		if a != "" {
+			t.Errorf("credential sent to storage host: %q", a)
+		}
+	}
+}
+
+// TestExpiredTokenRefreshed: a token that expires mid-run (here during a
+// streamed blob upload, which cannot be replayed by itself) is refreshed
+// and the operation redone once.
+func TestExpiredTokenRefreshed(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	img, _ := random.Image(800, 2)
+	reg.push("src/app:1", img)
+	ts := newTokenServer(t, "robot", "robot-pw")
+	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
+	reg.authorize = ts.allows
+	expire := func(w http.ResponseWriter, r *http.Request) {
+		ts.mu.Lock()
+		ts.issued = map[string]string{}
+		ts.mu.Unlock()
+		w.Header().Set("WWW-Authenticate", reg.challenge)
+		w.WriteHeader(http.StatusUnauthorized)
+	}
+	reg.addFault(&fault{match: match(http.MethodPut, "upload"), times: 1, handle: expire})
+	reg.reset()
+	kc := dockerConfig(t, reg.host, "robot", "robot-pw")
+	e := newTestEngine(t, func(o *Options) {
+		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(ts.srv.URL, "http://"))
+		o.MaxRetries = -1 // the refresh must not depend on the transient retry budget
+	}, reg)
+	r := mustSync(t, e, Request{
+		Source:           Endpoint{Registry: reg.ref("src"), Keychain: kc},
+		Destination:      Endpoint{Registry: reg.host, Keychain: kc},
+		RepositoryPrefix: "dst",
+		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
+	})[0]
+	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.dump())
+	}
+	// src pull, dst push, then after the expiry: fresh tokens for both
+	// sides as each next hits a 401.
+	if ts.calls < 3 {
+		t.Errorf("token requests = %d, want >= 3", ts.calls)
+	}
+}
+
+// TestMountRefusedFallsBackToUpload: the destination credential may push to
+// each repository but not read the other one, so the registry refuses the
+// cross-repository mount; the blob is uploaded instead.
+func TestMountRefusedFallsBackToUpload(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	shared := mustLayer(t, 2500, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+	imgA := imageOf(t, "application/vnd.docker.distribution.manifest.v2+json", shared)
+	imgB := imageOf(t, "application/vnd.docker.distribution.manifest.v2+json", shared, mustLayer(t, 100, "application/vnd.docker.image.rootfs.diff.tar.gzip"))
+	src.push("a:1", imgA)
+	src.push("b:1", imgB)
+	dst.authorize = func(r *http.Request) bool {
+		if _, p, ok := r.BasicAuth(); !ok || p != "pw" {
+			return false
+		}
+		return r.URL.Query().Get("from") == "" // no cross-repository reads
+	}
+	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1 }, src, dst)
+	res := mustSync(t, e, Request{
+		Source:      Endpoint{Registry: src.host},
+		Destination: Endpoint{Registry: dst.host, Keychain: dockerConfig(t, dst.host, "u", "pw")},
+		Images:      []Image{{Name: "a", Tags: []string{"1"}}, {Name: "b", Tags: []string{"1"}}},
+	})
+	for _, r := range res {
+		if r.Outcome != OutcomeCopied {
+			t.Fatalf("%+v", r)
+		}
+	}
+	sd, _ := shared.Digest()
+	if !dst.blobs.has("b", sd.String()) || dst.digestOf("b:1") != mustDigest(t, imgB) {
+		t.Errorf("b not complete at destination")
+	}
+	refused := 0
+	for _, r := range dst.all() {
+		if strings.Contains(r.Query, "mount=") && r.Status == http.StatusUnauthorized {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Errorf("mount was not attempted/refused:\n%s", dst.dump())
+	}
+}

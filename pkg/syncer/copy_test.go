@@ -1,0 +1,264 @@
+package syncer
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+func mustLayer(t *testing.T, size int64, mt types.MediaType) v1.Layer {
+	t.Helper()
+	l, err := random.Layer(size, mt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func imageOf(t *testing.T, mt types.MediaType, layers ...v1.Layer) v1.Image {
+	t.Helper()
+	img := mutate.MediaType(empty.Image, mt)
+	if mt == types.OCIManifestSchema1 {
+		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	}
+	for _, l := range layers {
+		lmt, _ := l.MediaType()
+		var err error
+		img, err = mutate.Append(img, mutate.Addendum{Layer: l, MediaType: lmt})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return img
+}
+
+// blobSizes returns digest -> size of the config and layers of img.
+func blobSizes(t *testing.T, img v1.Image) map[string]int64 {
+	t.Helper()
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{m.Config.Digest.String(): m.Config.Size}
+	for _, l := range m.Layers {
+		out[l.Digest.String()] = l.Size
+	}
+	return out
+}
+
+func sum(m map[string]int64) (n int64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// TestMultiArchCopy copies OCI and Docker multi-arch indexes and checks
+// every digest is preserved and only unique bytes move.
+func TestMultiArchCopy(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		indexMT types.MediaType
+		imageMT types.MediaType
+		layerMT types.MediaType
+	}{
+		{"oci", types.OCIImageIndex, types.OCIManifestSchema1, types.OCILayer},
+		{"docker", types.DockerManifestList, types.DockerManifestSchema2, types.DockerLayer},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newTestRegistry(t)
+			dst := newTestRegistry(t)
+			shared := mustLayer(t, 2048, tc.layerMT)
+			var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, tc.indexMT)
+			unique := map[string]int64{}
+			var children []v1.Image
+			for i, arch := range []string{"amd64", "arm64", "s390x"} {
+				img := imageOf(t, tc.imageMT, shared, mustLayer(t, int64(1000+i*100), tc.layerMT))
+				children = append(children, img)
+				for d, s := range blobSizes(t, img) {
+					unique[d] = s
+				}
+				idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+			}
+			src.push("app:multi", idx)
+			src.reset()
+
+			e := newTestEngine(t, nil, src, dst)
+			res := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Images: []Image{{Name: "app", Tags: []string{"multi"}}},
+			})
+			r := resultFor(t, res, "app", "multi")
+			want := mustDigest(t, idx)
+			if r.Outcome != OutcomeCopied || r.Digest != want {
+				t.Fatalf("result = %+v, want Copied %s", r, want)
+			}
+			if got := dst.digestOf("app:multi"); got != want {
+				t.Errorf("dst index digest = %s, want %s", got, want)
+			}
+			for _, c := range children {
+				d := mustDigest(t, c)
+				if got := dst.digestOf("app@" + d); got != d {
+					t.Errorf("child %s missing at destination", d)
+				}
+			}
+			for d := range unique {
+				if !dst.blobs.has("app", d) {
+					t.Errorf("blob %s missing at destination", d)
+				}
+			}
+			if got, w := dst.uploadedBytes(), sum(unique); got != w || r.Bytes != w {
+				t.Errorf("uploaded %d bytes (result says %d), want %d unique bytes", got, r.Bytes, w)
+			}
+			if n := src.count(http.MethodGet, "blob"); n != len(unique) {
+				t.Errorf("source blob GETs = %d, want %d", n, len(unique))
+			}
+			// The shared layer is pushed once although three children use it.
+			if n := dst.count(http.MethodPut, "upload"); n != len(unique) {
+				t.Errorf("blob uploads = %d, want %d", n, len(unique))
+			}
+		})
+	}
+}
+
+// TestSharedBlobsDedupeAndMount: blobs shared between tags of one
+// repository move once (concurrently), and blobs that already landed in
+// another destination repository this run are mounted, not uploaded.
+func TestSharedBlobsDedupeAndMount(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	l1 := mustLayer(t, 3000, types.DockerLayer)
+	l2 := mustLayer(t, 3100, types.DockerLayer)
+	ls := mustLayer(t, 3200, types.DockerLayer)
+	l3 := mustLayer(t, 3300, types.DockerLayer)
+	imgA := imageOf(t, types.DockerManifestSchema2, l1, l2, ls)
+	imgB := imageOf(t, types.DockerManifestSchema2, ls, l3)
+	imgC := imageOf(t, types.DockerManifestSchema2, ls, l1)
+	src.push("a:1", imgA)
+	src.push("a:1-again", imgA)
+	src.push("a:2", imgB)
+	src.push("b:1", imgC)
+	unique := map[string]int64{}
+	for _, img := range []v1.Image{imgA, imgB, imgC} {
+		for d, s := range blobSizes(t, img) {
+			unique[d] = s
+		}
+	}
+	src.reset()
+
+	// Sequential tags so that image a lands before image b starts: b's
+	// ls and l1 must then be mounted from m/a.
+	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1 }, src, dst)
+	res := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host}, RepositoryPrefix: "m",
+		Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}, {Name: "b", Tags: []string{"1"}}},
+	})
+	var resultBytes int64
+	for _, r := range res {
+		if r.Outcome != OutcomeCopied {
+			t.Fatalf("%+v", r)
+		}
+		resultBytes += r.Bytes
+	}
+	if got, w := dst.uploadedBytes(), sum(unique); got != w || resultBytes != w {
+		t.Errorf("uploaded %d bytes (results say %d), want %d (unique bytes)", got, resultBytes, w)
+	}
+	if n := src.count(http.MethodGet, "blob"); n != len(unique) {
+		t.Errorf("source blob GETs = %d, want %d:\n%s", n, len(unique), src.dump())
+	}
+	mounts := 0
+	for _, r := range dst.all() {
+		if r.Method == http.MethodPost && strings.Contains(r.Query, "mount=") {
+			if r.Status != http.StatusCreated || !strings.Contains(r.Query, "from=m%2Fa") {
+				t.Errorf("unexpected mount %+v", r)
+			}
+			mounts++
+		}
+	}
+	if mounts != 2 {
+		t.Errorf("mounts = %d, want 2 (ls and l1 into m/b):\n%s", mounts, dst.dump())
+	}
+	for d := range blobSizes(t, imgC) {
+		if !dst.blobs.has("m/b", d) {
+			t.Errorf("m/b lacks %s", d)
+		}
+	}
+
+	// Concurrent tags and repositories: shared blobs still move once per
+	// destination host; whichever repository loses the race mounts.
+	for i := 0; i < 3; i++ {
+		dst2 := newTestRegistry(t)
+		e2 := newTestEngine(t, func(o *Options) { o.TagConcurrency = 4 }, src, dst2)
+		src.reset()
+		for _, r := range mustSync(t, e2, Request{
+			Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst2.host}, RepositoryPrefix: "m",
+			Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}, {Name: "b", Tags: []string{"1"}}},
+		}) {
+			if r.Outcome != OutcomeCopied {
+				t.Fatalf("concurrent: %+v", r)
+			}
+		}
+		if got, w := dst2.uploadedBytes(), sum(unique); got != w {
+			t.Errorf("concurrent: uploaded %d bytes, want %d", got, w)
+		}
+		if n := src.count(http.MethodGet, "blob"); n != len(unique) {
+			t.Errorf("concurrent: source blob GETs = %d, want %d", n, len(unique))
+		}
+		mounts := 0
+		for _, r := range dst2.all() {
+			if r.Method == http.MethodPost && strings.Contains(r.Query, "mount=") && r.Status == http.StatusCreated {
+				mounts++
+			}
+		}
+		if mounts != 2 {
+			t.Errorf("concurrent: mounts = %d, want 2", mounts)
+		}
+	}
+}
+
+// TestNondistributableLayers: foreign layers are left unfetched unless
+// AllowNondistributable is set.
+func TestNondistributableLayers(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	foreign := mustLayer(t, 1500, types.DockerForeignLayer)
+	img := imageOf(t, types.DockerManifestSchema2, mustLayer(t, 1000, types.DockerLayer), foreign)
+	ref := src.ref("win:1")
+	r, _ := parseRef(ref)
+	if err := remote.Write(r, img, remote.WithNondistributable, remote.WithTransport(http.DefaultTransport)); err != nil {
+		t.Fatal(err)
+	}
+	fd, _ := foreign.Digest()
+	for _, allow := range []bool{false, true} {
+		dst := newTestRegistry(t)
+		src.reset()
+		e := newTestEngine(t, func(o *Options) { o.AllowNondistributable = allow }, src, dst)
+		res := mustSync(t, e, Request{
+			Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+			Images: []Image{{Name: "win", Tags: []string{"1"}}},
+		})
+		if res[0].Outcome != OutcomeCopied || dst.digestOf("win:1") != mustDigest(t, img) {
+			t.Fatalf("allow=%v: %+v", allow, res[0])
+		}
+		fetched := false
+		for _, rec := range src.all() {
+			if rec.Kind == "blob" && strings.HasSuffix(rec.Path, fd.String()) {
+				fetched = true
+			}
+		}
+		if fetched != allow || dst.blobs.has("win", fd.String()) != allow {
+			t.Errorf("allow=%v: foreign layer fetched=%v present=%v", allow, fetched, dst.blobs.has("win", fd.String()))
+		}
+	}
+}

@@ -1,0 +1,185 @@
+//go:build distribution
+
+// Opt-in compatibility test against a real distribution server (Debian's
+// docker-registry, distribution 2.8) running as a separate process:
+//
+//	go test -tags distribution -run Distribution ./pkg/syncer/
+//
+// It is behind a build tag (not skipped at run time) because it needs the
+// docker-registry binary on PATH.
+package syncer
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+func startDistribution(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  inmemory: {}\nhttp:\n  addr: %s\n", addr)), 0o600)
+	cmd := exec.Command("docker-registry", "serve", cfg)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get("http://" + addr + "/v2/"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("docker-registry did not start")
+	return ""
+}
+
+// countingTransport counts requests per host and kind.
+type countingTransport struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	k := r.URL.Host + " " + r.Method + " " + kindOf(r)
+	if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
+		k += "+mount"
+	}
+	c.counts[k]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) reset() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.counts
+	c.counts = map[string]int{}
+	return old
+}
+
+func TestDistributionCompatibility(t *testing.T) {
+	src := startDistribution(t)
+	dst := startDistribution(t)
+	push := func(ref string, x remote.Taggable) {
+		r, err := parseRef(src + "/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch v := x.(type) {
+		case v1.ImageIndex:
+			err = remote.WriteIndex(r, v)
+		case v1.Image:
+			err = remote.Write(r, v)
+		}
+		if err != nil {
+			t.Fatalf("push %s: %v", ref, err)
+		}
+	}
+	shared := mustLayer(t, 4096, types.OCILayer)
+	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, arch := range []string{"amd64", "arm64"} {
+		img := imageOf(t, types.OCIManifestSchema1, shared, mustLayer(t, 2048, types.OCILayer))
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	push("lib/app:1.0.0", idx)
+	push("lib/other:1.0.0", imageOf(t, types.OCIManifestSchema1, shared))
+	for i := 0; i < 7; i++ {
+		img, _ := random.Image(100, 1)
+		push(fmt.Sprintf("lib/app:0.%d.0", i), img)
+	}
+	sig, _ := random.Image(100, 1)
+	push("lib/app:"+fallbackTag(hashOf(t, idx))+".sig", sig)
+	idxDesc, _ := partial.Descriptor(idx)
+	sbom := mutate.Subject(mutate.ConfigMediaType(imageOf(t, types.OCIManifestSchema1, mustLayer(t, 100, types.OCILayer)), "application/spdx+json"), *idxDesc).(v1.Image)
+	push("lib/app@"+mustDigest(t, sbom), sbom)
+
+	ct := &countingTransport{counts: map[string]int{}}
+	e, err := New(Options{InsecureHosts: []string{src, dst}, Transport: ct, RetryBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{
+		Source: Endpoint{Registry: src + "/lib"}, Destination: Endpoint{Registry: dst}, RepositoryPrefix: "mirror",
+		Images: []Image{{Name: "app", Semver: ">=0.5.0", MaxTags: 2}, {Name: "other", Tags: []string{"1.0.0"}}},
+	}
+	res := mustSync(t, e, req)
+	var tags []string
+	for _, r := range res {
+		if r.Outcome != OutcomeCopied {
+			t.Errorf("%+v", r)
+		}
+		tags = append(tags, r.Image+":"+r.Tag)
+	}
+	if strings.Join(tags, ",") != "app:1.0.0,app:0.6.0,other:1.0.0" {
+		t.Errorf("tags = %v", tags)
+	}
+	first := ct.reset()
+	t.Logf("first run requests: %v", first)
+	if first[dst+" POST upload+mount"] != 1 {
+		t.Errorf("want one cross-repository mount (the shared layer into mirror/other)")
+	}
+	// 12 distinct blobs: index children (2 configs, shared, 2 layers),
+	// 0.6.0 (2), other's config (its layer is mounted), .sig (2), SBOM (2).
+	if n := first[dst+" PUT upload"]; n != 12 {
+		t.Errorf("blob uploads = %d, want 12", n)
+	}
+	check := func(ref, want string) {
+		r, _ := parseRef(dst + "/" + ref)
+		d, err := remote.Head(r)
+		if err != nil || d.Digest.String() != want {
+			t.Errorf("dst %s = %v %v, want %s", ref, d, err, want)
+		}
+	}
+	check("mirror/app:1.0.0", mustDigest(t, idx))
+	check("mirror/app:"+fallbackTag(hashOf(t, idx))+".sig", mustDigest(t, sig))
+	check("mirror/app@"+mustDigest(t, sbom), mustDigest(t, sbom))
+	// distribution 2.8 has no referrers API: the SBOM must be listed in
+	// the fallback tag index at the destination.
+	fr, _ := parseRef(dst + "/mirror/app:" + fallbackTag(idxDesc.Digest))
+	fidx, err := remote.Index(fr)
+	if err != nil {
+		t.Fatalf("fallback index: %v", err)
+	}
+	fm, _ := fidx.IndexManifest()
+	if len(fm.Manifests) != 1 || fm.Manifests[0].Digest.String() != mustDigest(t, sbom) {
+		t.Errorf("fallback index = %+v", fm.Manifests)
+	}
+
+	// Up to date: two HEADs per tag, one tag list for the semver image.
+	res = mustSync(t, e, req)
+	for _, r := range res {
+		if r.Outcome != OutcomeSkipped {
+			t.Errorf("%+v", r)
+		}
+	}
+	second := ct.reset()
+	want := map[string]int{src + " HEAD manifest": 3, dst + " HEAD manifest": 3, src + " GET tags": 1}
+	if fmt.Sprint(second) != fmt.Sprint(want) {
+		t.Errorf("up-to-date run requests = %v, want %v", second, want)
+	}
+}

@@ -1,0 +1,116 @@
+package syncer
+
+import (
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures an Engine. Zero values get sane defaults.
+type Options struct {
+	// InsecureHosts lists host[:port] that are spoken to over plain HTTP.
+	// This is an explicit opt-in only: the engine never falls back to HTTP
+	// on its own, and every other host gets verified TLS.
+	InsecureHosts []string
+	// RootCAs are extra CAs added to the system pool (nil = system only).
+	RootCAs *x509.CertPool
+	// Transport is an optional base transport (tests and metrics wrap it).
+	// When set, TLS settings are the caller's responsibility.
+	Transport http.RoundTripper
+
+	// TagConcurrency bounds tags processed at once (default 4).
+	TagConcurrency int
+	// BlobConcurrency bounds blobs copied at once per manifest (default 4).
+	BlobConcurrency int
+	// PerRegistryConcurrency bounds in-flight requests per registry host
+	// (default 8) so one busy registry cannot be flooded.
+	PerRegistryConcurrency int
+
+	// OperationTimeout is the deadline of every request: the time allowed
+	// for a response and, for streamed bodies, the longest allowed pause
+	// between bytes. A hung registry therefore fails fast while large blobs
+	// that keep flowing are not cut off. Default 60s.
+	OperationTimeout time.Duration
+	// MaxRetries bounds retries of transient failures per operation
+	// (default 4; negative means none).
+	MaxRetries int
+	// RetryBackoff is the base of the jittered exponential backoff
+	// (default 200ms).
+	RetryBackoff time.Duration
+	// RetryAfterCap is the longest 429 Retry-After the engine waits for
+	// within a run (default 60s). Longer waits fail the tag as RateLimited
+	// with RetryAfter set so the controller can requeue.
+	RetryAfterCap time.Duration
+
+	// AllowNondistributable copies foreign/non-distributable layers. They
+	// are left unfetched by default (licensing and because their URLs point
+	// elsewhere).
+	AllowNondistributable bool
+}
+
+// Engine copies images between registries. It is safe for concurrent use;
+// ping results are cached per registry host for the lifetime of the Engine
+// and bearer tokens per host, keychain and scope for one Sync call.
+type Engine struct {
+	opts     Options
+	insecure map[string]bool
+	rt       http.RoundTripper
+
+	mu    sync.Mutex
+	hosts map[string]*hostState
+}
+
+// New validates opts, applies defaults and builds an Engine.
+func New(opts Options) (*Engine, error) {
+	if opts.TagConcurrency == 0 {
+		opts.TagConcurrency = 4
+	}
+	if opts.BlobConcurrency == 0 {
+		opts.BlobConcurrency = 4
+	}
+	if opts.PerRegistryConcurrency == 0 {
+		opts.PerRegistryConcurrency = 8
+	}
+	if opts.OperationTimeout == 0 {
+		opts.OperationTimeout = 60 * time.Second
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 4
+	}
+	if opts.MaxRetries < 0 {
+		opts.MaxRetries = 0
+	}
+	if opts.RetryBackoff == 0 {
+		opts.RetryBackoff = 200 * time.Millisecond
+	}
+	if opts.RetryAfterCap == 0 {
+		opts.RetryAfterCap = 60 * time.Second
+	}
+	if opts.TagConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
+		return nil, fmt.Errorf("concurrency options must not be negative")
+	}
+	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 {
+		return nil, fmt.Errorf("durations must not be negative")
+	}
+	e := &Engine{
+		opts:     opts,
+		insecure: map[string]bool{},
+		hosts:    map[string]*hostState{},
+	}
+	for _, h := range opts.InsecureHosts {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" || strings.ContainsAny(h, "/ ") {
+			return nil, fmt.Errorf("invalid insecure host %q: want host[:port]", h)
+		}
+		e.insecure[h] = true
+	}
+	rt, err := newBaseTransport(opts)
+	if err != nil {
+		return nil, err
+	}
+	e.rt = rt
+	return e, nil
+}

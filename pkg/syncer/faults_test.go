@@ -1,0 +1,470 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+func match(method, kind string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return (method == "" || r.Method == method) && (kind == "" || kindOf(r) == kind)
+	}
+}
+
+func matchPath(method, suffix string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		return r.Method == method && strings.HasSuffix(r.URL.Path, suffix)
+	}
+}
+
+func status(code int, hdr ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; i+1 < len(hdr); i += 2 {
+			w.Header().Set(hdr[i], hdr[i+1])
+		}
+		w.WriteHeader(code)
+	}
+}
+
+func reset(w http.ResponseWriter, _ *http.Request) { w.(*hijackableStatus).hijackClose() }
+
+// TestTransientFaultsSurvived: 503s, 500s and connection resets on both
+// sides are retried with backoff and the copy still lands, digest-equal.
+func TestTransientFaultsSurvived(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	idx, _ := random.Index(1024, 2, 2)
+	src.push("app:1", idx)
+	src.reset()
+	faults := []struct {
+		reg *testRegistry
+		f   *fault
+	}{
+		{src, &fault{match: match(http.MethodGet, "ping"), times: 1, handle: status(503)}},
+		{src, &fault{match: match(http.MethodHead, "manifest"), times: 2, handle: status(503)}},
+		{src, &fault{match: match(http.MethodGet, "manifest"), times: 2, handle: reset}},
+		{src, &fault{match: match(http.MethodGet, "blob"), times: 2, handle: reset}},
+		{src, &fault{match: match(http.MethodGet, "blob"), times: 1, handle: status(502)}},
+		{dst, &fault{match: match(http.MethodHead, "blob"), times: 1, handle: status(500)}},
+		{dst, &fault{match: match(http.MethodPut, "upload"), times: 2, handle: status(503)}},
+		{dst, &fault{match: match(http.MethodPost, "upload"), times: 1, handle: reset}},
+		{dst, &fault{match: match(http.MethodPut, "manifest"), times: 2, handle: status(504)}},
+	}
+	for _, f := range faults {
+		f.reg.addFault(f.f)
+	}
+	e := newTestEngine(t, func(o *Options) { o.MaxRetries = 5 }, src, dst)
+	res := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+	})
+	if r := res[0]; r.Outcome != OutcomeCopied || r.Digest != mustDigest(t, idx) {
+		t.Fatalf("result = %+v", r)
+	}
+	if got := dst.digestOf("app:1"); got != mustDigest(t, idx) {
+		t.Errorf("dst digest = %s, want %s", got, mustDigest(t, idx))
+	}
+	for i, f := range faults {
+		if f.f.times != 0 {
+			t.Errorf("fault %d was not exercised (%d left)", i, f.f.times)
+		}
+	}
+}
+
+// TestRateLimit: a 429 Retry-After within the cap is waited for; beyond the
+// cap the tag fails at once as RateLimited with RetryAfter set.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	img, _ := random.Image(256, 1)
+	tests := []struct {
+		name        string
+		retryAfter  string
+		wantOutcome Outcome
+		wantReason  string
+		minElapsed  time.Duration
+		wantHEADs   int
+		blob        bool // 429 the blob download instead of the tag HEAD
+		times       int  // 0 = once
+	}{
+		{name: "within cap", retryAfter: "1", wantOutcome: OutcomeCopied, wantReason: ReasonCopied, minElapsed: time.Second, wantHEADs: 2},
+		{name: "over cap", retryAfter: "120", wantOutcome: OutcomeFailed, wantReason: ReasonRateLimited, wantHEADs: 1},
+		{name: "within cap on a blob stream", blob: true, retryAfter: "1", wantOutcome: OutcomeCopied, wantReason: ReasonCopied, minElapsed: time.Second, wantHEADs: 1},
+		{name: "no header, never lifts", retryAfter: "", times: -1, wantOutcome: OutcomeFailed, wantReason: ReasonRateLimited, wantHEADs: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newTestRegistry(t)
+			dst := newTestRegistry(t)
+			src.push("app:1", img)
+			src.reset()
+			m := matchPath(http.MethodHead, "/manifests/1")
+			if tc.blob {
+				m = match(http.MethodGet, "blob")
+			}
+			times := tc.times
+			if times == 0 {
+				times = 1
+			}
+			hdr := []string{"Retry-After", tc.retryAfter}
+			if tc.retryAfter == "" {
+				hdr = nil
+			}
+			src.addFault(&fault{match: m, times: times, handle: status(http.StatusTooManyRequests, hdr...)})
+			e := newTestEngine(t, func(o *Options) { o.RetryAfterCap = 5 * time.Second }, src, dst)
+			start := time.Now()
+			res := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Images: []Image{{Name: "app", Tags: []string{"1"}}},
+			})
+			elapsed := time.Since(start)
+			r := res[0]
+			if r.Outcome != tc.wantOutcome || r.Reason != tc.wantReason {
+				t.Fatalf("result = %+v", r)
+			}
+			if elapsed < tc.minElapsed {
+				t.Errorf("elapsed %v, Retry-After not honoured", elapsed)
+			}
+			if n := src.countPath(http.MethodHead, "/manifests/1"); n != tc.wantHEADs {
+				t.Errorf("HEADs = %d, want %d", n, tc.wantHEADs)
+			}
+			if tc.wantReason == ReasonRateLimited && tc.retryAfter != "" {
+				if !r.Transient || r.RetryAfter.Before(start.Add(119*time.Second)) || r.RetryAfter.After(time.Now().Add(121*time.Second)) {
+					t.Errorf("RetryAfter = %v Transient = %v, want ~now+120s", r.RetryAfter, r.Transient)
+				}
+				if elapsed > 10*time.Second {
+					t.Errorf("waited %v although the Retry-After exceeds the cap", elapsed)
+				}
+			}
+		})
+	}
+}
+
+// TestHungRegistryDoesNotStallOthers: a registry that stops answering (no
+// headers, or a body that stalls half-way) is cut off by the operation
+// deadline and reported as transient, while other work completes.
+func TestHungRegistryDoesNotStallOthers(t *testing.T) {
+	t.Parallel()
+	hung := newTestRegistry(t)
+	ok := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	// The healthy run gets its own destination: the stock test registry
+	// holds a global lock while it reads an upload body, so a stalled
+	// upload would block every other upload to that registry.
+	dst2 := newTestRegistry(t)
+	imgHung, _ := random.Image(4096, 1)
+	imgOK, _ := random.Image(4096, 1)
+	hung.push("stall/app:body", imgHung)
+	hung.push("stall/app:head", imgHung)
+	ok.push("fine/app:1", imgOK)
+	layers, _ := imgHung.Layers()
+	ld, _ := layers[0].Digest()
+	data := hung.blobs.content[ld.String()]
+	hung.addFault(&fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(data[:len(data)/2])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}})
+	hung.addFault(&fault{match: matchPath(http.MethodHead, "/manifests/head"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}})
+	e := newTestEngine(t, func(o *Options) {
+		o.OperationTimeout = time.Second
+		o.MaxRetries = 1
+	}, hung, ok, dst, dst2)
+
+	start := time.Now()
+	type outcome struct {
+		res []TagResult
+		err error
+		at  time.Time
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := e.Sync(context.Background(), Request{
+			Source: Endpoint{Registry: hung.ref("stall")}, Destination: Endpoint{Registry: dst.host},
+			Images: []Image{{Name: "app", Tags: []string{"body", "head"}}},
+		})
+		done <- outcome{res, err, time.Now()}
+	}()
+	// Meanwhile a run against a healthy registry on the same engine
+	// finishes promptly.
+	okRes := mustSync(t, e, Request{
+		Source: Endpoint{Registry: ok.ref("fine")}, Destination: Endpoint{Registry: dst2.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+	})
+	okAt := time.Now()
+	if okRes[0].Outcome != OutcomeCopied {
+		t.Errorf("healthy run: %+v", okRes[0])
+	}
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	res := o.res
+	// The hung run needs at least (1+MaxRetries) deadlines per tag; the
+	// healthy one must not have waited for it.
+	if !okAt.Before(o.at) {
+		t.Errorf("healthy run finished %v after the hung one", okAt.Sub(o.at))
+	}
+	for _, r := range res {
+		if r.Outcome != OutcomeFailed || r.Reason != ReasonTransient || !r.Transient {
+			t.Errorf("%s: %+v", r.Tag, r)
+		}
+		if !strings.Contains(r.Message, "timed out") {
+			t.Errorf("%s: message %q does not say it timed out", r.Tag, r.Message)
+		}
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("hung run took %v; deadlines not enforced", d)
+	}
+	if dst.digestOf("app:body") != "" || dst.digestOf("app:head") != "" {
+		t.Errorf("hung tags were created at the destination")
+	}
+}
+
+// TestFailureLeavesNoTagAndResumes: a failure after layer 1 of 3 leaves the
+// destination tag at its old digest, nothing referencing the new image, and
+// the re-run uploads only what did not land.
+func TestFailureLeavesNoTagAndResumes(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	l1 := mustLayer(t, 5000, types.DockerLayer)
+	l2 := mustLayer(t, 6000, types.DockerLayer)
+	l3 := mustLayer(t, 7000, types.DockerLayer)
+	img := imageOf(t, types.DockerManifestSchema2, l1, l2, l3)
+	old, _ := random.Image(300, 1)
+	src.push("app:1", img)
+	dst.push("app:1", old)
+	src.reset()
+	dst.reset()
+	d1, _ := l1.Digest()
+	d2, _ := l2.Digest()
+	d3, _ := l3.Digest()
+	cfg, _ := img.ConfigName()
+	src.addFault(&fault{match: matchPath(http.MethodGet, d2.String()), times: -1, handle: status(500)})
+
+	// BlobConcurrency 1 makes the order deterministic: config, l1, l2, l3.
+	e := newTestEngine(t, func(o *Options) { o.BlobConcurrency = 1; o.MaxRetries = 2 }, src, dst)
+	req := Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+	}
+	r := mustSync(t, e, req)[0]
+	if r.Outcome != OutcomeFailed || !r.Transient || r.Digest != mustDigest(t, img) {
+		t.Fatalf("first run = %+v", r)
+	}
+	if got := dst.digestOf("app:1"); got != mustDigest(t, old) {
+		t.Errorf("dst tag = %s, want old digest %s", got, mustDigest(t, old))
+	}
+	if dst.digestOf("app@"+mustDigest(t, img)) != "" {
+		t.Errorf("manifest of the failed image was pushed")
+	}
+	for d, want := range map[v1.Hash]bool{cfg: true, d1: true, d2: false, d3: false} {
+		if got := dst.blobs.has("app", d.String()); got != want {
+			t.Errorf("blob %s present = %v, want %v", d, got, want)
+		}
+	}
+	if n := src.count(http.MethodGet, "blob+fault"); n != 3 {
+		t.Errorf("layer 2 attempts = %d, want 3 (1 + MaxRetries)", n)
+	}
+
+	src.clearFaults()
+	src.reset()
+	dst.reset()
+	r = mustSync(t, e, req)[0]
+	if r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
+		t.Fatalf("re-run = %+v", r)
+	}
+	s2, _ := l2.Size()
+	s3, _ := l3.Size()
+	if got := dst.uploadedBytes(); got != s2+s3 || r.Bytes != s2+s3 {
+		t.Errorf("re-run uploaded %d bytes (result %d), want %d (layers 2 and 3 only)", got, r.Bytes, s2+s3)
+	}
+	for _, rec := range src.all() {
+		if rec.Kind == "blob" && (strings.HasSuffix(rec.Path, d1.String()) || strings.HasSuffix(rec.Path, cfg.String())) {
+			t.Errorf("re-run fetched already-landed blob: %s", rec.Path)
+		}
+	}
+}
+
+// TestCorruptContentDetected: a source serving bytes that do not match the
+// digest (blob or manifest) fails the tag as DigestMismatch and nothing of
+// it lands.
+func TestCorruptContentDetected(t *testing.T) {
+	t.Parallel()
+	img, _ := random.Image(4000, 2)
+	layers, _ := img.Layers()
+	ld, _ := layers[1].Digest()
+	imgDigest := mustDigest(t, img)
+	tests := []struct {
+		name  string
+		fault func(src *testRegistry) *fault
+	}{
+		{"blob same length", func(src *testRegistry) *fault {
+			data := append([]byte(nil), src.blobs.content[ld.String()]...)
+			data[len(data)/2] ^= 0xff
+			return &fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+				w.Write(data)
+			}}
+		}},
+		{"blob truncated", func(src *testRegistry) *fault {
+			data := src.blobs.content[ld.String()]
+			return &fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+				w.Write(data[:len(data)-10])
+			}}
+		}},
+		{"manifest", func(src *testRegistry) *fault {
+			raw, _ := img.RawManifest()
+			bad := strings.Replace(string(raw), `"schemaVersion":2`, `"schemaVersion": 2`, 1)
+			return &fault{match: matchPath(http.MethodGet, imgDigest), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", string(types.DockerManifestSchema2))
+				w.Write([]byte(bad))
+			}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newTestRegistry(t)
+			dst := newTestRegistry(t)
+			src.push("app:1", img)
+			src.addFault(tc.fault(src))
+			src.reset()
+			e := newTestEngine(t, nil, src, dst)
+			r := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Images: []Image{{Name: "app", Tags: []string{"1"}}},
+			})[0]
+			if r.Outcome != OutcomeFailed || r.Reason != ReasonDigestMismatch || r.Transient {
+				t.Fatalf("result = %+v", r)
+			}
+			if dst.digestOf("app:1") != "" || dst.digestOf("app@"+imgDigest) != "" {
+				t.Errorf("corrupt image became visible at the destination")
+			}
+			if dst.blobs.has("app", ld.String()) {
+				t.Errorf("corrupt blob landed")
+			}
+		})
+	}
+}
+
+// TestTagMovesDuringRun: the tag is re-pointed after resolution (inside the
+// gate). What is copied is exactly the resolved, gated digest.
+func TestTagMovesDuringRun(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	first, _ := random.Image(500, 2)
+	second, _ := random.Image(500, 2)
+	src.push("app:1", first)
+	var gated []string
+	e := newTestEngine(t, nil, src, dst)
+	r := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+		Gate: func(ctx context.Context, d name.Digest) error {
+			gated = append(gated, d.DigestStr())
+			src.push("app:1", second) // the tag moves after resolution
+			return nil
+		},
+	})[0]
+	want := mustDigest(t, first)
+	if r.Outcome != OutcomeCopied || r.Digest != want {
+		t.Fatalf("result = %+v, want Copied %s", r, want)
+	}
+	if len(gated) != 1 || gated[0] != want {
+		t.Errorf("gate saw %v, want [%s]", gated, want)
+	}
+	if got := dst.digestOf("app:1"); got != want {
+		t.Errorf("destination has %s, want the gated digest %s", got, want)
+	}
+	if src.digestOf("app:1") != mustDigest(t, second) {
+		t.Fatalf("fixture: tag did not move")
+	}
+}
+
+// TestGateBlocks: a gate error is a deterministic GateFailed result and
+// nothing is copied.
+func TestGateBlocks(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	img, _ := random.Image(100, 1)
+	src.push("app:1", img)
+	e := newTestEngine(t, nil, src, dst)
+	r := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1", "missing"}}},
+		Gate:   func(context.Context, name.Digest) error { return fmt.Errorf("no valid signature") },
+	})
+	if r[0].Outcome != OutcomeFailed || r[0].Reason != ReasonGateFailed || r[0].Transient || r[0].Digest != mustDigest(t, img) {
+		t.Errorf("gated tag = %+v", r[0])
+	}
+	if r[1].Reason != ReasonTagNotFound || r[1].Transient {
+		t.Errorf("missing tag = %+v", r[1])
+	}
+	if dst.digestOf("app:1") != "" || dst.count("", "upload") != 0 {
+		t.Errorf("gated image was copied")
+	}
+	r = mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+		Gate:   func(context.Context, name.Digest) error { panic("verifier bug") },
+	})
+	if r[0].Reason != ReasonGateFailed || dst.digestOf("app:1") != "" {
+		t.Errorf("panicking gate = %+v", r[0])
+	}
+}
+
+// TestSiblingFailureDoesNotPoisonSharedBlobs: when a tag fails fast
+// (cancelling its other blob transfers), a blob it shares with another tag
+// is still copied for that tag rather than inheriting the cancellation.
+func TestSiblingFailureDoesNotPoisonSharedBlobs(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	bad := mustLayer(t, 1000, types.DockerLayer)
+	shared := mustLayer(t, 2000, types.DockerLayer)
+	imgA := imageOf(t, types.DockerManifestSchema2, bad, shared)
+	imgB := imageOf(t, types.DockerManifestSchema2, shared)
+	src.push("app:a", imgA)
+	src.push("app:b", imgB)
+	bd, _ := bad.Digest()
+	sd, _ := shared.Digest()
+	data := src.blobs.content[sd.String()]
+	src.addFault(&fault{match: matchPath(http.MethodGet, bd.String()), times: -1, handle: status(http.StatusNotFound)})
+	src.addFault(&fault{match: matchPath(http.MethodGet, sd.String()), times: 1, handle: func(w http.ResponseWriter, r *http.Request) {
+		select { // slow enough that the bad layer fails first
+		case <-time.After(2 * time.Second):
+		case <-r.Context().Done():
+			return
+		}
+		w.Write(data)
+	}})
+	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1; o.BlobConcurrency = 4 }, src, dst)
+	res := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"a", "b"}}},
+	})
+	if res[0].Outcome != OutcomeFailed || res[0].Reason != ReasonRegistryError {
+		t.Errorf("a = %+v", res[0])
+	}
+	if res[1].Outcome != OutcomeCopied || dst.digestOf("app:b") != mustDigest(t, imgB) {
+		t.Errorf("b = %+v", res[1])
+	}
+}

@@ -1,0 +1,90 @@
+package syncer
+
+import (
+	"encoding/base64"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func TestKeychainFromDockerConfigJSON(t *testing.T) {
+	t.Parallel()
+	cfg := `{"auths":{
+		"https://index.docker.io/v1/": {"auth": "` + b64("hub:hubpw") + `"},
+		"cgr.dev": {"username": "cgr", "password": "cgrpw"},
+		"cgr.dev/special-org": {"auth": "` + b64("special:specialpw") + `"},
+		"HTTPS://Registry.Example.com:5000/v2/": {"auth": "` + b64("ex:expw") + `"},
+		"ghcr.io/acme": {"username": "acme", "password": "acmepw"}
+	}}`
+	kc, err := KeychainFromDockerConfigJSON([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		repo string
+		user string // "" = anonymous
+	}{
+		{"docker.io/library/nginx", "hub"},
+		{"index.docker.io/library/nginx", "hub"},
+		{"registry-1.docker.io/library/nginx", "hub"},
+		{"nginx", "hub"},
+		{"cgr.dev/my-org/app", "cgr"},
+		{"cgr.dev/chainguard/static", "cgr"},
+		{"cgr.dev/special-org/app", "special"},
+		{"cgr.dev/special-org-2/app", "cgr"},
+		{"registry.example.com:5000/team/app", "ex"},
+		{"registry.example.com/team/app", ""}, // other port, other host
+		{"ghcr.io/acme/tool", "acme"},
+		{"ghcr.io/other/tool", "acme"}, // same host: credential belongs to it
+		{"quay.io/org/app", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.repo, func(t *testing.T) {
+			repo, err := name.NewRepository(tc.repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := kc.Resolve(repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ac, err := a.Authorization()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ac.Username != tc.user {
+				t.Errorf("user = %q, want %q", ac.Username, tc.user)
+			}
+			if tc.user == "" && a != authn.Anonymous {
+				t.Errorf("want anonymous")
+			}
+		})
+	}
+}
+
+func TestKeychainFromDockerConfigJSONErrors(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`not json SECRETVALUE`, `{"auths":{"r.io":{"auth":"!!!SECRETVALUE"}}}`, `{"auths":{"r.io":{"auth":"` + b64("nocolonSECRETVALUE") + `"}}}`} {
+		_, err := KeychainFromDockerConfigJSON([]byte(in))
+		if err == nil {
+			t.Errorf("%q: want error", in)
+			continue
+		}
+		if containsAny(err.Error(), "SECRETVALUE", b64("nocolonSECRETVALUE")) {
+			t.Errorf("error leaks payload: %v", err)
+		}
+	}
+	// Legacy .dockercfg shape (no "auths" wrapper).
+	kc, err := KeychainFromDockerConfigJSON([]byte(`{"r.io":{"auth":"` + b64("u:p") + `"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := name.NewRepository("r.io/x")
+	a, _ := kc.Resolve(repo)
+	if ac, _ := a.Authorization(); ac.Username != "u" || ac.Password != "p" {
+		t.Errorf("legacy entry not served: %+v", ac)
+	}
+}

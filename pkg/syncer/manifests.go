@@ -1,0 +1,128 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// manifestAccept lists the manifest media types the engine copies. Schema 1
+// is deliberately absent: it cannot be copied with its digest preserved.
+var manifestAccept = []string{
+	string(types.OCIImageIndex),
+	string(types.DockerManifestList),
+	string(types.OCIManifestSchema1),
+	string(types.DockerManifestSchema2),
+}
+
+// maxManifestSize bounds manifest reads (the OCI spec recommends 4 MiB).
+const maxManifestSize = 4 << 20
+
+// headManifest returns the descriptor of ref (tag or digest). found is false
+// on 404. Registries that omit Docker-Content-Digest on HEAD cost a GET.
+func (c *repoClient) headManifest(ctx context.Context, ref string) (desc v1.Descriptor, found bool, err error) {
+	resp, err := c.do(ctx, call{
+		op: "HEAD manifest " + c.repo + ":" + ref, method: http.MethodHead,
+		url: "/v2/" + c.repo + "/manifests/" + ref, accept: manifestAccept,
+		ok: []int{http.StatusOK, http.StatusNotFound},
+	})
+	if err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return v1.Descriptor{}, false, nil
+	}
+	dg := resp.Header.Get("Docker-Content-Digest")
+	h, herr := v1.NewHash(dg)
+	if herr != nil {
+		raw, mt, gerr := c.getManifest(ctx, ref, nil)
+		if gerr != nil {
+			return v1.Descriptor{}, false, gerr
+		}
+		h, _, _ = v1.SHA256(bytes.NewReader(raw))
+		return v1.Descriptor{Digest: h, MediaType: mt, Size: int64(len(raw))}, true, nil
+	}
+	size, _ := strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
+	return v1.Descriptor{Digest: h, MediaType: types.MediaType(resp.Header.Get("Content-Type")), Size: size}, true, nil
+}
+
+// getManifest fetches ref. When want is set the content must hash to it:
+// this is what makes "copy by digest" safe against a registry (or a moved
+// tag) serving something else.
+func (c *repoClient) getManifest(ctx context.Context, ref string, want *v1.Hash) ([]byte, types.MediaType, error) {
+	resp, err := c.do(ctx, call{
+		op: "GET manifest " + c.repo + "@" + ref, method: http.MethodGet,
+		url: "/v2/" + c.repo + "/manifests/" + ref, accept: manifestAccept,
+		ok: []int{http.StatusOK},
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("GET manifest %s@%s: %w", c.repo, ref, err)
+	}
+	if len(raw) > maxManifestSize {
+		return nil, "", fmt.Errorf("GET manifest %s@%s: manifest larger than %d bytes", c.repo, ref, maxManifestSize)
+	}
+	if want != nil {
+		got, _, _ := v1.SHA256(bytes.NewReader(raw))
+		if got != *want {
+			return nil, "", &digestMismatchError{what: "manifest " + c.repo + "@" + ref, want: want.String(), got: got.String()}
+		}
+	}
+	mt := types.MediaType(resp.Header.Get("Content-Type"))
+	if mt == "" || !(mt.IsIndex() || mt.IsImage()) {
+		// Fall back to the mediaType field for registries that send a
+		// generic content type.
+		mt = sniffMediaType(raw, mt)
+	}
+	return raw, mt, nil
+}
+
+// putManifest uploads raw under ref (digest or tag) and checks the
+// registry computed the digest we expect.
+func (c *repoClient) putManifest(ctx context.Context, ref string, raw []byte, mt types.MediaType, want v1.Hash) error {
+	resp, err := c.do(ctx, call{
+		op: "PUT manifest " + c.repo + ":" + ref, method: http.MethodPut,
+		url: "/v2/" + c.repo + "/manifests/" + ref, contentType: string(mt), body: raw,
+		ok: []int{http.StatusCreated, http.StatusOK, http.StatusAccepted},
+	})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if dg := resp.Header.Get("Docker-Content-Digest"); dg != "" && dg != want.String() {
+		return &digestMismatchError{what: "pushed manifest " + c.repo + ":" + ref, want: want.String(), got: dg}
+	}
+	return nil
+}
+
+func sniffMediaType(raw []byte, fallback types.MediaType) types.MediaType {
+	var m struct {
+		MediaType types.MediaType `json:"mediaType"`
+		Manifests []any           `json:"manifests"`
+		Config    *any            `json:"config"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fallback
+	}
+	switch {
+	case m.MediaType != "":
+		return m.MediaType
+	case m.Manifests != nil:
+		return types.OCIImageIndex
+	case m.Config != nil:
+		return types.OCIManifestSchema1
+	}
+	return fallback
+}

@@ -1,0 +1,206 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/klog/v2"
+)
+
+// cosignSuffixes are the tag-scheme artifacts cosign attaches to a digest:
+// sha256-<hex>.sig, .att and .sbom.
+var cosignSuffixes = []string{"sig", "att", "sbom"}
+
+// maxReferrerDepth bounds referrers-of-referrers (e.g. a signature on an
+// SBOM) so a cyclic or hostile graph cannot make a run unbounded.
+const maxReferrerDepth = 2
+
+// fallbackTag is the OCI 1.1 referrers tag schema: sha256:<hex> -> sha256-<hex>.
+func fallbackTag(d v1.Hash) string { return d.Algorithm + "-" + d.Hex }
+
+// copyReferrers makes the signatures, attestations and SBOMs of each
+// subject travel with the image: cosign tag-scheme artifacts and OCI 1.1
+// referrers (via the referrers API or its fallback tag). Subjects include
+// the children of an index, since platform images are signed too.
+func (r *run) copyReferrers(ctx context.Context, src, dst *repoClient, subjects []v1.Hash, depth int, moved *atomic.Int64) error {
+	// Each subject costs a few lookups even when it has no referrers, so
+	// the subjects of a large index are examined in parallel (bounded).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.e.opts.BlobConcurrency)
+	for _, d := range subjects {
+		g.Go(func() error { return r.copyReferrersOf(gctx, src, dst, d, depth, moved) })
+	}
+	return g.Wait()
+}
+
+func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Hash, depth int, moved *atomic.Int64) error {
+	_, err := r.share(ctx, "referrers|"+dst.host.host+"|"+dst.repo+"|"+d.String(), func() error {
+		for _, s := range cosignSuffixes {
+			if err := r.copyCosignTag(ctx, src, dst, fallbackTag(d)+"."+s, moved); err != nil {
+				return err
+			}
+		}
+		list, err := src.referrers(ctx, d)
+		if err != nil {
+			return err
+		}
+		var copied []v1.Descriptor
+		for _, desc := range list {
+			if !desc.MediaType.IsImage() && !desc.MediaType.IsIndex() {
+				klog.FromContext(ctx).V(2).Info("skipping referrer of unsupported media type", "subject", d.String(), "digest", desc.Digest.String(), "mediaType", string(desc.MediaType))
+				continue
+			}
+			if _, _, err := r.copyManifest(ctx, src, dst, desc, moved); err != nil {
+				return fmt.Errorf("copying referrer %s of %s: %w", desc.Digest, d, err)
+			}
+			copied = append(copied, desc)
+			if depth < maxReferrerDepth {
+				if err := r.copyReferrersOf(ctx, src, dst, desc.Digest, depth+1, moved); err != nil {
+					return err
+				}
+			}
+		}
+		if len(copied) == 0 {
+			return nil
+		}
+		return dst.indexReferrers(ctx, d, copied)
+	})
+	return err
+}
+
+// copyCosignTag copies one cosign tag-scheme artifact if the source has it
+// and the destination does not have the same digest under that tag.
+func (r *run) copyCosignTag(ctx context.Context, src, dst *repoClient, tag string, moved *atomic.Int64) error {
+	sdesc, found, err := src.headManifest(ctx, tag)
+	if err != nil || !found {
+		return err
+	}
+	ddesc, dfound, err := dst.headManifest(ctx, tag)
+	if err != nil {
+		return err
+	}
+	if dfound && ddesc.Digest == sdesc.Digest {
+		return nil
+	}
+	raw, mt, err := r.copyManifest(ctx, src, dst, sdesc, moved)
+	if err != nil {
+		return fmt.Errorf("copying %s: %w", tag, err)
+	}
+	if raw == nil {
+		m, err := r.fetchManifest(ctx, src, sdesc.Digest)
+		if err != nil {
+			return err
+		}
+		raw, mt = m.raw, m.mt
+	}
+	return dst.putManifest(ctx, tag, raw, mt, sdesc.Digest)
+}
+
+// referrers lists the OCI 1.1 referrers of d: the referrers API when the
+// registry supports it (404 means it does not), else the fallback tag.
+func (c *repoClient) referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor, error) {
+	idx, supported, err := c.referrersAPI(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	if !supported {
+		idx, err = c.fallbackIndex(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if idx == nil {
+		return nil, nil
+	}
+	return idx.Manifests, nil
+}
+
+func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexManifest, bool, error) {
+	resp, err := c.do(ctx, call{
+		op: "list referrers " + c.repo + "@" + d.String(), method: http.MethodGet,
+		url: "/v2/" + c.repo + "/referrers/" + d.String(), accept: []string{string(types.OCIImageIndex)},
+		// 404 is what the spec prescribes for "no referrers API"; registries
+		// that predate it answer unknown endpoints with 400, 405 or 501.
+		ok: []int{http.StatusOK, http.StatusNotFound, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusNotImplemented},
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, false, nil
+	}
+	idx, err := v1.ParseIndexManifest(io.LimitReader(resp.Body, maxManifestSize))
+	if err != nil {
+		return nil, true, fmt.Errorf("list referrers %s@%s: %w", c.repo, d, err)
+	}
+	return idx, true, nil
+}
+
+// fallbackIndex reads the sha256-<hex> tag; nil when absent.
+func (c *repoClient) fallbackIndex(ctx context.Context, d v1.Hash) (*v1.IndexManifest, error) {
+	resp, err := c.do(ctx, call{
+		op: "GET referrers tag " + c.repo + ":" + fallbackTag(d), method: http.MethodGet,
+		url: "/v2/" + c.repo + "/manifests/" + fallbackTag(d), accept: manifestAccept,
+		ok: []int{http.StatusOK, http.StatusNotFound},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, nil
+	}
+	idx, err := v1.ParseIndexManifest(io.LimitReader(resp.Body, maxManifestSize))
+	if err != nil {
+		return nil, fmt.Errorf("parsing referrers tag %s:%s: %w", c.repo, fallbackTag(d), err)
+	}
+	return idx, nil
+}
+
+// indexReferrers makes copied referrers discoverable at the destination. A
+// registry with the referrers API indexes them itself from their subject;
+// otherwise the fallback tag index is merged (never replaced, so
+// referrers that exist only at the destination are kept).
+func (c *repoClient) indexReferrers(ctx context.Context, d v1.Hash, copied []v1.Descriptor) error {
+	_, supported, err := c.referrersAPI(ctx, d)
+	if err != nil || supported {
+		return err
+	}
+	idx, err := c.fallbackIndex(ctx, d)
+	if err != nil {
+		return err
+	}
+	if idx == nil {
+		idx = &v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	}
+	have := map[v1.Hash]bool{}
+	for _, m := range idx.Manifests {
+		have[m.Digest] = true
+	}
+	changed := false
+	for _, m := range copied {
+		if !have[m.Digest] {
+			idx.Manifests = append(idx.Manifests, m)
+			have[m.Digest] = true
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	raw, err := json.Marshal(idx)
+	if err != nil {
+		return fmt.Errorf("encoding referrers index: %w", err)
+	}
+	h, _, _ := v1.SHA256(bytes.NewReader(raw))
+	return c.putManifest(ctx, fallbackTag(d), raw, types.OCIImageIndex, h)
+}

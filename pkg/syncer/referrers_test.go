@@ -1,0 +1,192 @@
+package syncer
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// multiArch builds a 2-platform OCI index.
+func multiArch(t *testing.T) (v1.ImageIndex, []v1.Image) {
+	t.Helper()
+	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	var children []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		img := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 700, types.OCILayer))
+		children = append(children, img)
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	return idx, children
+}
+
+func hashOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) v1.Hash {
+	t.Helper()
+	h, err := x.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestCosignTagSchemeReferrers: .sig, .att and .sbom tags of the index and
+// of a child manifest travel with the image, digests preserved.
+func TestCosignTagSchemeReferrers(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	idx, children := multiArch(t)
+	src.push("app:1", idx)
+	want := map[string]string{}
+	for _, s := range []string{"sig", "att", "sbom"} {
+		a, _ := random.Image(200, 1)
+		tag := fallbackTag(hashOf(t, idx)) + "." + s
+		src.push("app:"+tag, a)
+		want[tag] = mustDigest(t, a)
+	}
+	childSig, _ := random.Image(150, 1)
+	childTag := fallbackTag(hashOf(t, children[1])) + ".sig"
+	src.push("app:"+childTag, childSig)
+	want[childTag] = mustDigest(t, childSig)
+	src.reset()
+
+	e := newTestEngine(t, nil, src, dst)
+	req := Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+	}
+	r := mustSync(t, e, req)[0]
+	if r.Outcome != OutcomeCopied {
+		t.Fatalf("%+v", r)
+	}
+	for tag, d := range want {
+		if got := dst.digestOf("app:" + tag); got != d {
+			t.Errorf("dst %s = %q, want %s", tag, got, d)
+		}
+	}
+	if dst.digestOf("app:1") != mustDigest(t, idx) {
+		t.Errorf("image not copied")
+	}
+}
+
+// TestOCIReferrers: referrers of the index and of a child manifest are
+// found via the referrers API or the fallback tag schema and made
+// discoverable at the destination the same two ways.
+func TestOCIReferrers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		srcAPI, dstAPI bool
+		oddStatus      bool // referrers endpoint answers 405 (src) / 400 (dst) instead of 404
+	}{
+		{"fallback tags to fallback tags", false, false, false},
+		{"API to API", true, true, false},
+		{"API to fallback tags", true, false, false},
+		{"fallback tags to API", false, true, false},
+		{"pre-1.1 registries answering 405 and 400", false, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var so, do []regOpt
+			if tc.srcAPI {
+				so = append(so, withReferrersAPI())
+			}
+			if tc.dstAPI {
+				do = append(do, withReferrersAPI())
+			}
+			src := newTestRegistry(t, so...)
+			dst := newTestRegistry(t, do...)
+			idx, children := multiArch(t)
+			src.push("app:1", idx)
+
+			idxDesc, _ := partial.Descriptor(idx)
+			childDesc, _ := partial.Descriptor(children[0])
+			artifact := func(subject v1.Descriptor, artifactType types.MediaType) v1.Image {
+				base := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 300, types.OCILayer))
+				return mutate.Subject(mutate.ConfigMediaType(base, artifactType), *subject.DeepCopy()).(v1.Image)
+			}
+			sbom := artifact(*idxDesc, "application/spdx+json")
+			sig := artifact(*idxDesc, "application/vnd.dev.sigstore.bundle.v0.3+json")
+			childAtt := artifact(*childDesc, "application/vnd.in-toto+json")
+			// A signature on the SBOM: a referrer of a referrer.
+			sbomDesc, _ := partial.Descriptor(sbom)
+			sbomSig := artifact(*sbomDesc, "application/vnd.dev.sigstore.bundle.v0.3+json")
+			for _, a := range []v1.Image{sbom, sig, childAtt, sbomSig} {
+				src.push("app@"+mustDigest(t, a), a)
+			}
+			if !tc.srcAPI && src.digestOf("app:"+fallbackTag(idxDesc.Digest)) == "" {
+				t.Fatal("fixture: no fallback tag at source")
+			}
+			if tc.oddStatus {
+				src.addFault(&fault{match: match(http.MethodGet, "referrers"), times: -1, handle: status(http.StatusMethodNotAllowed)})
+				dst.addFault(&fault{match: match(http.MethodGet, "referrers"), times: -1, handle: status(http.StatusBadRequest)})
+			}
+			src.reset()
+
+			e := newTestEngine(t, nil, src, dst)
+			r := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Images: []Image{{Name: "app", Tags: []string{"1"}}},
+			})[0]
+			if r.Outcome != OutcomeCopied {
+				t.Fatalf("%+v", r)
+			}
+			expect := map[v1.Hash][]string{
+				idxDesc.Digest:   {mustDigest(t, sbom), mustDigest(t, sig)},
+				childDesc.Digest: {mustDigest(t, childAtt)},
+				sbomDesc.Digest:  {mustDigest(t, sbomSig)},
+			}
+			for subject, want := range expect {
+				for _, d := range want {
+					if dst.digestOf("app@"+d) != d {
+						t.Errorf("referrer %s of %s missing at destination", d, subject)
+					}
+				}
+				got := dstReferrers(t, dst, subject, tc.dstAPI)
+				sort.Strings(want)
+				if len(got) != len(want) || (len(got) > 0 && (got[0] != want[0] || got[len(got)-1] != want[len(want)-1])) {
+					t.Errorf("referrers of %s at destination = %v, want %v", subject, got, want)
+				}
+			}
+		})
+	}
+}
+
+// dstReferrers lists referrer digests of subject at the destination the way
+// a client would: the API when supported, else the fallback tag.
+func dstReferrers(t *testing.T, reg *testRegistry, subject v1.Hash, api bool) []string {
+	t.Helper()
+	path := "/v2/app/manifests/" + fallbackTag(subject)
+	if api {
+		path = "/v2/app/referrers/" + subject.String()
+	}
+	req, _ := http.NewRequest(http.MethodGet, reg.srv.URL+path, nil)
+	req.Header.Set("Accept", string(types.OCIImageIndex))
+	req.Header.Set("X-Test-Probe", "1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	var idx v1.IndexManifest
+	if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range idx.Manifests {
+		out = append(out, m.Digest.String())
+	}
+	sort.Strings(out)
+	return out
+}

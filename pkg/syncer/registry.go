@@ -1,0 +1,298 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"k8s.io/klog/v2"
+)
+
+// repoClient speaks the distribution API for one repository on one side of
+// a run (source or destination) with that side's credentials.
+type repoClient struct {
+	e    *Engine
+	host *hostState
+	ref  name.Repository
+	repo string // repository path on the registry, e.g. "library/nginx"
+	auth *authorizer
+	push bool // destination side: tokens ask for pull,push
+}
+
+func (c *repoClient) scopes(extra ...string) []string {
+	action := "pull"
+	if c.push {
+		action = "pull,push"
+	}
+	s := []string{"repository:" + c.repo + ":" + action}
+	for _, r := range extra {
+		s = append(s, "repository:"+r+":pull")
+	}
+	return s
+}
+
+// call describes one registry request.
+type call struct {
+	op          string // for messages, e.g. "HEAD manifest src/app:1.0"
+	method      string
+	url         string // "/v2/..." (relative to the host) or absolute
+	accept      []string
+	contentType string
+	body        []byte    // small replayable body (manifests)
+	stream      io.Reader // streamed body (blob upload); never retried here
+	size        int64     // length of stream
+	ok          []int
+	extraScopes []string // extra repositories to pull from (cross-repo mount)
+	noRetry     bool
+	// watch, when set, receives the request's watchdog so streamed request
+	// bodies can report progress.
+	uploaded *int64
+}
+
+// ensurePing pings /v2/ once per host (for the lifetime of the Engine) to
+// learn the auth challenge. Concurrent first requests wait for the same ping.
+func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pinged {
+		return nil
+	}
+	err := e.withRetry(ctx, "ping "+h.host, func(ctx context.Context) error {
+		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout)
+		defer wd.stop()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
+		if err != nil {
+			return fmt.Errorf("ping %s: %w", h.host, err)
+		}
+		resp, err := e.client().Do(req)
+		if err != nil {
+			if context.Cause(ctx) == errWatchdog {
+				return fmt.Errorf("ping %s: %w", h.host, errWatchdog)
+			}
+			return fmt.Errorf("ping %s: %w", h.host, err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		switch resp.StatusCode {
+		case http.StatusOK:
+			h.challenge = challenge{}
+		case http.StatusUnauthorized:
+			h.challenge = parseChallenge(resp.Header.Get("WWW-Authenticate"))
+		default:
+			return &httpError{op: "ping " + h.host, status: resp.StatusCode}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	h.pinged = true
+	klog.FromContext(ctx).V(4).Info("pinged registry", "host", h.host, "auth", h.challenge.scheme)
+	return nil
+}
+
+// do performs c with retries for transient failures, re-authentication on
+// 401 and Retry-After handling on 429. On success the caller owns the
+// response body; it must be closed (it releases the request slot and the
+// watchdog).
+func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
+	e := c.e
+	if err := e.ensurePing(ctx, c.host); err != nil {
+		return nil, err
+	}
+	reauthed := false
+	for attempt := 0; ; attempt++ {
+		resp, err := c.once(ctx, cl)
+		var he *httpError
+		if err == nil {
+			return resp, nil
+		}
+		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
+			// Tokens expire and anonymous pings can hide a repository's
+			// challenge: drop cached tokens, and replay once (without
+			// spending the retry budget) unless the body is a stream the
+			// caller must reopen.
+			c.auth.invalidate()
+			if !reauthed && cl.stream == nil {
+				reauthed = true
+				attempt--
+				continue
+			}
+			return nil, &reauthError{err: err}
+		}
+		var ra *retryAfterError
+		if errors.As(err, &ra) {
+			rl := &rateLimitError{op: cl.op, retryAfter: time.Now().Add(ra.after), wait: ra.after}
+			// Within the cap the wait is honoured here, or by the caller's
+			// retry loop for operations that cannot be replayed alone.
+			rl.honour = ra.after <= e.opts.RetryAfterCap
+			if !rl.honour || attempt >= e.opts.MaxRetries || cl.noRetry {
+				return nil, rl
+			}
+			if err := e.waitRateLimit(ctx, rl, attempt); err != nil {
+				return nil, fmt.Errorf("%s: %w", cl.op, err)
+			}
+			continue
+		}
+		if cl.noRetry || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
+			return nil, err
+		}
+		d := backoff(e.opts.RetryBackoff, attempt)
+		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, cl.op), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
+		if serr := sleep(ctx, d); serr != nil {
+			return nil, err
+		}
+	}
+}
+
+// reauthError is a 401 after which credentials were refreshed; the caller
+// may replay the whole operation once (a streamed upload cannot be replayed
+// here). It classifies as the 401 it wraps.
+type reauthError struct{ err error }
+
+func (e *reauthError) Error() string { return e.err.Error() }
+func (e *reauthError) Unwrap() error { return e.err }
+
+// retryAfterError is an internal 429 signal carrying the requested wait.
+type retryAfterError struct{ after time.Duration }
+
+func (e *retryAfterError) Error() string { return "too many requests" }
+
+// once performs a single attempt of cl.
+func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) {
+	e := c.e
+	u, err := c.resolveURL(cl.url)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cl.op, err)
+	}
+	release, err := c.host.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cl.op, err)
+	}
+	wctx, wd := newWatchdog(ctx, e.opts.OperationTimeout)
+	done := func() { wd.stop(); release() }
+
+	var body io.Reader
+	var pr *progressReader
+	switch {
+	case cl.stream != nil:
+		pr = &progressReader{r: cl.stream, w: wd}
+		body = pr
+	case cl.body != nil:
+		body = strings.NewReader(string(cl.body))
+	}
+	req, err := http.NewRequestWithContext(wctx, cl.method, u.String(), body)
+	if err != nil {
+		done()
+		return nil, fmt.Errorf("%s: %w", cl.op, err)
+	}
+	switch {
+	case cl.stream != nil:
+		req.ContentLength = cl.size
+	case cl.body != nil:
+		req.ContentLength = int64(len(cl.body))
+	}
+	if len(cl.accept) > 0 {
+		req.Header.Set("Accept", strings.Join(cl.accept, ", "))
+	}
+	if cl.contentType != "" {
+		req.Header.Set("Content-Type", cl.contentType)
+	}
+	// Credentials go only to the registry host itself (an upload Location
+	// or a Link may point elsewhere).
+	if strings.EqualFold(u.Host, c.host.host) {
+		h, err := c.auth.header(wctx, c.scopes(cl.extraScopes...))
+		if err != nil {
+			done()
+			return nil, fmt.Errorf("%s: %w", cl.op, err)
+		}
+		if h != "" {
+			req.Header.Set("Authorization", h)
+		}
+	}
+	resp, err := e.client().Do(req)
+	if pr != nil && cl.uploaded != nil {
+		*cl.uploaded += pr.n.Load()
+	}
+	if err != nil {
+		cause := context.Cause(wctx)
+		done()
+		if cause == errWatchdog && ctx.Err() == nil {
+			return nil, fmt.Errorf("%s: %w", cl.op, errWatchdog)
+		}
+		return nil, fmt.Errorf("%s: %w", cl.op, scrubURLError(err))
+	}
+	for _, s := range cl.ok {
+		if resp.StatusCode == s {
+			resp.Body = &watchedBody{ReadCloser: resp.Body, w: wd, ctx: wctx, release: release}
+			return resp, nil
+		}
+	}
+	defer done()
+	defer resp.Body.Close()
+	code := registryErrorCode(resp.Body)
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		return nil, &retryAfterError{after: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	case http.StatusUnauthorized:
+		if ch := resp.Header.Get("WWW-Authenticate"); ch != "" {
+			c.host.mu.Lock()
+			c.host.challenge = parseChallenge(ch)
+			c.host.mu.Unlock()
+		}
+	}
+	return nil, &httpError{op: cl.op, status: resp.StatusCode, code: code}
+}
+
+// resolveURL turns "/v2/..." or an absolute (Location/Link) URL into a URL
+// on this registry's scheme and host.
+func (c *repoClient) resolveURL(raw string) (*url.URL, error) {
+	base := &url.URL{Scheme: c.host.scheme, Host: c.host.host, Path: "/"}
+	ref, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL from registry")
+	}
+	return base.ResolveReference(ref), nil
+}
+
+// registryErrorCode extracts only the first error code of a registry error
+// body. The message and detail fields are deliberately dropped: they are
+// raw registry text and may echo credentials.
+func registryErrorCode(body io.Reader) string {
+	var eb struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if err := json.NewDecoder(io.LimitReader(body, 64<<10)).Decode(&eb); err != nil || len(eb.Errors) == 0 {
+		return ""
+	}
+	code := eb.Errors[0].Code
+	for _, r := range code {
+		if !(r >= 'A' && r <= 'Z' || r == '_' || r >= '0' && r <= '9') {
+			return ""
+		}
+	}
+	if len(code) > 40 {
+		return ""
+	}
+	return code
+}
+
+// scrubURLError drops the URL from *url.Error: it can carry signed query
+// parameters of a redirect target. The operation name already says what
+// failed.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}

@@ -1,0 +1,138 @@
+package syncer
+
+import (
+	"errors"
+	"net/http"
+	"reflect"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+func TestResolveTags(t *testing.T) {
+	t.Parallel()
+	avail := []string{"latest", "1.0.0", "1.2.0", "v1.2.3", "1.3.0", "1.3.5", "1.4.0-rc.1", "1.4.0", "2.0.0", "2.1.0", "nightly", "1.22.1", "1.22.9", "1.23.0", "sha256-abc.sig"}
+	tests := []struct {
+		name     string
+		explicit []string
+		semver   string
+		max      int
+		want     []string
+		wantErr  bool
+	}{
+		{name: "explicit only, order kept, dups removed", explicit: []string{"latest", "1.0.0", "latest"}, want: []string{"latest", "1.0.0"}},
+		{name: "wildcard major", semver: "1.x", want: []string{"1.23.0", "1.22.9", "1.22.1", "1.4.0", "1.3.5", "1.3.0", "v1.2.3", "1.2.0", "1.0.0"}},
+		{name: "wildcard minor", semver: "1.3.x", want: []string{"1.3.5", "1.3.0"}},
+		{name: "range", semver: ">=1.22.0 <1.23.0", want: []string{"1.22.9", "1.22.1"}},
+		{name: "tilde", semver: "~1.3.0", want: []string{"1.3.5", "1.3.0"}},
+		{name: "caret", semver: "^2.0.0", want: []string{"2.1.0", "2.0.0"}},
+		{name: "leading v is semver", semver: "~1.2.0", want: []string{"v1.2.3", "1.2.0"}},
+		{name: "prerelease excluded unless asked", semver: ">=1.4.0-0 <1.5.0", want: []string{"1.4.0", "1.4.0-rc.1"}},
+		{name: "maxTags cuts newest first", semver: "*", max: 3, want: []string{"2.1.0", "2.0.0", "1.23.0"}},
+		{name: "explicit first then semver, no duplicates, max only on semver", explicit: []string{"nightly", "2.1.0"}, semver: "^2", max: 1, want: []string{"nightly", "2.1.0", "2.0.0"}},
+		{name: "no match", semver: "^9", want: nil},
+		{name: "invalid constraint keeps explicit", explicit: []string{"latest"}, semver: ">>>1", want: []string{"latest"}, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ResolveTags(tc.explicit, tc.semver, avail, tc.max)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrInvalidConstraint) {
+				t.Errorf("error %v does not wrap ErrInvalidConstraint", err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseNextLink(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		``: "",
+		`</v2/a/tags/list?n=2&last=b>; rel="next"`:                      "/v2/a/tags/list?n=2&last=b",
+		`<https://r.example/v2/a/tags/list?last=x>; rel=next`:           "https://r.example/v2/a/tags/list?last=x",
+		`</prev>; rel="prev", </v2/a/tags/list?last=c>; rel="next"`:     "/v2/a/tags/list?last=c",
+		`</v2/a/tags/list?last=c>; type="application/json"; rel="next"`: "/v2/a/tags/list?last=c",
+		`</v2/a/tags/list?last=c>; rel="first"`:                         "",
+	} {
+		if got := parseNextLink(in); got != want {
+			t.Errorf("parseNextLink(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSemverAgainstPaginatedTagList resolves constraints against a tag list
+// served 3 tags per page with Link headers, and copies exactly the
+// resolved tags.
+func TestSemverAgainstPaginatedTagList(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t, withPageSize(3))
+	dst := newTestRegistry(t)
+	img, _ := random.Image(256, 1)
+	tags := []string{"latest", "1.0.0", "1.1.0", "v1.2.0", "1.2.5", "1.3.0", "2.0.0", "2.0.1-beta", "garbage", "1.2"}
+	for _, tag := range tags {
+		src.push("lib/app:"+tag, img)
+	}
+	src.reset()
+	e := newTestEngine(t, nil, src, dst)
+	res := mustSync(t, e, Request{
+		Source:           Endpoint{Registry: src.ref("lib")},
+		Destination:      Endpoint{Registry: dst.host},
+		RepositoryPrefix: "mirror",
+		Images:           []Image{{Name: "app", Tags: []string{"latest"}, Semver: ">=1.1.0 <2.0.0", MaxTags: 3}},
+	})
+	var got []string
+	for _, r := range res {
+		got = append(got, r.Tag)
+		if r.Outcome == OutcomeFailed {
+			t.Errorf("%s failed: %s %s", r.Tag, r.Reason, r.Message)
+		}
+	}
+	// "1.2" is semver 1.2.0 and ties with "v1.2.0"; ties sort by tag name.
+	want := []string{"latest", "1.3.0", "1.2.5", "1.2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("tags = %v, want %v", got, want)
+	}
+	// 10 tags at 3 per page = 4 pages, each requested exactly once.
+	if n := src.count(http.MethodGet, "tags"); n != 4 {
+		t.Errorf("tag list requests = %d, want 4\n%s", n, src.dump())
+	}
+	for _, tag := range want {
+		if d := dst.digestOf("mirror/app:" + tag); d != mustDigest(t, img) {
+			t.Errorf("dst mirror/app:%s = %q, want %s", tag, d, mustDigest(t, img))
+		}
+	}
+	if d := dst.digestOf("mirror/app:1.1.0"); d != "" {
+		t.Errorf("1.1.0 beyond maxTags was copied")
+	}
+}
+
+func TestInvalidConstraintIsImageResult(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	img, _ := random.Image(64, 1)
+	src.push("app:latest", img)
+	src.reset()
+	e := newTestEngine(t, nil, src, dst)
+	res := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"latest"}, Semver: "not a constraint"}},
+	})
+	if len(res) != 2 {
+		t.Fatalf("results = %+v", res)
+	}
+	if res[0].Tag != "" || res[0].Reason != ReasonInvalidConstraint || res[0].Transient {
+		t.Errorf("image result = %+v", res[0])
+	}
+	if res[1].Tag != "latest" || res[1].Outcome != OutcomeCopied {
+		t.Errorf("explicit tag result = %+v", res[1])
+	}
+	if n := src.count(http.MethodGet, "tags"); n != 0 {
+		t.Errorf("listed tags %d times for an invalid constraint", n)
+	}
+}

@@ -1,0 +1,124 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"k8s.io/klog/v2"
+)
+
+// maxBackoff caps a single backoff sleep so a run never stalls on its own
+// retries; the controller owns longer-term backoff.
+const maxBackoff = 10 * time.Second
+
+// backoff returns a jittered exponential delay for attempt (0-based):
+// uniformly in [d/2, d] where d = base*2^attempt, capped at maxBackoff. The
+// jitter keeps many tags that failed together from retrying in lockstep.
+func backoff(base time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 0; i < attempt && d < maxBackoff; i++ {
+		d *= 2
+	}
+	if d > maxBackoff {
+		d = maxBackoff
+	}
+	half := d / 2
+	if half <= 0 {
+		return d
+	}
+	return half + rand.N(half+1)
+}
+
+// parseRetryAfter reads a Retry-After header (delta-seconds or HTTP date).
+// It returns 0 when the header is missing or unparseable.
+func parseRetryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(h); err == nil {
+		if secs < 0 {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// retryable reports whether err is worth another attempt within this run.
+// Rate limits are handled where the Retry-After header is known, so they are
+// not retried here.
+func retryable(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	reason, transient, _ := classify(err)
+	return transient && reason != ReasonRateLimited && reason != ReasonCanceled
+}
+
+// waitRateLimit sleeps for a 429's Retry-After (already known to be within
+// the cap), or a jittered backoff when the registry gave none.
+func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt int) error {
+	d := rl.wait
+	if d == 0 {
+		d = backoff(e.opts.RetryBackoff, attempt)
+	}
+	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", sanitizeCtx(ctx, rl.op), "delay", d)
+	return sleep(ctx, d)
+}
+
+// withRetry runs fn until it succeeds, fails permanently or the retry budget
+// is spent, sleeping a jittered backoff between attempts.
+func (e *Engine) withRetry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	var err error
+	reauthed := false
+	for attempt := 0; ; attempt++ {
+		err = fn(ctx)
+		var ra *reauthError
+		if err != nil && errors.As(err, &ra) && !reauthed && ctx.Err() == nil {
+			// Credentials were refreshed after a 401 (an expired token
+			// during a long upload): one more try, outside the budget.
+			reauthed = true
+			attempt--
+			continue
+		}
+		var rl *rateLimitError
+		if err != nil && errors.As(err, &rl) && rl.honour && attempt < e.opts.MaxRetries {
+			if werr := e.waitRateLimit(ctx, rl, attempt); werr != nil {
+				return err
+			}
+			continue
+		}
+		if err == nil || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
+			return err
+		}
+		d := backoff(e.opts.RetryBackoff, attempt)
+		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, what), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
+		if serr := sleep(ctx, d); serr != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,322 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/klog/v2"
+)
+
+// Endpoint is one side of a sync.
+type Endpoint struct {
+	// Registry is host[/path] as in the ImageSync spec, e.g. docker.io/library
+	// or cgr.dev/my-org.
+	Registry string
+	// Keychain supplies this side's credentials; nil is anonymous.
+	Keychain authn.Keychain
+}
+
+// Image is one image of a request.
+type Image struct {
+	Name    string   // relative to the source registry, e.g. "nginx"
+	Tags    []string // explicit tags, synced first
+	Semver  string   // constraint resolved against the source tag list
+	MaxTags int      // limits semver matches (newest first); 0 = unlimited
+}
+
+// Request is one sync run.
+type Request struct {
+	Source, Destination Endpoint
+	// RepositoryPrefix is inserted between the destination registry and the
+	// image name (optional).
+	RepositoryPrefix string
+	Images           []Image
+	// Gate, if set, is called with the resolved source digest before copy;
+	// an error blocks that tag (deterministic failure, reason GateFailed).
+	// The digest passed is exactly what is copied.
+	Gate func(ctx context.Context, src name.Digest) error
+	// Progress, if set, is called as each tag finishes. Calls are
+	// serialised.
+	Progress func(TagResult)
+}
+
+// run is the state of one Sync call: dedupe of blobs and manifests, where
+// blobs landed (for mounts), verified manifests, per-side clients.
+type run struct {
+	e   *Engine
+	req Request
+
+	mu        sync.Mutex
+	flights   map[string]*flight
+	landed    map[string]map[string]bool
+	manifests map[v1.Hash]cachedManifest
+
+	progressMu sync.Mutex
+}
+
+type job struct {
+	tag      string
+	src, dst *repoClient
+	name     string
+}
+
+// Sync runs req: resolve tags, resolve each tag to a digest once, gate it,
+// skip what is current and copy the rest by digest. Per-tag problems are
+// results; the error is only for an invalid request.
+func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
+	if err := validate(req); err != nil {
+		return nil, err
+	}
+	log := klog.FromContext(ctx)
+	ctx = withRedactor(ctx)
+	r := &run{
+		e: e, req: req,
+		flights:   map[string]*flight{},
+		landed:    map[string]map[string]bool{},
+		manifests: map[v1.Hash]cachedManifest{},
+	}
+
+	// Plan: resolve tags per image.
+	perImage := make([][]TagResult, len(req.Images))
+	jobsPerImage := make([][]job, len(req.Images))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.TagConcurrency)
+	for i, img := range req.Images {
+		g.Go(func() error {
+			perImage[i], jobsPerImage[i] = r.plan(gctx, img)
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	var jobs []job
+	for _, js := range jobsPerImage {
+		jobs = append(jobs, js...)
+	}
+	results := make([]TagResult, len(jobs))
+	g = &errgroup.Group{}
+	g.SetLimit(e.opts.TagConcurrency)
+	for i, j := range jobs {
+		g.Go(func() error {
+			results[i] = r.syncTag(ctx, j)
+			r.progressMu.Lock()
+			if req.Progress != nil {
+				req.Progress(results[i])
+			}
+			r.progressMu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	var out []TagResult
+	k := 0
+	for i := range req.Images {
+		out = append(out, perImage[i]...)
+		for range jobsPerImage[i] {
+			out = append(out, results[k])
+			k++
+		}
+	}
+	log.V(1).Info("sync finished", "tags", len(jobs), "results", len(out))
+	return out, nil
+}
+
+// plan resolves the tags of one image. Image-level failures become results
+// with an empty Tag; explicit tags are still synced.
+func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
+	srcRef := joinRepo(r.req.Source.Registry, img.Name)
+	dstRef := joinRepo(r.req.Destination.Registry, r.req.RepositoryPrefix, img.Name)
+	var res []TagResult
+	imageFail := func(reason string, err error, transient bool) {
+		tr := TagResult{Image: img.Name, Source: srcRef, Destination: dstRef}
+		tr.fail(ctx, err)
+		if reason != "" {
+			tr.Reason, tr.Transient = reason, transient
+		}
+		res = append(res, tr)
+		if r.req.Progress != nil {
+			r.progressMu.Lock()
+			r.req.Progress(tr)
+			r.progressMu.Unlock()
+		}
+	}
+	src, err := r.client(ctx, r.req.Source, srcRef, false)
+	if err != nil {
+		imageFail(ReasonAuthFailed, err, false)
+		return res, nil
+	}
+	dst, err := r.client(ctx, r.req.Destination, dstRef, true)
+	if err != nil {
+		imageFail(ReasonAuthFailed, err, false)
+		return res, nil
+	}
+	var available []string
+	if strings.TrimSpace(img.Semver) != "" {
+		if _, cerr := semver.NewConstraint(img.Semver); cerr != nil {
+			imageFail(ReasonInvalidConstraint, fmt.Errorf("%w %q", ErrInvalidConstraint, img.Semver), false)
+			img.Semver = ""
+		} else if available, err = src.listTags(ctx); err != nil {
+			reason, transient, _ := classify(err)
+			if reason != ReasonAuthFailed && reason != ReasonRateLimited && !transient {
+				reason = ReasonListTagsFailed
+			}
+			imageFail(reason, err, transient)
+			img.Semver = ""
+		}
+	}
+	tags, _ := ResolveTags(img.Tags, img.Semver, available, img.MaxTags)
+	klog.FromContext(ctx).V(2).Info("resolved tags", "image", img.Name, "tags", len(tags))
+	jobs := make([]job, 0, len(tags))
+	for _, t := range tags {
+		jobs = append(jobs, job{tag: t, src: src, dst: dst, name: img.Name})
+	}
+	return res, jobs
+}
+
+// syncTag handles one tag: exactly one HEAD on each side when current.
+func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
+	start := time.Now()
+	log := klog.FromContext(ctx).WithValues("image", j.name, "tag", j.tag)
+	res = TagResult{
+		Image: j.name, Tag: j.tag,
+		Source:      j.src.ref.String() + ":" + j.tag,
+		Destination: j.dst.ref.String() + ":" + j.tag,
+	}
+	defer func() {
+		res.Duration = time.Since(start)
+		log.V(1).Info("tag finished", "digest", res.Digest, "outcome", string(res.Outcome), "reason", res.Reason, "bytes", res.Bytes, "message", res.Message)
+	}()
+	fail := func(err error) TagResult {
+		res.fail(ctx, err)
+		return res
+	}
+
+	desc, found, err := j.src.headManifest(ctx, j.tag)
+	if err != nil {
+		return fail(err)
+	}
+	if !found {
+		res.Outcome, res.Reason = OutcomeFailed, ReasonTagNotFound
+		res.Message = sanitizeCtx(ctx, "tag "+j.tag+" not found in "+j.src.ref.String())
+		return res
+	}
+	if desc.MediaType.IsSchema1() {
+		return fail(&unsupportedError{mediaType: string(desc.MediaType)})
+	}
+	res.Digest = desc.Digest.String()
+
+	if r.req.Gate != nil {
+		d, err := name.NewDigest(j.src.ref.String() + "@" + res.Digest)
+		if err != nil {
+			return fail(fmt.Errorf("building digest reference: %w", err))
+		}
+		if err := callGate(ctx, r.req.Gate, d); err != nil {
+			return fail(&gateError{err: err})
+		}
+	}
+
+	ddesc, dfound, err := j.dst.headManifest(ctx, j.tag)
+	if err != nil {
+		return fail(err)
+	}
+	if dfound && ddesc.Digest == desc.Digest {
+		res.Outcome, res.Reason = OutcomeSkipped, ReasonUpToDate
+		return res
+	}
+
+	var moved atomic.Int64
+	err = r.copyImage(ctx, j.src, j.dst, desc, j.tag, &moved)
+	res.Bytes = moved.Load()
+	if err != nil {
+		return fail(err)
+	}
+	res.Outcome, res.Reason = OutcomeCopied, ReasonCopied
+	return res
+}
+
+// callGate runs the gate, turning a panic into a gate failure: a buggy
+// verifier must block its tag, not crash the controller or let it through.
+func callGate(ctx context.Context, gate func(context.Context, name.Digest) error, d name.Digest) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("gate panicked: %v", p)
+		}
+	}()
+	return gate(ctx, d)
+}
+
+// client builds the repoClient for one side and repository, resolving that
+// side's keychain for it.
+func (r *run) client(ctx context.Context, ep Endpoint, ref string, push bool) (*repoClient, error) {
+	repo, err := name.NewRepository(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid repository %q: %w", ref, err)
+	}
+	host := r.e.hostFor(strings.ToLower(repo.RegistryStr()))
+	a, err := r.e.newAuthorizer(ctx, host, ep.Keychain, repo)
+	if err != nil {
+		return nil, err
+	}
+	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push}, nil
+}
+
+func joinRepo(parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p = strings.Trim(strings.TrimSpace(p), "/"); p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, "/")
+}
+
+// validate rejects requests that cannot run at all.
+func validate(req Request) error {
+	var errs []error
+	if strings.TrimSpace(req.Source.Registry) == "" {
+		errs = append(errs, errors.New("source registry is required"))
+	}
+	if strings.TrimSpace(req.Destination.Registry) == "" {
+		errs = append(errs, errors.New("destination registry is required"))
+	}
+	if len(req.Images) == 0 {
+		errs = append(errs, errors.New("at least one image is required"))
+	}
+	for i, img := range req.Images {
+		if strings.TrimSpace(img.Name) == "" {
+			errs = append(errs, fmt.Errorf("images[%d]: name is required", i))
+			continue
+		}
+		if len(img.Tags) == 0 && strings.TrimSpace(img.Semver) == "" {
+			errs = append(errs, fmt.Errorf("images[%d] %s: tags or semver is required", i, img.Name))
+		}
+		if img.MaxTags < 0 {
+			errs = append(errs, fmt.Errorf("images[%d] %s: maxTags must not be negative", i, img.Name))
+		}
+		for _, ref := range []string{joinRepo(req.Source.Registry, img.Name), joinRepo(req.Destination.Registry, req.RepositoryPrefix, img.Name)} {
+			// The parser's error echoes the input, which could hold
+			// userinfo pasted into a registry field: report only the
+			// sanitised reference.
+			if _, err := name.NewRepository(ref); err != nil {
+				errs = append(errs, fmt.Errorf("images[%d]: invalid repository %q", i, Sanitize(ref)))
+			}
+		}
+		for _, t := range img.Tags {
+			if _, err := name.NewTag(joinRepo(req.Source.Registry, img.Name) + ":" + t); err != nil {
+				errs = append(errs, fmt.Errorf("images[%d] %s: invalid tag %q", i, img.Name, Sanitize(t)))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,132 @@
+package syncer
+
+import (
+	"crypto/x509"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// TestTLSVerification: TLS is verified by default (an unknown CA fails as
+// TLSFailed, deterministically), extra CAs come from RootCAs, and plain HTTP
+// is used only for hosts explicitly listed as insecure.
+func TestTLSVerification(t *testing.T) {
+	t.Parallel()
+	tlsSrv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(tlsSrv.Close)
+	tlsHost := strings.TrimPrefix(tlsSrv.URL, "https://")
+	img, _ := random.Image(300, 1)
+	ref, _ := parseRef(tlsHost + "/app:1")
+	if err := remote.Write(ref, img, remote.WithTransport(tlsSrv.Client().Transport)); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(tlsSrv.Certificate())
+
+	plain := newTestRegistry(t)
+	dst := newTestRegistry(t)
+
+	tests := []struct {
+		name       string
+		src        string
+		opts       Options
+		wantReason string
+	}{
+		{"unknown CA", tlsHost, Options{InsecureHosts: []string{dst.host}}, ReasonTLSFailed},
+		{"RootCAs", tlsHost, Options{InsecureHosts: []string{dst.host}, RootCAs: pool}, ReasonCopied},
+		// Listing a TLS host as insecure means plain HTTP, never "skip verify".
+		{"plain HTTP to a TLS host", tlsHost, Options{InsecureHosts: []string{dst.host, tlsHost}}, ReasonRegistryError},
+		// A plain-HTTP registry that is not opted in is spoken to over TLS.
+		{"no silent HTTP fallback", plain.host, Options{InsecureHosts: []string{dst.host}, MaxRetries: -1}, ReasonTransient},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.RetryBackoff = 1
+			e, err := New(tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain.reset()
+			r := mustSync(t, e, Request{
+				Source: Endpoint{Registry: tc.src}, Destination: Endpoint{Registry: dst.host},
+				RepositoryPrefix: prefixOf(tc.name),
+				Images:           []Image{{Name: "app", Tags: []string{"1"}}},
+			})[0]
+			if r.Reason != tc.wantReason {
+				t.Fatalf("result = %+v, want reason %s", r, tc.wantReason)
+			}
+			if tc.wantReason == ReasonCopied && dst.digestOf(prefixOf(tc.name)+"/app:1") != mustDigest(t, img) {
+				t.Errorf("not copied")
+			}
+			if tc.wantReason == ReasonTLSFailed && r.Transient {
+				t.Errorf("TLS failure marked transient")
+			}
+			if n := len(plain.all()); n != 0 {
+				t.Errorf("plain registry got %d HTTP requests", n)
+			}
+		})
+	}
+}
+
+// TestPerRegistryConcurrency: in-flight requests per registry host never
+// exceed PerRegistryConcurrency, however many tags and blobs run at once.
+func TestPerRegistryConcurrency(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	var tags []string
+	for _, tag := range []string{"a", "b", "c", "d", "e", "f"} {
+		img, _ := random.Image(2000, 4)
+		src.push("app:"+tag, img)
+		tags = append(tags, tag)
+	}
+	peaks := map[*testRegistry]*atomic.Int64{}
+	for _, reg := range []*testRegistry{src, dst} {
+		var inflight, peak atomic.Int64
+		peaks[reg] = &peak
+		reg.setHook(func(*http.Request) func() {
+			n := inflight.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			return func() { inflight.Add(-1) }
+		})
+	}
+	src.reset()
+	e := newTestEngine(t, func(o *Options) {
+		o.TagConcurrency = 6
+		o.BlobConcurrency = 4
+		o.PerRegistryConcurrency = 2
+	}, src, dst)
+	res := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: tags}},
+	})
+	for _, r := range res {
+		if r.Outcome != OutcomeCopied {
+			t.Fatalf("%+v", r)
+		}
+	}
+	for reg, peak := range peaks {
+		if p := peak.Load(); p > 2 || p < 1 {
+			t.Errorf("peak in-flight requests at %s = %d, want <= 2", reg.host, p)
+		} else {
+			t.Logf("peak in-flight requests at %s = %d", reg.host, p)
+		}
+	}
+}
+
+func prefixOf(testName string) string {
+	return strings.ToLower(strings.ReplaceAll(testName, " ", "-"))
+}
