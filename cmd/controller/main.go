@@ -1,14 +1,18 @@
-// Command portager-controller will run the scheduled copy/verify pipeline for
-// ImageSyncs. Until the controller lands it only reports that it is not
-// implemented, so nothing deploys it by mistake.
+// Command portager-controller runs the ImageSync controller. See pkg/cmd/controller.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/component-base/cli"
+
+	"github.com/portager/portager/pkg/cmd/controller"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "portager-controller: not implemented yet; ImageSyncs are stored and validated but not synced")
-	os.Exit(1)
+	// SIGTERM and SIGINT cancel the context: workers stop taking work and
+	// in-flight runs are abandoned before any tag moves.
+	ctx := genericapiserver.SetupSignalContext()
+	os.Exit(cli.Run(controller.NewCommand(ctx)))
 }

@@ -20,6 +20,9 @@ type Options struct {
 	// Transport is an optional base transport (tests and metrics wrap it).
 	// When set, TLS settings are the caller's responsibility.
 	Transport http.RoundTripper
+	// WrapTransport, if set, wraps the transport the engine built (with its
+	// TLS policy intact), e.g. to count requests per registry for metrics.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 
 	// TagConcurrency bounds tags processed at once (default 4).
 	TagConcurrency int
@@ -110,6 +113,9 @@ func New(opts Options) (*Engine, error) {
 	rt, err := newBaseTransport(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.WrapTransport != nil {
+		rt = opts.WrapTransport(rt)
 	}
 	e.rt = rt
 	return e, nil

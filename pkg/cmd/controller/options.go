@@ -1,0 +1,276 @@
+package controller
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/kubernetes"
+	kubescheme "k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+
+	controller "github.com/portager/portager/pkg/controller/imagesync"
+	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
+	"github.com/portager/portager/pkg/generated/clientset/versioned/scheme"
+	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
+	"github.com/portager/portager/pkg/syncer"
+)
+
+// Options are the controller's flags.
+type Options struct {
+	Kubeconfig string
+	Workers    int
+
+	// Transport policy belongs to the cluster admin: no ImageSync can lower it.
+	InsecureRegistries []string
+	RegistryCAFiles    []string
+
+	TagConcurrency         int
+	PerRegistryConcurrency int
+	OperationTimeout       time.Duration
+	MaxTransientRetries    int
+	RateLimitCap           time.Duration
+
+	MetricsBindAddress string
+
+	LeaderElect                bool
+	LeaderElectionNamespace    string
+	LeaderElectionID           string
+	LeaseDuration              time.Duration
+	RenewDeadline, RetryPeriod time.Duration
+
+	// Ready is closed once the controller serves (tests wait on it).
+	Ready chan struct{}
+	// MetricsAddr is the address /metrics listens on, once Ready.
+	MetricsAddr net.Addr
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		Workers:                 4,
+		TagConcurrency:          4,
+		PerRegistryConcurrency:  8,
+		OperationTimeout:        60 * time.Second,
+		MaxTransientRetries:     5,
+		RateLimitCap:            time.Hour,
+		MetricsBindAddress:      ":8080",
+		LeaderElectionNamespace: "portager-system",
+		LeaderElectionID:        "portager-controller",
+		LeaseDuration:           15 * time.Second,
+		RenewDeadline:           10 * time.Second,
+		RetryPeriod:             2 * time.Second,
+		Ready:                   make(chan struct{}),
+	}
+}
+
+// AddFlags adds the flags to fs.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the cluster (in-cluster config when empty).")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "ImageSyncs synced at once.")
+	fs.StringArrayVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries, "HOST[:PORT] of a registry spoken to over plain HTTP. Repeatable. Every other registry needs verified TLS.")
+	fs.StringArrayVar(&o.RegistryCAFiles, "registry-ca-file", o.RegistryCAFiles, "PEM file of extra CA certificates trusted for registries, on top of the system roots. Repeatable.")
+	fs.IntVar(&o.TagConcurrency, "tag-concurrency", o.TagConcurrency, "Tags copied at once within one ImageSync.")
+	fs.IntVar(&o.PerRegistryConcurrency, "per-registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
+	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request (and longest stall of a transfer).")
+	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
+	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of /metrics, /healthz and /readyz.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease so that only one replica syncs.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader Lease.")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader Lease.")
+	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "Lease duration.")
+	fs.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", o.RenewDeadline, "Renew deadline.")
+	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "Retry period.")
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Workers < 1 {
+		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	for _, f := range o.RegistryCAFiles {
+		if _, err := os.Stat(f); err != nil {
+			errs = append(errs, fmt.Errorf("--registry-ca-file: %w", err))
+		}
+	}
+	return utilerrors.NewAggregate(errs)
+}
+
+func (o *Options) restConfig() (*rest.Config, error) {
+	if o.Kubeconfig == "" {
+		return rest.InClusterConfig()
+	}
+	return clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
+}
+
+func (o *Options) engineOptions() (syncer.Options, error) {
+	opts := syncer.Options{
+		InsecureHosts:          o.InsecureRegistries,
+		TagConcurrency:         o.TagConcurrency,
+		PerRegistryConcurrency: o.PerRegistryConcurrency,
+		OperationTimeout:       o.OperationTimeout,
+	}
+	if len(o.RegistryCAFiles) > 0 {
+		pool := x509.NewCertPool()
+		for _, f := range o.RegistryCAFiles {
+			pem, err := os.ReadFile(f)
+			if err != nil {
+				return opts, fmt.Errorf("reading --registry-ca-file: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return opts, fmt.Errorf("--registry-ca-file %s holds no PEM certificate", f)
+			}
+		}
+		opts.RootCAs = pool
+	}
+	return opts, nil
+}
+
+// Run runs the controller until ctx ends. With leader election it syncs only
+// while it holds the Lease, and stops syncing the moment it loses it.
+func (o *Options) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	cfg, err := o.restConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg.UserAgent = "portager-controller"
+	client, err := clientset.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	engineOpts, err := o.engineOptions()
+	if err != nil {
+		return err
+	}
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
+	broadcaster.StartStructuredLogging(3)
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
+	defer broadcaster.Shutdown()
+	eventScheme := scheme.Scheme
+	_ = kubescheme.AddToScheme(eventScheme)
+	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "portager-controller"})
+
+	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
+	var ctrl *controller.Controller
+	metrics := controller.NewMetrics(func() float64 {
+		if ctrl == nil {
+			return 0
+		}
+		return float64(ctrl.QueueLen())
+	})
+	ctrl, err = controller.New(controller.Config{
+		Client: client, Kube: kube,
+		Informer:            factory.Portager().V1alpha1().ImageSyncs(),
+		EngineOptions:       engineOpts,
+		Recorder:            recorder,
+		Metrics:             metrics,
+		MaxTransientRetries: o.MaxTransientRetries,
+		RateLimitCap:        o.RateLimitCap,
+	})
+	if err != nil {
+		return err
+	}
+
+	srv, err := o.serveMetrics(ctx, metrics)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	run := func(ctx context.Context) {
+		factory.Start(ctx.Done())
+		if err := ctrl.Run(ctx, o.Workers); err != nil {
+			logger.Error(err, "Controller stopped")
+		}
+	}
+	close(o.Ready)
+	if !o.LeaderElect {
+		run(ctx)
+		factory.Shutdown()
+		return nil
+	}
+
+	id, _ := os.Hostname()
+	id = id + "_" + string(uuid.NewUUID())
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.LeaderElectionNamespace, o.LeaderElectionID,
+		kube.CoreV1(), kube.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: id, EventRecorder: recorder})
+	if err != nil {
+		return err
+	}
+	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
+		Lock: lock, LeaseDuration: o.LeaseDuration, RenewDeadline: o.RenewDeadline, RetryPeriod: o.RetryPeriod,
+		ReleaseOnCancel: true,
+		Name:            o.LeaderElectionID,
+		Callbacks: leaderelection.LeaderCallbacks{
+			OnStartedLeading: run,
+			OnStoppedLeading: func() { logger.Info("Leadership lost or released", "identity", id) },
+		},
+	})
+	factory.Shutdown()
+	return nil
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz.
+func (o *Options) serveMetrics(ctx context.Context, m *controller.Metrics) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
+	mux.HandleFunc("/healthz", ok)
+	mux.HandleFunc("/readyz", ok)
+	l, err := net.Listen("tcp", o.MetricsBindAddress)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	o.MetricsAddr = l.Addr()
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			klog.FromContext(ctx).Error(err, "Metrics server stopped")
+		}
+	}()
+	return srv, nil
+}
+
+// NewCommand returns the portager-controller command.
+func NewCommand(ctx context.Context) *cobra.Command {
+	o := NewOptions()
+	cmd := &cobra.Command{
+		Use:          "portager-controller",
+		Short:        "Sync ImageSyncs: scheduled, on-demand and on spec change",
+		SilenceUsage: true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(c.Context())
+		},
+	}
+	cmd.SetContext(ctx)
+	o.AddFlags(cmd.Flags())
+	return cmd
+}

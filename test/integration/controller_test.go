@@ -1,0 +1,556 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	kubefake "k8s.io/client-go/kubernetes/fake"
+	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	controller "github.com/portager/portager/pkg/controller/imagesync"
+	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
+	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
+	"github.com/portager/portager/pkg/syncer"
+)
+
+// testRegistry is go-containerregistry's registry on loopback behind a switch
+// that can make manifest requests fail with 503.
+type testRegistry struct {
+	*httptest.Server
+	host    string
+	failing atomic.Bool
+}
+
+func startRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	r := &testRegistry{}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.failing.Load() && strings.Contains(req.URL.Path, "/manifests/") {
+			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.Close)
+	r.host = strings.TrimPrefix(r.URL, "http://")
+	return r
+}
+
+// push writes a random image under repo:tags and returns its digest.
+func (r *testRegistry) push(t *testing.T, repo string, tags ...string) v1.Hash {
+	t.Helper()
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range tags {
+		ref, err := name.ParseReference(r.host + "/" + repo + ":" + tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _ := img.Digest()
+	return d
+}
+
+// digest returns the digest of repo:tag, or "" if it is absent.
+func (r *testRegistry) digest(repo, tag string) string {
+	ref, err := name.ParseReference(r.host + "/" + repo + ":" + tag)
+	if err != nil {
+		return ""
+	}
+	desc, err := remote.Head(ref)
+	if err != nil {
+		return ""
+	}
+	return desc.Digest.String()
+}
+
+// controllerEnv is our API server, two registries, and a controller.
+//
+// Secrets, SubjectAccessReviews and Events are core Kubernetes APIs that the
+// in-process stack has no kube-apiserver for; client-go's fake clientset
+// stands in for them here (the end-to-end tests use the real kube-apiserver).
+type controllerEnv struct {
+	srv      *testServer
+	src, dst *testRegistry
+	kube     *kubefake.Clientset
+	events   *record.FakeRecorder
+	metrics  *controller.Metrics
+
+	mu        sync.Mutex
+	allowed   map[string]bool // "user ns/name" a SubjectAccessReview allows
+	secretGet int
+}
+
+func newControllerEnv(t *testing.T) *controllerEnv {
+	t.Helper()
+	env := &controllerEnv{
+		srv:     startServer(t, serverConfig{etcdServers: startEtcd(t)}),
+		src:     startRegistry(t),
+		dst:     startRegistry(t),
+		kube:    kubefake.NewClientset(),
+		events:  record.NewFakeRecorder(10000),
+		allowed: map[string]bool{},
+	}
+	env.kube.PrependReactor("create", "subjectaccessreviews", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		sar := a.(clienttesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview)
+		ra := sar.Spec.ResourceAttributes
+		env.mu.Lock()
+		sar.Status.Allowed = env.allowed[sar.Spec.User+" "+ra.Namespace+"/"+ra.Name]
+		env.mu.Unlock()
+		return true, sar, nil
+	})
+	env.kube.PrependReactor("get", "secrets", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		env.mu.Lock()
+		env.secretGet++
+		env.mu.Unlock()
+		return false, nil, nil
+	})
+	return env
+}
+
+func (env *controllerEnv) allow(key string, ok bool) {
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	env.allowed[key] = ok
+}
+
+// startController runs a controller until the returned stop is called or
+// the test ends.
+func (env *controllerEnv) startController(t *testing.T) (stop func()) {
+	t.Helper()
+	client := clientset.NewForConfigOrDie(env.srv.Config)
+	factory := informers.NewSharedInformerFactory(client, 0)
+	var ctrl *controller.Controller
+	env.metrics = controller.NewMetrics(func() float64 { return float64(ctrl.QueueLen()) })
+	ctrl, err := controller.New(controller.Config{
+		Client: client, Kube: env.kube,
+		Informer:         factory.Portager().V1alpha1().ImageSyncs(),
+		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1},
+		Recorder:         env.events,
+		Metrics:          env.metrics,
+		RetryBase:        200 * time.Millisecond,
+		RetryCap:         time.Second,
+		ProgressInterval: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	factory.Start(ctx.Done())
+	go func() {
+		defer close(done)
+		_ = ctrl.Run(ctx, 2)
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			factory.Shutdown()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func (env *controllerEnv) imageSync(name, schedule string, images ...v1alpha1.ImageSpec) *v1alpha1.ImageSync {
+	return newImageSync(name, func(is *v1alpha1.ImageSync) {
+		is.Spec.Schedule = schedule
+		is.Spec.Source.Registry = env.src.host + "/upstream"
+		is.Spec.Destination.Registry = env.dst.host
+		is.Spec.Destination.RepositoryPrefix = "mirror"
+		is.Spec.Images = images
+	})
+}
+
+// waitFor polls the ImageSync until cond holds.
+func (env *controllerEnv) waitFor(t *testing.T, name, what string, cond func(*v1alpha1.ImageSync) bool) *v1alpha1.ImageSync {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	var last *v1alpha1.ImageSync
+	for time.Now().Before(deadline) {
+		is, err := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if err == nil {
+			last = is
+			if cond(is) {
+				return is
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s not reached; last status: %+v", name, what, last.Status)
+	return nil
+}
+
+// drainEvents returns the Events recorded so far.
+func (env *controllerEnv) drainEvents() []string {
+	var out []string
+	for {
+		select {
+		case e := <-env.events.Events:
+			out = append(out, e)
+		default:
+			return out
+		}
+	}
+}
+
+func countPrefix(events []string, prefix string) int {
+	n := 0
+	for _, e := range events {
+		if strings.HasPrefix(e, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func ready(is *v1alpha1.ImageSync) *metav1.Condition {
+	return meta.FindStatusCondition(is.Status.Conditions, controller.ConditionReady)
+}
+
+func TestController(t *testing.T) {
+	env := newControllerEnv(t)
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+
+	alpine := env.src.push(t, "upstream/alpine", "3.21", "latest")
+	nginx := env.src.push(t, "upstream/nginx", "1.27.1")
+	env.src.push(t, "upstream/nginx", "1.27.2", "1.26.0", "not-semver")
+
+	t.Run("a new ImageSync syncs at once, with exact status", func(t *testing.T) {
+		is := env.imageSync("basic", "@every 1h",
+			v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21", "latest"}},
+			v1alpha1.ImageSpec{Name: "nginx", Semver: "~1.27.0", MaxTags: 1})
+		if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got := env.waitFor(t, "basic", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+		st := got.Status
+		if st.TotalImages != 3 || st.SyncedImages != 3 || st.FailedImages != 0 {
+			t.Fatalf("counts = %d/%d/%d", st.TotalImages, st.SyncedImages, st.FailedImages)
+		}
+		if r := ready(got); r == nil || r.Status != metav1.ConditionTrue || r.Reason != controller.ReasonSynced {
+			t.Fatalf("Ready = %+v in %+v", r, got.Status.Conditions)
+		}
+		if s := meta.FindStatusCondition(st.Conditions, controller.ConditionSyncing); s == nil || s.Status != metav1.ConditionFalse {
+			t.Fatalf("Syncing = %+v", s)
+		}
+		want := map[string]string{"alpine:3.21": alpine.String(), "alpine:latest": alpine.String()}
+		for _, img := range st.Images {
+			for _, tag := range img.Tags {
+				key := img.Name + ":" + tag.Tag
+				if img.Name == "nginx" {
+					// maxTags 1 of ~1.27.0: the newest, 1.27.2.
+					if tag.Tag != "1.27.2" {
+						t.Errorf("nginx resolved %q, want 1.27.2", tag.Tag)
+					}
+					want[key] = env.src.digest("upstream/nginx", "1.27.2")
+				}
+				if !tag.Synced || tag.SourceDigest != want[key] || tag.LastSyncTime == nil {
+					t.Errorf("%s: %+v, want synced at %s", key, tag, want[key])
+				}
+				if d := env.dst.digest("mirror/"+img.Name, tag.Tag); d != tag.SourceDigest {
+					t.Errorf("%s: destination digest %s, source %s", key, d, tag.SourceDigest)
+				}
+			}
+		}
+		if st.LastSyncTime == nil || st.NextSyncTime == nil || st.NextSyncTime.Sub(st.LastSyncTime.Time) != time.Hour {
+			t.Fatalf("last=%v next=%v, want next one hour after last", st.LastSyncTime, st.NextSyncTime)
+		}
+		_ = nginx
+		events := env.drainEvents()
+		if countPrefix(events, "Normal SyncComplete") != 1 || countPrefix(events, "Normal ImageSynced") != 3 {
+			t.Fatalf("events = %q", events)
+		}
+	})
+
+	t.Run("a spec change syncs at once; up-to-date tags make no Events", func(t *testing.T) {
+		is, _ := c.Get(ctx, "basic", metav1.GetOptions{})
+		is.Spec.Images[1].MaxTags = 2
+		if _, err := c.Update(ctx, is, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got := env.waitFor(t, "basic", "generation 2", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 2 })
+		if got.Status.TotalImages != 4 || env.dst.digest("mirror/nginx", "1.27.1") != nginx.String() {
+			t.Fatalf("after spec change: total=%d", got.Status.TotalImages)
+		}
+		events := env.drainEvents()
+		if countPrefix(events, "Normal ImageSynced") != 1 || countPrefix(events, "Normal SyncComplete") != 1 {
+			t.Fatalf("events = %q, want one copy and one summary", events)
+		}
+	})
+
+	t.Run("a sync request is handled and acknowledged", func(t *testing.T) {
+		receipt, err := c.Sync(ctx, "basic", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := env.waitFor(t, "basic", "request handled", func(is *v1alpha1.ImageSync) bool {
+			h := is.Status.LastHandledSyncRequest
+			return h != nil && h.ID == receipt.Status.RequestID
+		})
+		if got.Status.PendingSyncRequest != nil {
+			t.Fatalf("pending after handling: %+v", got.Status.PendingSyncRequest)
+		}
+	})
+
+	t.Run("suspend stops syncing and says so", func(t *testing.T) {
+		if _, err := c.Patch(ctx, "basic", types.MergePatchType, []byte(`{"spec":{"suspend":true}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got := env.waitFor(t, "basic", "suspended", func(is *v1alpha1.ImageSync) bool {
+			r := ready(is)
+			return r != nil && r.Reason == controller.ReasonSuspended && is.Status.NextSyncTime == nil
+		})
+		receipt, err := c.Sync(ctx, "basic", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Second)
+		now, _ := c.Get(ctx, "basic", metav1.GetOptions{})
+		if h := now.Status.LastHandledSyncRequest; h != nil && h.ID == receipt.Status.RequestID {
+			t.Fatal("a request was handled while suspended")
+		}
+		if !now.Status.LastSyncTime.Equal(got.Status.LastSyncTime) {
+			t.Fatal("a run happened while suspended")
+		}
+		// Resuming runs the pending request.
+		if _, err := c.Patch(ctx, "basic", types.MergePatchType, []byte(`{"spec":{"suspend":false}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		env.waitFor(t, "basic", "request handled after resume", func(is *v1alpha1.ImageSync) bool {
+			h := is.Status.LastHandledSyncRequest
+			return h != nil && h.ID == receipt.Status.RequestID
+		})
+	})
+
+	t.Run("the schedule fires", func(t *testing.T) {
+		is := env.imageSync("fast", "@every 2s", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+		if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		first := env.waitFor(t, "fast", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.LastSyncTime != nil })
+		second := env.waitFor(t, "fast", "scheduled run", func(is *v1alpha1.ImageSync) bool {
+			return is.Status.LastSyncTime.After(first.Status.LastSyncTime.Time)
+		})
+		if gap := second.Status.LastSyncTime.Sub(first.Status.LastSyncTime.Time); gap < time.Second || gap > 5*time.Second {
+			t.Fatalf("scheduled run came %s after the first, want about 2s", gap)
+		}
+		if err := c.Delete(ctx, "fast", metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("a failing tag does not block the others and waits for the schedule", func(t *testing.T) {
+		env.drainEvents()
+		is := env.imageSync("partial", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21", "missing"}})
+		if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got := env.waitFor(t, "partial", "run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+		if r := ready(got); r.Reason != controller.ReasonPartiallyFailed || got.Status.FailedImages != 1 || got.Status.SyncedImages != 1 {
+			t.Fatalf("Ready = %+v, counts %d/%d", r, got.Status.SyncedImages, got.Status.FailedImages)
+		}
+		for _, tag := range got.Status.Images[0].Tags {
+			if tag.Tag == "missing" && (tag.Synced || !strings.Contains(tag.Error, syncer.ReasonTagNotFound)) {
+				t.Errorf("missing tag status = %+v", tag)
+			}
+		}
+		time.Sleep(2 * time.Second)
+		after, _ := c.Get(ctx, "partial", metav1.GetOptions{})
+		if !after.Status.LastSyncTime.Equal(got.Status.LastSyncTime) {
+			t.Fatal("a deterministic failure was retried before the schedule")
+		}
+		events := env.drainEvents()
+		if countPrefix(events, "Warning TagSyncFailed") != 1 || countPrefix(events, "Warning SyncPartiallyFailed") != 1 {
+			t.Fatalf("events = %q", events)
+		}
+	})
+
+	t.Run("a transient failure is retried", func(t *testing.T) {
+		env.src.failing.Store(true)
+		is := env.imageSync("transient", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"latest"}})
+		if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		env.waitFor(t, "transient", "transient failure", func(is *v1alpha1.ImageSync) bool { return is.Status.FailedImages == 1 })
+		env.src.failing.Store(false)
+		got := env.waitFor(t, "transient", "retried to success", func(is *v1alpha1.ImageSync) bool {
+			r := ready(is)
+			return r != nil && r.Status == metav1.ConditionTrue
+		})
+		if got.Status.NextSyncTime.Sub(time.Now()) < 50*time.Minute {
+			t.Fatalf("nextSyncTime %v, want the schedule after a successful retry", got.Status.NextSyncTime)
+		}
+	})
+
+	t.Run("status stays bounded with hundreds of tags", func(t *testing.T) {
+		img, _ := random.Image(64, 1)
+		for i := range 300 {
+			ref, err := name.ParseReference(fmt.Sprintf("%s/upstream/many:1.0.%d", env.src.host, i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := remote.Write(ref, img); err != nil {
+				t.Fatal(err)
+			}
+		}
+		is := env.imageSync("many", "@every 1h", v1alpha1.ImageSpec{Name: "many", Semver: ">=1.0.0"})
+		if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		got := env.waitFor(t, "many", "run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+		if got.Status.TotalImages != 300 || got.Status.SyncedImages != 300 {
+			t.Fatalf("counts = %d/%d", got.Status.SyncedImages, got.Status.TotalImages)
+		}
+		if n := len(got.Status.Images[0].Tags); n != 100 {
+			t.Fatalf("status lists %d tags, want the cap of 100", n)
+		}
+		if r := ready(got); !strings.Contains(r.Message, "status lists 100 of 300") {
+			t.Fatalf("Ready message = %q", r.Message)
+		}
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		families, err := env.metrics.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, f := range families {
+			seen[f.GetName()] = true
+		}
+		for _, want := range []string{"portager_sync_runs_total", "portager_sync_run_duration_seconds", "portager_tags_total",
+			"portager_bytes_copied_total", "portager_registry_requests_total", "portager_workqueue_depth", "portager_imagesync_last_sync_timestamp_seconds"} {
+			if !seen[want] {
+				t.Errorf("metric %s missing", want)
+			}
+		}
+	})
+}
+
+// TestControllerCredentials checks that Secrets are read only after a
+// SubjectAccessReview for the identity the API server stamped, and that a
+// revoked permission stops their use.
+func TestControllerCredentials(t *testing.T) {
+	env := newControllerEnv(t)
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	env.src.push(t, "upstream/alpine", "3.21")
+	if _, err := env.kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "push-creds", Namespace: ns},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + env.dst.host + `":{"username":"u","password":"canary-p4ss"}}}`)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The standalone server stamps its admin user as the identity.
+	env.allow("portager-admin default/push-creds", true)
+
+	is := env.imageSync("creds", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
+	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "creds", "run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r.Status != metav1.ConditionTrue {
+		t.Fatalf("Ready = %+v", r)
+	}
+	env.mu.Lock()
+	gets := env.secretGet
+	env.mu.Unlock()
+	if gets != 1 {
+		t.Fatalf("Secret GETs = %d, want 1", gets)
+	}
+
+	env.allow("portager-admin default/push-creds", false)
+	receipt, err := c.Sync(ctx, "creds", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = env.waitFor(t, "creds", "denied", func(is *v1alpha1.ImageSync) bool {
+		h := is.Status.LastHandledSyncRequest
+		return h != nil && h.ID == receipt.Status.RequestID
+	})
+	r := ready(got)
+	if r.Reason != controller.ReasonCredentialAccessDenied || !strings.Contains(r.Message, "spec.destination.auth.secretRef") {
+		t.Fatalf("Ready = %+v, want CredentialAccessDenied naming the field", r)
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.secretGet != gets {
+		t.Fatalf("the Secret was read after access was revoked")
+	}
+	for _, e := range env.drainEvents() {
+		if strings.Contains(e, "canary-p4ss") {
+			t.Fatalf("credential in an Event: %s", e)
+		}
+	}
+	if strings.Contains(fmt.Sprint(got.Status), "canary-p4ss") {
+		t.Fatal("credential in status")
+	}
+}
+
+// TestMissedScheduleRunsOnce stops the controller, lets the object look as if
+// several ticks were missed, and checks the new controller runs it once.
+func TestMissedScheduleRunsOnce(t *testing.T) {
+	env := newControllerEnv(t)
+	stop := env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	env.src.push(t, "upstream/alpine", "3.21")
+	if _, err := c.Create(ctx, env.imageSync("missed", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.waitFor(t, "missed", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	stop()
+	env.drainEvents()
+
+	// Five hourly ticks pass while no controller runs.
+	past := metav1.NewTime(time.Now().Add(-5*time.Hour - time.Minute))
+	patch := fmt.Sprintf(`{"status":{"lastSyncTime":%q}}`, past.UTC().Format(time.RFC3339))
+	if _, err := c.Patch(ctx, "missed", types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	env.startController(t)
+	got := env.waitFor(t, "missed", "catch-up run", func(is *v1alpha1.ImageSync) bool { return is.Status.LastSyncTime.After(past.Time.Add(time.Hour)) })
+	time.Sleep(2 * time.Second)
+	if runs := countPrefix(env.drainEvents(), "Normal SyncComplete"); runs != 1 {
+		t.Fatalf("runs after downtime = %d, want 1", runs)
+	}
+	if d := got.Status.NextSyncTime.Sub(got.Status.LastSyncTime.Time); d != time.Hour {
+		t.Fatalf("next sync %s after the catch-up, want 1h", d)
+	}
+}
