@@ -12,6 +12,7 @@ all: build
 build:
 	$(GO) build -o $(BIN)/portager-apiserver ./cmd/apiserver
 	$(GO) build -o $(BIN)/portager-controller ./cmd/controller
+	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
 test: verify test-unit test-integration test-e2e
