@@ -27,8 +27,10 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	cmdcontroller "github.com/portager/portager/pkg/cmd/controller"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
@@ -41,6 +43,11 @@ type testRegistry struct {
 	*httptest.Server
 	host    string
 	failing atomic.Bool
+	// blobDelay holds every blob GET this long; blobStarted counts them.
+	blobDelay   atomic.Int64
+	blobStarted atomic.Int64
+	// manifestPuts counts manifest PUTs by tag: a tag moving.
+	manifestPuts atomic.Int64
 }
 
 func startRegistry(t *testing.T) *testRegistry {
@@ -51,6 +58,19 @@ func startRegistry(t *testing.T) *testRegistry {
 		if r.failing.Load() && strings.Contains(req.URL.Path, "/manifests/") {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return
+		}
+		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") {
+			r.blobStarted.Add(1)
+			if d := time.Duration(r.blobDelay.Load()); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-req.Context().Done():
+					return
+				}
+			}
+		}
+		if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") && !strings.Contains(req.URL.Path, "/manifests/sha256:") {
+			r.manifestPuts.Add(1)
 		}
 		h.ServeHTTP(w, req)
 	}))
@@ -554,3 +574,135 @@ func TestMissedScheduleRunsOnce(t *testing.T) {
 		t.Fatalf("next sync %s after the catch-up, want 1h", d)
 	}
 }
+
+// TestLeaderHandover runs two controllers on one Lease: only the leader
+// touches registries, and when it stops the other takes over.
+func TestLeaderHandover(t *testing.T) {
+	env := newControllerEnv(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	env.src.push(t, "upstream/alpine", "3.21")
+
+	type replica struct {
+		requests atomic.Int64
+		cancel   context.CancelFunc
+		done     chan struct{}
+	}
+	start := func(id string) *replica {
+		r := &replica{done: make(chan struct{})}
+		o := cmdcontroller.NewOptions()
+		o.LeaderElect = true
+		o.LeaderElectionNamespace, o.LeaderElectionID = "portager-system", "portager-controller"
+		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 3*time.Second, 2*time.Second, 200*time.Millisecond
+		o.MetricsBindAddress = "127.0.0.1:0"
+		o.InsecureRegistries = []string{env.src.host, env.dst.host}
+		o.EngineTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				r.requests.Add(1)
+				return rt.RoundTrip(req)
+			})
+		}
+		runCtx, cancel := context.WithCancel(klog.NewContext(ctx, klog.Background().WithName(id)))
+		r.cancel = cancel
+		client := clientset.NewForConfigOrDie(env.srv.Config)
+		go func() {
+			defer close(r.done)
+			if err := o.RunWithClients(runCtx, client, env.kube); err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+		}()
+		<-o.Ready
+		t.Cleanup(func() { cancel(); <-r.done })
+		return r
+	}
+
+	a := start("a")
+	// a takes the Lease before b exists.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lease, err := env.kube.CoordinationV1().Leases("portager-system").Get(ctx, "portager-controller", metav1.GetOptions{})
+		if err == nil && lease.Spec.HolderIdentity != nil && *lease.Spec.HolderIdentity != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no leader elected")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b := start("b")
+
+	if _, err := c.Create(ctx, env.imageSync("le", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.waitFor(t, "le", "run by the leader", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if a.requests.Load() == 0 || b.requests.Load() != 0 {
+		t.Fatalf("registry requests: leader a=%d, follower b=%d; want only a", a.requests.Load(), b.requests.Load())
+	}
+	if puts := env.dst.manifestPuts.Load(); puts != 1 {
+		t.Fatalf("destination tag PUTs = %d, want 1 (no double push)", puts)
+	}
+
+	// a stops (SIGTERM in production); it releases the Lease and b takes over.
+	a.cancel()
+	<-a.done
+	aAfter := a.requests.Load()
+	receipt, err := c.Sync(ctx, "le", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.waitFor(t, "le", "request handled by the new leader", func(is *v1alpha1.ImageSync) bool {
+		h := is.Status.LastHandledSyncRequest
+		return h != nil && h.ID == receipt.Status.RequestID
+	})
+	if b.requests.Load() == 0 || a.requests.Load() != aAfter {
+		t.Fatalf("after handover: a=%d (was %d), b=%d; want only b", a.requests.Load(), aAfter, b.requests.Load())
+	}
+}
+
+// TestShutdownMidCopy cancels the controller (what SIGTERM does through the
+// signal context in cmd/controller) while a blob is being copied: nothing is
+// pushed afterwards, the destination tag never appears half-written, and the
+// next controller completes the copy.
+func TestShutdownMidCopy(t *testing.T) {
+	env := newControllerEnv(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	digest := env.src.push(t, "upstream/alpine", "3.21")
+	env.src.blobDelay.Store(int64(time.Hour))
+
+	stop := env.startController(t)
+	if _, err := c.Create(ctx, env.imageSync("term", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for env.src.blobStarted.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("copy did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(30 * time.Second):
+		t.Fatal("controller did not stop within 30s of cancellation")
+	}
+	if puts := env.dst.manifestPuts.Load(); puts != 0 {
+		t.Fatalf("tag PUTs after cancellation = %d", puts)
+	}
+	if d := env.dst.digest("mirror/alpine", "3.21"); d != "" {
+		t.Fatalf("destination tag exists after an interrupted copy: %s", d)
+	}
+
+	env.src.blobDelay.Store(0)
+	env.startController(t)
+	env.waitFor(t, "term", "completed by the next controller", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if d := env.dst.digest("mirror/alpine", "3.21"); d != digest.String() {
+		t.Fatalf("destination digest %q, want %s", d, digest)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

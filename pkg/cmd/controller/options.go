@@ -56,6 +56,10 @@ type Options struct {
 	LeaseDuration              time.Duration
 	RenewDeadline, RetryPeriod time.Duration
 
+	// EngineTransport, if set, wraps the engine's transport (tests count
+	// registry requests per controller with it).
+	EngineTransport func(http.RoundTripper) http.RoundTripper
+
 	// Ready is closed once the controller serves (tests wait on it).
 	Ready chan struct{}
 	// MetricsAddr is the address /metrics listens on, once Ready.
@@ -148,7 +152,6 @@ func (o *Options) engineOptions() (syncer.Options, error) {
 // Run runs the controller until ctx ends. With leader election it syncs only
 // while it holds the Lease, and stops syncing the moment it loses it.
 func (o *Options) Run(ctx context.Context) error {
-	logger := klog.FromContext(ctx)
 	cfg, err := o.restConfig()
 	if err != nil {
 		return fmt.Errorf("kubeconfig: %w", err)
@@ -162,6 +165,13 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return o.RunWithClients(ctx, client, kube)
+}
+
+// RunWithClients is Run with the clients made: client for ImageSyncs, kube
+// for Secrets, SubjectAccessReviews, Events and the leader Lease.
+func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface, kube kubernetes.Interface) error {
+	logger := klog.FromContext(ctx)
 	engineOpts, err := o.engineOptions()
 	if err != nil {
 		return err
@@ -176,6 +186,9 @@ func (o *Options) Run(ctx context.Context) error {
 	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "portager-controller"})
 
 	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
+	if o.EngineTransport != nil {
+		engineOpts.WrapTransport = o.EngineTransport
+	}
 	var ctrl *controller.Controller
 	metrics := controller.NewMetrics(func() float64 {
 		if ctrl == nil {
