@@ -4,7 +4,7 @@ GO ?= go
 BIN := _output/bin
 
 .PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
-	kube-binaries run-standalone clean
+	kube-binaries run down registry-package run-standalone clean
 
 all: build
 
@@ -13,6 +13,7 @@ build:
 	$(GO) build -o $(BIN)/portager-apiserver ./cmd/apiserver
 	$(GO) build -o $(BIN)/portager-controller ./cmd/controller
 	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
+	$(GO) build -o $(BIN)/crane github.com/google/go-containerregistry/cmd/crane
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
 test: verify test-unit test-integration test-e2e
@@ -33,7 +34,7 @@ test-integration:
 	$(GO) test -race -count=1 ./test/integration/...
 
 ## test-e2e: a real kube-apiserver, aggregation and kubectl
-test-e2e: kube-binaries build
+test-e2e: kube-binaries build registry-package
 	PATH="$$PATH:$(CURDIR)/$(BIN)" $(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/
 
 ## kube-binaries: build and cache kube-apiserver and kube-controller-manager
@@ -47,6 +48,18 @@ codegen:
 ## fuzz: explore the validation fuzz target beyond its seed corpus
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidateImageSync -fuzztime 60s ./pkg/apis/portager/validation/
+
+## run: the whole product on loopback (kube-apiserver, our servers, two registries); Ctrl-C or `make down` stops it
+run: kube-binaries build registry-package
+	$(GO) run ./hack/localup
+
+## down: stop what `make run` started
+down:
+	@if [[ -f _output/local-up/pid ]]; then kill -TERM "$$(cat _output/local-up/pid)" 2>/dev/null || true; rm -f _output/local-up/pid; echo stopped; else echo "nothing running"; fi
+
+## registry-package: Debian's docker-registry, which `make run` and the e2e tests run
+registry-package:
+	@command -v docker-registry >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-registry; }
 
 ## run-standalone: the API server alone with an embedded etcd, no cluster needed
 run-standalone:

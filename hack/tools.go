@@ -1,7 +1,11 @@
 //go:build tools
 
-// Package tools pins build-time tools (code generators) in go.mod so that
-// hack/update-codegen.sh runs the exact version the module graph resolves.
+// Package tools pins build-time tools in go.mod so that the scripts and tests
+// run the exact versions the module graph resolves: code-generator for
+// hack/update-codegen.sh, crane for the end-to-end digest checks.
 package tools
 
-import _ "k8s.io/code-generator"
+import (
+	_ "github.com/google/go-containerregistry/cmd/crane"
+	_ "k8s.io/code-generator"
+)

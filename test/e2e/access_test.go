@@ -15,7 +15,7 @@ import (
 // TestAccessControlThroughKubeAPIServer checks the tenant RBAC shipped in
 // artifacts/ and the Secret-reference check with real users, RBAC and kubectl.
 func TestAccessControlThroughKubeAPIServer(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, 0, false)
 	plugin := binary(t, "KUBECTL_IMAGESYNC", filepath.Join(s.root, "_output/bin/kubectl-imagesync"))
 
 	s.mustKubectl(t, "admin", "create", "namespace", "team-b")
@@ -56,13 +56,13 @@ func TestAccessControlThroughKubeAPIServer(t *testing.T) {
 			t.Fatalf("ci patch: %v, want Forbidden", err)
 		}
 		// The plugin coalesces into the pending request.
-		cmd := exec.Command(plugin, "sync", "base-images", "-n", "team-b", "--kubeconfig", s.kubeconfig, "--context", "ci")
+		cmd := exec.Command(plugin, "sync", "base-images", "-n", "team-b", "--kubeconfig", s.Kubeconfig, "--context", "ci")
 		pout, err := cmd.CombinedOutput()
 		if err != nil || !strings.Contains(string(pout), "joined pending sync request "+receipt.Status.RequestID) {
 			t.Fatalf("kubectl-imagesync sync: %v: %s", err, pout)
 		}
 		// kubectl finds the plugin on PATH as "kubectl imagesync".
-		pathed := exec.Command("kubectl", "imagesync", "status", "base-images", "-n", "team-b", "--kubeconfig", s.kubeconfig, "--context", "ci")
+		pathed := exec.Command("kubectl", "imagesync", "status", "base-images", "-n", "team-b", "--kubeconfig", s.Kubeconfig, "--context", "ci")
 		pathed.Env = append(os.Environ(), "PATH="+filepath.Dir(plugin)+":"+os.Getenv("PATH"))
 		if sout, err := pathed.CombinedOutput(); err != nil || !strings.Contains(string(sout), "ImageSync team-b/base-images") {
 			t.Fatalf("kubectl imagesync status: %v: %s", err, sout)

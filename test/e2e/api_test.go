@@ -13,7 +13,7 @@ import (
 // TestImageSyncThroughKubeAPIServer drives the ImageSync API the way users do:
 // kubectl against a real kube-apiserver that proxies to portager-apiserver.
 func TestImageSyncThroughKubeAPIServer(t *testing.T) {
-	s := startStack(t)
+	s := startStack(t, 0, false)
 
 	t.Run("every example applies", func(t *testing.T) {
 		examples, err := filepath.Glob(filepath.Join(s.root, "artifacts/examples/*.yaml"))

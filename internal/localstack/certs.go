@@ -1,6 +1,4 @@
-//go:build e2e
-
-package e2e
+package localstack
 
 import (
 	"crypto/ecdsa"
@@ -14,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"testing"
 	"time"
 )
 
@@ -26,9 +23,8 @@ type certAuthority struct {
 	CertFile string
 }
 
-func newCA(t *testing.T, dir, name string) *certAuthority {
-	t.Helper()
-	key := mustKey(t)
+func newCA(dir, name string) *certAuthority {
+	key := mustKey()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(time.Now().UnixNano()),
 		Subject:               pkix.Name{CommonName: name},
@@ -40,19 +36,18 @@ func newCA(t *testing.T, dir, name string) *certAuthority {
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
 	ca := &certAuthority{cert: cert, key: key, CertFile: filepath.Join(dir, name+".crt")}
-	writePEM(t, ca.CertFile, "CERTIFICATE", der)
+	writePEM(ca.CertFile, "CERTIFICATE", der)
 	return ca
 }
 
 // issue writes name.crt and name.key, signed by the CA. With hosts it is a
 // serving certificate; otherwise a client certificate for cn and groups.
-func (ca *certAuthority) issue(t *testing.T, dir, name, cn string, groups []string, hosts ...string) (certFile, keyFile string) {
-	t.Helper()
-	key := mustKey(t)
+func (ca *certAuthority) issue(dir, name, cn string, groups []string, hosts ...string) (certFile, keyFile string) {
+	key := mustKey()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: cn, Organization: groups},
@@ -73,48 +68,45 @@ func (ca *certAuthority) issue(t *testing.T, dir, name, cn string, groups []stri
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "EC PRIVATE KEY", keyDER)
+	writePEM(certFile, "CERTIFICATE", der)
+	writePEM(keyFile, "EC PRIVATE KEY", keyDER)
 	return certFile, keyFile
 }
 
 // writeServiceAccountKey writes the RSA key pair kube-apiserver signs and
 // verifies service account tokens with.
-func writeServiceAccountKey(t *testing.T, dir string) (pub, priv string) {
-	t.Helper()
+func writeServiceAccountKey(dir string) (pub, priv string) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	pub, priv = filepath.Join(dir, "sa.pub"), filepath.Join(dir, "sa.key")
-	writePEM(t, pub, "PUBLIC KEY", pubDER)
-	writePEM(t, priv, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+	writePEM(pub, "PUBLIC KEY", pubDER)
+	writePEM(priv, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
 	return pub, priv
 }
 
-func mustKey(t *testing.T) *ecdsa.PrivateKey {
-	t.Helper()
+func mustKey() *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return k
 }
 
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
+func writePEM(path, typ string, der []byte) {
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 }

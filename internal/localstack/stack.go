@@ -1,0 +1,414 @@
+// Package localstack brings up the whole product on loopback, with real
+// parts: etcd, a kube-apiserver and kube-controller-manager (for ClusterRole
+// aggregation), portager-apiserver registered through an APIService,
+// portager-controller, and Debian docker-registry processes. `make run` and
+// the end-to-end tests both use it.
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portager/portager/pkg/embeddedetcd"
+)
+
+// Binaries are the programs the stack runs.
+type Binaries struct {
+	KubeAPIServer, KubeControllerManager  string
+	PortagerAPIServer, PortagerController string
+	DockerRegistry                        string
+}
+
+// Config describes a stack.
+type Config struct {
+	// Root is the repository root (artifacts/ is read from there).
+	Root string
+	// Dir holds certificates, kubeconfigs, data and logs.
+	Dir      string
+	Binaries Binaries
+	// Registries is how many docker-registry processes to run.
+	Registries int
+	// Controller runs portager-controller, allowed plain HTTP to the registries.
+	Controller bool
+	// Out receives progress lines (nil: discarded).
+	Out io.Writer
+}
+
+// Users are the token-file users. admin is in system:masters; the others get
+// only what RBAC grants them.
+var Users = []string{"admin", "alice", "bob", "viewer", "ci"}
+
+// Stack is a running local control plane.
+type Stack struct {
+	cfg Config
+	// Kubeconfig has a context per user (named after it), admin current.
+	Kubeconfig string
+	// Registries are the host:port of each docker-registry.
+	Registries []string
+
+	etcd  *embeddedetcd.Server
+	procs []*process
+}
+
+type process struct {
+	name, log string
+	cmd       *exec.Cmd
+	done      chan struct{}
+}
+
+// Start brings the stack up. On error, whatever started is stopped.
+func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	s = &Stack{cfg: cfg, Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig")}
+	defer func() {
+		// Certificate helpers panic only on failed randomness or disk writes.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("local stack: %v", r)
+		}
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return s, err
+	}
+	dir := cfg.Dir
+
+	fmt.Fprintln(cfg.Out, "Starting etcd...")
+	s.etcd, err = embeddedetcd.Start(ctx, filepath.Join(dir, "kube-etcd"))
+	if err != nil {
+		return s, err
+	}
+
+	clientCA := newCA(dir, "client-ca")
+	servingCA := newCA(dir, "serving-ca")
+	frontProxyCA := newCA(dir, "front-proxy-ca")
+	kubeCert, kubeKey := servingCA.issue(dir, "kube-apiserver", "kube-apiserver", nil, "127.0.0.1", "localhost", "kubernetes.default.svc")
+	proxyCert, proxyKey := frontProxyCA.issue(dir, "front-proxy-client", "front-proxy-client", nil)
+	saPub, saKey := writeServiceAccountKey(dir)
+
+	// Our components authenticate as their ServiceAccounts' user names, so
+	// the bindings in artifacts/deploy apply to them unchanged.
+	identities := map[string]string{
+		"portager-apiserver":  "system:serviceaccount:portager-system:portager-apiserver",
+		"portager-controller": "system:serviceaccount:portager-system:portager-controller",
+	}
+	var tokens strings.Builder
+	for i, u := range Users {
+		groups := ""
+		if u == "admin" {
+			groups = "system:masters"
+		}
+		fmt.Fprintf(&tokens, "%s-token,%s,%d,\"%s\"\n", u, u, i+1, groups)
+	}
+	for ctxName, user := range identities {
+		fmt.Fprintf(&tokens, "%s-token,%s,%s,\"\"\n", ctxName, user, ctxName)
+	}
+	tokenFile := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokenFile, []byte(tokens.String()), 0o600); err != nil {
+		return s, err
+	}
+
+	kubePort, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	fmt.Fprintln(cfg.Out, "Starting kube-apiserver...")
+	if err := s.start(ctx, "kube-apiserver", cfg.Binaries.KubeAPIServer,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port="+strconv.Itoa(kubePort),
+		"--etcd-servers="+s.etcd.ClientURL, "--etcd-prefix=/kubernetes",
+		"--tls-cert-file="+kubeCert, "--tls-private-key-file="+kubeKey,
+		"--client-ca-file="+clientCA.CertFile, "--token-auth-file="+tokenFile,
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc", "--service-account-key-file="+saPub, "--service-account-signing-key-file="+saKey,
+		"--service-cluster-ip-range=10.96.0.0/24",
+		"--requestheader-client-ca-file="+frontProxyCA.CertFile, "--requestheader-allowed-names=front-proxy-client",
+		"--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file="+proxyCert, "--proxy-client-key-file="+proxyKey,
+	); err != nil {
+		return s, err
+	}
+
+	var kc strings.Builder
+	fmt.Fprintf(&kc, "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster:\n    server: https://127.0.0.1:%d\n    certificate-authority: %s\n", kubePort, servingCA.CertFile)
+	contexts := append(append([]string{}, Users...), "portager-apiserver", "portager-controller")
+	kc.WriteString("users:\n")
+	for _, u := range contexts {
+		fmt.Fprintf(&kc, "- name: %s\n  user:\n    token: %s-token\n", u, u)
+	}
+	kc.WriteString("contexts:\n")
+	for _, u := range contexts {
+		fmt.Fprintf(&kc, "- name: %s\n  context:\n    cluster: local\n    user: %s\n    namespace: default\n", u, u)
+	}
+	kubeconfigFor := func(current string) (string, error) {
+		p := s.Kubeconfig
+		if current != "admin" {
+			p = filepath.Join(dir, current+".kubeconfig")
+		}
+		return p, os.WriteFile(p, []byte(kc.String()+"current-context: "+current+"\n"), 0o600)
+	}
+	if _, err := kubeconfigFor("admin"); err != nil {
+		return s, err
+	}
+	if err := s.eventually(ctx, 90*time.Second, "kube-apiserver ready", func() error {
+		_, err := s.Kubectl(ctx, "admin", nil, "get", "--raw", "/readyz")
+		return err
+	}); err != nil {
+		return s, err
+	}
+
+	kcmPort, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	if err := s.start(ctx, "kube-controller-manager", cfg.Binaries.KubeControllerManager,
+		"--kubeconfig="+s.Kubeconfig, "--controllers=clusterrole-aggregation", "--leader-elect=false",
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(kcmPort),
+		"--authentication-kubeconfig="+s.Kubeconfig, "--authorization-kubeconfig="+s.Kubeconfig,
+		"--use-service-account-credentials=false",
+	); err != nil {
+		return s, err
+	}
+
+	// What a cluster admin applies from artifacts/deploy, except the
+	// in-cluster workloads and APIService, which local processes and the
+	// local-aggregation APIService replace.
+	for _, f := range []string{"00-namespace.yaml", "10-serviceaccount.yaml", "20-apiserver-rbac.yaml", "30-user-roles.yaml", "40-controller-rbac.yaml"} {
+		if _, err := s.Kubectl(ctx, "admin", nil, "apply", "-f", filepath.Join(cfg.Root, "artifacts/deploy", f)); err != nil {
+			return s, err
+		}
+	}
+
+	fmt.Fprintln(cfg.Out, "Starting portager-apiserver...")
+	apiKubeconfig, err := kubeconfigFor("portager-apiserver")
+	if err != nil {
+		return s, err
+	}
+	portagerPort, err := freePort()
+	if err != nil {
+		return s, err
+	}
+	certDir := filepath.Join(dir, "portager-certs")
+	if err := s.start(ctx, "portager-apiserver", cfg.Binaries.PortagerAPIServer,
+		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(portagerPort),
+		"--cert-dir="+certDir, "--alternate-dns=portager-apiserver.portager-system.svc",
+		"--etcd-data-dir="+filepath.Join(dir, "portager-etcd"),
+		"--kubeconfig="+apiKubeconfig, "--authentication-kubeconfig="+apiKubeconfig, "--authorization-kubeconfig="+apiKubeconfig,
+		"--audit-log-path="+filepath.Join(dir, "audit.log"), "--audit-policy-file="+s.auditPolicy(),
+		"--min-sync-interval=0",
+	); err != nil {
+		return s, err
+	}
+	var ca []byte
+	if err := s.eventually(ctx, 60*time.Second, "portager serving certificate", func() error {
+		ca, err = os.ReadFile(filepath.Join(certDir, "apiserver.crt"))
+		return err
+	}); err != nil {
+		return s, err
+	}
+	local, err := os.ReadFile(filepath.Join(cfg.Root, "artifacts/local/apiservice.yaml"))
+	if err != nil {
+		return s, err
+	}
+	manifest := strings.NewReplacer("PORTAGER_PORT", strconv.Itoa(portagerPort),
+		"PORTAGER_CA_BUNDLE", base64.StdEncoding.EncodeToString(ca)).Replace(string(local))
+	if _, err := s.Kubectl(ctx, "admin", []byte(manifest), "apply", "-f", "-"); err != nil {
+		return s, err
+	}
+	if err := s.eventually(ctx, 90*time.Second, "ImageSync API through aggregation", func() error {
+		_, err := s.Kubectl(ctx, "admin", nil, "get", "imagesyncs", "-A")
+		return err
+	}); err != nil {
+		return s, err
+	}
+
+	for i := range cfg.Registries {
+		host, err := s.startRegistry(ctx, fmt.Sprintf("registry-%d", i))
+		if err != nil {
+			return s, err
+		}
+		s.Registries = append(s.Registries, host)
+	}
+
+	if cfg.Controller {
+		fmt.Fprintln(cfg.Out, "Starting portager-controller...")
+		ctrlKubeconfig, err := kubeconfigFor("portager-controller")
+		if err != nil {
+			return s, err
+		}
+		metricsPort, err := freePort()
+		if err != nil {
+			return s, err
+		}
+		args := []string{"--kubeconfig=" + ctrlKubeconfig, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(metricsPort)}
+		for _, r := range s.Registries {
+			args = append(args, "--insecure-registry="+r)
+		}
+		if err := s.start(ctx, "portager-controller", cfg.Binaries.PortagerController, args...); err != nil {
+			return s, err
+		}
+		if err := s.eventually(ctx, 30*time.Second, "portager-controller ready", func() error {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", metricsPort))
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			return nil
+		}); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// startRegistry runs a Debian docker-registry with filesystem storage.
+func (s *Stack) startRegistry(ctx context.Context, name string) (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	host := "127.0.0.1:" + strconv.Itoa(port)
+	cfgFile := filepath.Join(s.cfg.Dir, name+".yml")
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n",
+		filepath.Join(s.cfg.Dir, name+"-data"), host)
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		return "", err
+	}
+	if err := s.start(ctx, name, s.cfg.Binaries.DockerRegistry, "serve", cfgFile); err != nil {
+		return "", err
+	}
+	return host, s.eventually(ctx, 30*time.Second, name+" ready", func() error {
+		resp, err := http.Get("http://" + host + "/v2/")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+}
+
+func (s *Stack) auditPolicy() string {
+	p := filepath.Join(s.cfg.Dir, "audit-policy.yaml")
+	_ = os.WriteFile(p, []byte("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n  omitStages: [RequestReceived]\n"), 0o600)
+	return p
+}
+
+// start runs a process until Stop, logging to Dir/name.log.
+func (s *Stack) start(ctx context.Context, name, bin string, args ...string) error {
+	if bin == "" {
+		return fmt.Errorf("no binary configured for %s", name)
+	}
+	logPath := filepath.Join(s.cfg.Dir, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("starting %s: %w", name, err)
+	}
+	p := &process{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+// Stop terminates every process (SIGTERM, then SIGKILL after 10s) in reverse
+// start order, then etcd.
+func (s *Stack) Stop() {
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		p := s.procs[i]
+		_ = p.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	s.procs = nil
+	if s.etcd != nil {
+		s.etcd.Close()
+		s.etcd = nil
+	}
+}
+
+// Logs returns the last bytes of each process log, for failure reports.
+func (s *Stack) Logs(maxBytes int) map[string]string {
+	out := map[string]string{}
+	for _, p := range s.procs {
+		data, _ := os.ReadFile(p.log)
+		if len(data) > maxBytes {
+			data = data[len(data)-maxBytes:]
+		}
+		out[p.name] = string(data)
+	}
+	return out
+}
+
+// Kubectl runs kubectl as user and returns stdout, or an error carrying stderr.
+func (s *Stack) Kubectl(ctx context.Context, user string, stdin []byte, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", s.Kubeconfig, "--context", user}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+func (s *Stack) eventually(ctx context.Context, timeout time.Duration, what string, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		for _, p := range s.procs {
+			select {
+			case <-p.done:
+				return fmt.Errorf("%s: %s exited; see %s", what, p.name, p.log)
+			default:
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return errors.Join(fmt.Errorf("%s: not within %s", what, timeout), err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
