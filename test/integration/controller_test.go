@@ -48,6 +48,9 @@ type testRegistry struct {
 	blobStarted atomic.Int64
 	// manifestPuts counts manifest PUTs by tag: a tag moving.
 	manifestPuts atomic.Int64
+	// retryAfter, when set, answers manifest requests 429 with this many
+	// seconds of Retry-After.
+	retryAfter atomic.Int64
 }
 
 func startRegistry(t *testing.T) *testRegistry {
@@ -57,6 +60,11 @@ func startRegistry(t *testing.T) *testRegistry {
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if r.failing.Load() && strings.Contains(req.URL.Path, "/manifests/") {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		if secs := r.retryAfter.Load(); secs > 0 && strings.Contains(req.URL.Path, "/manifests/") {
+			w.Header().Set("Retry-After", fmt.Sprint(secs))
+			http.Error(w, "slow down", http.StatusTooManyRequests)
 			return
 		}
 		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") {
@@ -172,8 +180,10 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 	env.metrics = controller.NewMetrics(func() float64 { return float64(ctrl.QueueLen()) })
 	ctrl, err := controller.New(controller.Config{
 		Client: client, Kube: env.kube,
-		Informer:         factory.Portager().V1alpha1().ImageSyncs(),
-		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1},
+		Informer: factory.Portager().V1alpha1().ImageSyncs(),
+		// RetryAfterCap is short so a registry's longer Retry-After comes back
+		// to the controller as RateLimited.
+		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
 		Recorder:         env.events,
 		Metrics:          env.metrics,
 		RetryBase:        200 * time.Millisecond,
@@ -706,3 +716,87 @@ func TestShutdownMidCopy(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestProgressAndMetricsLifecycle checks that a long run shows its progress
+// on the object, and that an ImageSync's metric series go when it does.
+func TestProgressAndMetricsLifecycle(t *testing.T) {
+	env := newControllerEnv(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	var tags []string
+	for i := range 6 {
+		tag := fmt.Sprintf("v%d", i)
+		env.src.push(t, "upstream/slow", tag)
+		tags = append(tags, tag)
+	}
+	env.src.blobDelay.Store(int64(400 * time.Millisecond))
+	env.startController(t)
+
+	if _, err := c.Create(ctx, env.imageSync("slow", "@every 1h", v1alpha1.ImageSpec{Name: "slow", Tags: tags}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	during := env.waitFor(t, "slow", "progress", func(is *v1alpha1.ImageSync) bool {
+		s := meta.FindStatusCondition(is.Status.Conditions, controller.ConditionSyncing)
+		return s != nil && s.Status == metav1.ConditionTrue && strings.Contains(s.Message, "tags done")
+	})
+	if during.Status.ObservedGeneration != 0 {
+		t.Fatalf("progress seen only after the run finished")
+	}
+	env.waitFor(t, "slow", "run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+
+	series := func() int {
+		families, err := env.metrics.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "name" && l.GetValue() == "slow" {
+						n++
+					}
+				}
+			}
+		}
+		return n
+	}
+	if n := series(); n == 0 {
+		t.Fatal("no per-object series after a run")
+	}
+	if err := c.Delete(ctx, "slow", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for series() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d series left after the ImageSync was deleted", series())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestRateLimitedRetriesAtRegistryTime checks that a 429 whose Retry-After is
+// longer than the engine waits makes the controller come back at that time,
+// not earlier and not only at the next schedule.
+func TestRateLimitedRetriesAtRegistryTime(t *testing.T) {
+	env := newControllerEnv(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	env.src.push(t, "upstream/alpine", "3.21")
+	env.src.retryAfter.Store(3)
+	env.startController(t)
+
+	if _, err := c.Create(ctx, env.imageSync("limited", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	failed := env.waitFor(t, "limited", "rate limited", func(is *v1alpha1.ImageSync) bool {
+		return is.Status.FailedImages == 1 && len(is.Status.Images) == 1 && strings.Contains(is.Status.Images[0].Tags[0].Error, syncer.ReasonRateLimited)
+	})
+	env.src.retryAfter.Store(0)
+	done := env.waitFor(t, "limited", "retried", func(is *v1alpha1.ImageSync) bool { return is.Status.SyncedImages == 1 })
+	gap := done.Status.LastSyncTime.Sub(failed.Status.LastSyncTime.Time)
+	if gap < 2*time.Second || gap > 10*time.Second {
+		t.Fatalf("retry came %s after the 429, want about the 3s Retry-After", gap)
+	}
+}

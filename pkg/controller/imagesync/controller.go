@@ -72,8 +72,10 @@ type Controller struct {
 	creds  credentials
 
 	mu sync.Mutex
-	// attempts counts consecutive runs with transient failures per key.
+	// attempts counts consecutive runs with transient failures per key, and
+	// retryAt is when the next of those retries is due.
 	attempts map[string]int
+	retryAt  map[string]time.Time
 	// finished remembers each key's last run until the informer cache shows
 	// it, so a stale cached object cannot start the same run twice.
 	finished map[string]finishedRun
@@ -117,6 +119,7 @@ func New(cfg Config) (*Controller, error) {
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "imagesync"}),
 		creds:    credentials{kube: cfg.Kube},
 		attempts: map[string]int{},
+		retryAt:  map[string]time.Time{},
 		finished: map[string]finishedRun{},
 	}
 	if cfg.Metrics == nil {
@@ -168,6 +171,7 @@ func (c *Controller) deleted(obj any) {
 	c.cfg.Metrics.forget(ns, name)
 	c.mu.Lock()
 	delete(c.attempts, key)
+	delete(c.retryAt, key)
 	delete(c.finished, key)
 	c.mu.Unlock()
 	c.queue.Forget(key)
@@ -253,9 +257,9 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 	}
 
 	c.mu.Lock()
-	retryDue := c.attempts[key] > 0
+	retryAt, retrying := c.retryAt[key]
 	c.mu.Unlock()
-	p := decide(is, sched, retryDue, now)
+	p := decide(is, sched, retrying && !now.Before(retryAt), now)
 	if p.trigger == "" {
 		if next := is.Status.NextSyncTime; next == nil || !next.Time.Equal(p.next.Truncate(time.Second)) {
 			if err := c.patchStatus(ctx, is, func(st map[string]any, _ *[]metav1.Condition) {
@@ -264,9 +268,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 				return err
 			}
 		}
-		if !retryDue {
-			c.queue.AddAfter(key, p.next.Sub(now))
+		wake := p.next
+		if retrying && retryAt.Before(wake) {
+			wake = retryAt
 		}
+		c.queue.AddAfter(key, wake.Sub(now))
 		return nil
 	}
 	return c.run(ctx, key, is, p.trigger, sched)
@@ -455,21 +461,24 @@ func (c *Controller) finish(ctx context.Context, key string, is *v1alpha1.ImageS
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.finished[key] = rec
+	var delay time.Duration
 	switch {
-	case !sum.retryAt.IsZero():
-		delay := min(sum.retryAt.Sub(now), c.cfg.RateLimitCap)
-		c.attempts[key]++
+	case !sum.retryAt.IsZero() && c.attempts[key] < c.cfg.MaxTransientRetries:
+		delay = max(min(sum.retryAt.Sub(now), c.cfg.RateLimitCap), 0)
 		klog.FromContext(ctx).Info("Rate limited; retrying at the registry's time", "after", delay)
-		c.queue.AddAfter(key, max(delay, 0))
 	case sum.transient && c.attempts[key] < c.cfg.MaxTransientRetries:
-		c.attempts[key]++
-		delay := backoff(c.cfg.RetryBase, c.cfg.RetryCap, c.attempts[key])
-		klog.FromContext(ctx).Info("Transient failures; retrying", "attempt", c.attempts[key], "after", delay)
-		c.queue.AddAfter(key, delay)
+		delay = backoff(c.cfg.RetryBase, c.cfg.RetryCap, c.attempts[key]+1)
+		klog.FromContext(ctx).Info("Transient failures; retrying", "attempt", c.attempts[key]+1, "after", delay)
 	default:
+		// Success or deterministic failure: wait for the schedule.
 		delete(c.attempts, key)
+		delete(c.retryAt, key)
 		c.queue.AddAfter(key, next.Sub(now))
+		return nil
 	}
+	c.attempts[key]++
+	c.retryAt[key] = now.Add(delay)
+	c.queue.AddAfter(key, delay)
 	return nil
 }
 
