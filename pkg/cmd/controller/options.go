@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/kubernetes"
@@ -181,8 +182,15 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 	broadcaster.StartStructuredLogging(3)
 	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kube.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
-	eventScheme := scheme.Scheme
-	_ = kubescheme.AddToScheme(eventScheme)
+	// Events refer to ImageSyncs, so their scheme needs our types too; a
+	// scheme of its own keeps the shared ones read-only.
+	eventScheme := runtime.NewScheme()
+	if err := scheme.AddToScheme(eventScheme); err != nil {
+		return err
+	}
+	if err := kubescheme.AddToScheme(eventScheme); err != nil {
+		return err
+	}
 	recorder := broadcaster.NewRecorder(eventScheme, corev1.EventSource{Component: "portager-controller"})
 
 	factory := informers.NewSharedInformerFactory(client, 10*time.Minute)
