@@ -303,7 +303,7 @@ func TestImageSyncAPI(t *testing.T) {
 		now := time.Now()
 		is.Status = v1alpha1.ImageSyncStatus{
 			TotalImages: 4, SyncedImages: 3, FailedImages: 1,
-			LastSyncTime: &metav1.Time{Time: now.Add(-5 * time.Minute)},
+			LastSyncTime: &metav1.Time{Time: now.Add(-30 * time.Minute)},
 			NextSyncTime: &metav1.Time{Time: now.Add(12*time.Minute + 30*time.Second)},
 			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "PartiallyFailed",
 				Message: "1 of 4 tags failed", LastTransitionTime: metav1.Now()}},
@@ -314,7 +314,7 @@ func TestImageSyncAPI(t *testing.T) {
 		table := getTable(t, srv.Config, "/apis/portager.portager.io/v1alpha1/namespaces/default/imagesyncs/table")
 		want := map[string]any{
 			"Name": "table", "Schedule": "@every 6h", "Route": "docker.io/library → registry.example.com/mirror",
-			"Synced": "3/4", "Failed": float64(1), "Last Sync": "5m", "Next Sync": "in 12m", "Ready": "False",
+			"Synced": "3/4", "Failed": float64(1), "Last Sync": "30m", "Next Sync": "in 12m", "Ready": "False",
 			"Images": float64(1), "Suspend": false, "Reason": "PartiallyFailed", "Message": "1 of 4 tags failed",
 		}
 		if len(table.Rows) != 1 {
