@@ -1,0 +1,76 @@
+package imagesync
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+)
+
+var t0 = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
+
+func newImageSync(mutate ...func(*v1alpha1.ImageSync)) *v1alpha1.ImageSync {
+	is := &v1alpha1.ImageSync{
+		ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default", Generation: 1, CreationTimestamp: metav1.NewTime(t0)},
+		Spec:       v1alpha1.ImageSyncSpec{Schedule: "@every 1h"},
+		Status:     v1alpha1.ImageSyncStatus{ObservedGeneration: 1, LastSyncTime: &metav1.Time{Time: t0}},
+	}
+	for _, m := range mutate {
+		m(is)
+	}
+	return is
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name     string
+		is       *v1alpha1.ImageSync
+		schedule string
+		retryDue bool
+		now      time.Time
+		trigger  string
+		wantNext time.Time
+	}{
+		{"not due", newImageSync(), "@every 1h", false, t0.Add(30 * time.Minute), "", t0.Add(time.Hour)},
+		{"due", newImageSync(), "@every 1h", false, t0.Add(time.Hour), TriggerScheduled, t0.Add(time.Hour)},
+		{"five missed ticks run once", newImageSync(), "@every 1h", false, t0.Add(5*time.Hour + time.Minute), TriggerScheduled, t0.Add(time.Hour)},
+		{"never synced: from creation", newImageSync(func(is *v1alpha1.ImageSync) { is.Status.LastSyncTime = nil }), "0 * * * *", false, t0.Add(10 * time.Minute), "", t0.Add(time.Hour)},
+		{"spec change", newImageSync(func(is *v1alpha1.ImageSync) { is.Generation = 2 }), "@every 1h", false, t0.Add(time.Minute), TriggerSpecChanged, t0.Add(time.Hour)},
+		{"new object", newImageSync(func(is *v1alpha1.ImageSync) { is.Status = v1alpha1.ImageSyncStatus{} }), "@every 1h", false, t0, TriggerSpecChanged, t0.Add(time.Hour)},
+		{"sync request", newImageSync(func(is *v1alpha1.ImageSync) {
+			is.Status.PendingSyncRequest = &v1alpha1.SyncRequestRecord{ID: "r1"}
+		}), "@every 1h", false, t0.Add(time.Minute), TriggerRequested, t0.Add(time.Hour)},
+		{"retry due", newImageSync(), "@every 1h", true, t0.Add(time.Minute), TriggerRetry, t0.Add(time.Hour)},
+		{"suspended: nothing, no next", newImageSync(func(is *v1alpha1.ImageSync) {
+			is.Spec.Suspend = true
+			is.Generation = 2
+			is.Status.PendingSyncRequest = &v1alpha1.SyncRequestRecord{ID: "r1"}
+		}), "@every 1h", true, t0.Add(5 * time.Hour), "", time.Time{}},
+		{"cron expression", newImageSync(), "*/15 * * * *", false, t0.Add(16 * time.Minute), TriggerScheduled, t0.Add(15 * time.Minute)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sched, err := parseSchedule(tc.schedule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := decide(tc.is, sched, tc.retryDue, tc.now)
+			if p.trigger != tc.trigger || !p.next.Equal(tc.wantNext) {
+				t.Fatalf("decide = %q next %v, want %q next %v", p.trigger, p.next, tc.trigger, tc.wantNext)
+			}
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 3: 20 * time.Second, 10: 5 * time.Minute, 100: 5 * time.Minute} {
+		for range 20 {
+			d := backoff(5*time.Second, 5*time.Minute, attempt)
+			if d < want*8/10 || d > want*12/10 {
+				t.Fatalf("backoff(attempt %d) = %s, want %s ±20%%", attempt, d, want)
+			}
+		}
+	}
+}
