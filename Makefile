@@ -4,7 +4,7 @@ GO ?= go
 BIN := _output/bin
 
 .PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
-	kube-binaries run-standalone clean
+	kube-binaries run-standalone clean bench bench-peers test-distribution
 
 all: build
 
@@ -12,9 +12,10 @@ all: build
 build:
 	$(GO) build -o $(BIN)/portager-apiserver ./cmd/apiserver
 	$(GO) build -o $(BIN)/portager-controller ./cmd/controller
+	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
-test: verify test-unit test-integration test-e2e
+test: verify test-unit test-distribution test-integration test-e2e
 
 ## verify: gofmt, go vet and generated code freshness
 verify:
@@ -26,6 +27,11 @@ verify:
 ## test-unit: package tests, with the race detector (fuzz seed corpora replay here)
 test-unit:
 	$(GO) test -race -count=1 ./pkg/... ./cmd/...
+
+## test-distribution: the engine against a real docker-registry (distribution 2.8) process
+test-distribution:
+	@command -v docker-registry >/dev/null || { echo "docker-registry not found: apt-get install -y docker-registry"; exit 1; }
+	$(GO) test -race -count=1 -tags distribution -run Distribution ./pkg/syncer/
 
 ## test-integration: our API server in-process on a real etcd
 test-integration:
@@ -50,6 +56,15 @@ fuzz:
 ## run-standalone: the API server alone with an embedded etcd, no cluster needed
 run-standalone:
 	$(GO) run ./cmd/apiserver --standalone --secure-port 8443 --etcd-data-dir _output/local/etcd --cert-dir _output/local/certs
+
+## bench-peers: install docker-registry and skopeo (apt), crane and regsync (go install)
+bench-peers:
+	hack/bench/install-peers.sh
+
+## bench: our engine against skopeo, regsync and crane on two real registries (BENCH_FLAGS=-size 128MiB -runs 1 for a quick look)
+bench: bench-peers
+	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) run ./hack/bench -ours $(BIN)/kubectl-imagesync -out _output/bench.md $(BENCH_FLAGS)
 
 clean:
 	rm -rf _output/bin _output/local
