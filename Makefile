@@ -4,7 +4,7 @@ GO ?= go
 BIN := _output/bin
 
 .PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
-	kube-binaries run-standalone clean bench bench-peers test-distribution
+	kube-binaries run-standalone clean bench bench-peers test-distribution test-cosign cosign
 
 all: build
 
@@ -15,7 +15,7 @@ build:
 	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
-test: verify test-unit test-distribution test-integration test-e2e
+test: verify test-unit test-distribution test-cosign test-integration test-e2e
 
 ## verify: gofmt, go vet and generated code freshness
 verify:
@@ -32,6 +32,20 @@ test-unit:
 test-distribution:
 	@command -v docker-registry >/dev/null || { echo "docker-registry not found: apt-get install -y docker-registry"; exit 1; }
 	$(GO) test -race -count=1 -tags distribution -run Distribution ./pkg/syncer/
+
+COSIGN_VERSION ?= v2.6.5
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+
+## cosign: install the cosign CLI the cosign test drives (kept if already at COSIGN_VERSION)
+cosign:
+	@if ! "$(GOBIN_DIR)/cosign" version 2>/dev/null | grep -q "$(COSIGN_VERSION:v%=%)"; then \
+		echo "go install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION)"; \
+		$(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION); \
+	fi
+
+## test-cosign: referrers signed by the real cosign CLI in both formats, copied, then cosign verify at the destination
+test-cosign: cosign
+	PATH="$(GOBIN_DIR):$$PATH" $(GO) test -race -count=1 -tags cosign -run Cosign ./pkg/syncer/
 
 ## test-integration: our API server in-process on a real etcd
 test-integration:
