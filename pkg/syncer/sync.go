@@ -57,6 +57,7 @@ type run struct {
 	req Request
 
 	mu        sync.Mutex
+	runHosts  map[string]*runHost
 	flights   map[string]*flight
 	landed    map[string]map[string]bool
 	manifests map[v1.Hash]cachedManifest
@@ -82,6 +83,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	r := &run{
 		e: e, req: req,
 		flights:   map[string]*flight{},
+		runHosts:  map[string]*runHost{},
 		landed:    map[string]map[string]bool{},
 		manifests: map[v1.Hash]cachedManifest{},
 	}
@@ -166,7 +168,12 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 		if _, cerr := semver.NewConstraint(img.Semver); cerr != nil {
 			imageFail(ReasonInvalidConstraint, fmt.Errorf("%w %q", ErrInvalidConstraint, img.Semver), false)
 			img.Semver = ""
-		} else if available, err = src.listTags(ctx); err != nil {
+		} else if available, err = src.listTags(ctx); err == nil {
+			src.knownTags = make(map[string]bool, len(available))
+			for _, t := range available {
+				src.knownTags[t] = true
+			}
+		} else {
 			reason, transient, _ := classify(err)
 			if reason != ReasonAuthFailed && reason != ReasonRateLimited && !transient {
 				reason = ReasonListTagsFailed
@@ -268,7 +275,14 @@ func (r *run) client(ctx context.Context, ep Endpoint, ref string, push bool) (*
 	if err != nil {
 		return nil, err
 	}
-	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push}, nil
+	r.mu.Lock()
+	rh := r.runHosts[host.host]
+	if rh == nil {
+		rh = &runHost{}
+		r.runHosts[host.host] = rh
+	}
+	r.mu.Unlock()
+	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push, runHost: rh}, nil
 }
 
 func joinRepo(parts ...string) string {
