@@ -222,7 +222,7 @@ func TestOnce(t *testing.T) {
 		{
 			name: "without --insecure-registry the engine insists on TLS",
 			args: []string{"once", "-f", good, "--docker-config", dockerConfig},
-			want: want{err: errTagsFailed, stdout: []string{"Failed"}},
+			want: want{err: errTagsFailed, stdout: []string{"TLSFailed"}},
 		},
 		{
 			name: "invalid manifest prints field paths",
