@@ -4,7 +4,8 @@ GO ?= go
 BIN := _output/bin
 
 .PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
-	kube-binaries run down registry-package run-standalone clean
+	kube-binaries run down registry-package run-standalone clean bench bench-peers \
+	test-distribution test-cosign cosign
 
 all: build
 
@@ -16,7 +17,7 @@ build:
 	$(GO) build -o $(BIN)/crane github.com/google/go-containerregistry/cmd/crane
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
-test: verify test-unit test-integration test-e2e
+test: verify test-unit test-distribution test-cosign test-integration test-e2e
 
 ## verify: gofmt, go vet and generated code freshness
 verify:
@@ -28,6 +29,25 @@ verify:
 ## test-unit: package tests, with the race detector (fuzz seed corpora replay here)
 test-unit:
 	$(GO) test -race -count=1 ./pkg/... ./cmd/...
+
+## test-distribution: the engine against a real docker-registry (distribution 2.8) process
+test-distribution:
+	@command -v docker-registry >/dev/null || { echo "docker-registry not found: apt-get install -y docker-registry"; exit 1; }
+	$(GO) test -race -count=1 -tags distribution -run Distribution ./pkg/syncer/
+
+COSIGN_VERSION ?= v2.6.5
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+
+## cosign: install the cosign CLI the cosign test drives (kept if already at COSIGN_VERSION)
+cosign:
+	@if ! "$(GOBIN_DIR)/cosign" version 2>/dev/null | grep -q "$(COSIGN_VERSION:v%=%)"; then \
+		echo "go install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION)"; \
+		$(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION); \
+	fi
+
+## test-cosign: referrers signed by the real cosign CLI in both formats, copied, then cosign verify at the destination
+test-cosign: cosign
+	PATH="$(GOBIN_DIR):$$PATH" $(GO) test -race -count=1 -tags cosign -run Cosign ./pkg/syncer/
 
 ## test-integration: our API server in-process on a real etcd
 test-integration:
@@ -59,11 +79,20 @@ down:
 
 ## registry-package: Debian's docker-registry, which `make run` and the e2e tests run
 registry-package:
-	@command -v docker-registry >/dev/null || { apt-get update -qq && apt-get install -y -qq docker-registry; }
+	@command -v docker-registry >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry; }
 
 ## run-standalone: the API server alone with an embedded etcd, no cluster needed
 run-standalone:
 	$(GO) run ./cmd/apiserver --standalone --secure-port 8443 --etcd-data-dir _output/local/etcd --cert-dir _output/local/certs
+
+## bench-peers: install docker-registry and skopeo (apt), crane and regsync (go install)
+bench-peers:
+	hack/bench/install-peers.sh
+
+## bench: our engine against skopeo, regsync and crane on two real registries (BENCH_FLAGS=-size 128MiB -runs 1 for a quick look)
+bench: bench-peers
+	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) run ./hack/bench -ours $(BIN)/kubectl-imagesync -out _output/bench.md $(BENCH_FLAGS)
 
 clean:
 	rm -rf _output/bin _output/local

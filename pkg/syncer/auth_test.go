@@ -343,3 +343,63 @@ func TestMountRefusedFallsBackToUpload(t *testing.T) {
 		t.Errorf("mount was not attempted/refused:\n%s", dst.dump())
 	}
 }
+
+// TestAnonymousTokenChallengeWithoutPing: an anonymous side sends no /v2/
+// ping; against a registry that hands anonymous bearer tokens (as Docker
+// Hub does) the first request's 401 carries the challenge, the request is
+// replayed with a token, and the copy lands. A later run of the same engine
+// knows the challenge and costs exactly one HEAD per tag on each side.
+func TestAnonymousTokenChallengeWithoutPing(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	issued := map[string]bool{}
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			t.Errorf("anonymous token request carried credentials")
+		}
+		mu.Lock()
+		tok := fmt.Sprintf("anon-%d", len(issued))
+		issued[tok] = true
+		mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]string{"token": tok})
+	}))
+	t.Cleanup(tokens.Close)
+	authorize := func(r *http.Request) bool {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		mu.Lock()
+		defer mu.Unlock()
+		return ok && issued[tok]
+	}
+	src, dst := newTestRegistry(t), newTestRegistry(t)
+	img, _ := random.Image(800, 2)
+	src.push("app:1", img)
+	for _, reg := range []*testRegistry{src, dst} {
+		reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test"`, tokens.URL)
+		reg.authorize = authorize
+		reg.reset()
+	}
+	e := newTestEngine(t, func(o *Options) {
+		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(tokens.URL, "http://"))
+	}, src, dst)
+	req := Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+	}
+	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, dst.dump())
+	}
+	for _, reg := range []*testRegistry{src, dst} {
+		if n := reg.count("", "ping"); n != 0 {
+			t.Errorf("pings = %d, want 0", n)
+		}
+		reg.reset()
+	}
+	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeSkipped {
+		t.Fatalf("second run: %+v", r)
+	}
+	for _, reg := range []*testRegistry{src, dst} {
+		if n := len(reg.all()); n != 1 {
+			t.Errorf("second run: %d requests, want 1 HEAD:\n%s", n, reg.dump())
+		}
+	}
+}

@@ -50,7 +50,6 @@ func TestTransientFaultsSurvived(t *testing.T) {
 		reg *testRegistry
 		f   *fault
 	}{
-		{src, &fault{match: match(http.MethodGet, "ping"), times: 1, handle: status(503)}},
 		{src, &fault{match: match(http.MethodHead, "manifest"), times: 2, handle: status(503)}},
 		{src, &fault{match: match(http.MethodGet, "manifest"), times: 2, handle: reset}},
 		{src, &fault{match: match(http.MethodGet, "blob"), times: 2, handle: reset}},

@@ -429,8 +429,13 @@ func (tr *testRegistry) push(ref string, t remote.Taggable) {
 	}
 }
 
+// fixtureTransport is the fixtures' own transport: httptest.Server.Close
+// closes http.DefaultTransport's idle connections, which can break a
+// fixture push of a parallel test that is about to reuse one.
+var fixtureTransport = http.DefaultTransport.(*http.Transport).Clone()
+
 func (tr *testRegistry) remoteOpts() []remote.Option {
-	return []remote.Option{remote.WithTransport(http.DefaultTransport)}
+	return []remote.Option{remote.WithTransport(fixtureTransport)}
 }
 
 // digestOf returns the digest of ref in the registry, "" if absent. It reads

@@ -79,6 +79,9 @@ func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Ha
 // copyCosignTag copies one cosign tag-scheme artifact if the source has it
 // and the destination does not have the same digest under that tag.
 func (r *run) copyCosignTag(ctx context.Context, src, dst *repoClient, tag string, moved *atomic.Int64) error {
+	if src.knownTags != nil && !src.knownTags[tag] {
+		return nil // not in the tag list read this run
+	}
 	sdesc, found, err := src.headManifest(ctx, tag)
 	if err != nil || !found {
 		return err
@@ -124,6 +127,26 @@ func (c *repoClient) referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor,
 }
 
 func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexManifest, bool, error) {
+	if rh := c.runHost; rh != nil {
+		switch rh.referrersAPI.Load() {
+		case 2:
+			// Learnt earlier in this run: the registry is asked once.
+			return nil, false, nil
+		case 0:
+			// One probe at a time until the answer is known, so
+			// concurrent subjects do not all probe.
+			rh.probe.Lock()
+			switch rh.referrersAPI.Load() {
+			case 0:
+				defer rh.probe.Unlock()
+			case 2:
+				rh.probe.Unlock()
+				return nil, false, nil
+			default:
+				rh.probe.Unlock()
+			}
+		}
+	}
 	resp, err := c.do(ctx, call{
 		op: "list referrers " + c.repo + "@" + d.String(), method: http.MethodGet,
 		url: "/v2/" + c.repo + "/referrers/" + d.String(), accept: []string{string(types.OCIImageIndex)},
@@ -136,7 +159,13 @@ func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexMani
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		if c.runHost != nil {
+			c.runHost.referrersAPI.CompareAndSwap(0, 2)
+		}
 		return nil, false, nil
+	}
+	if c.runHost != nil {
+		c.runHost.referrersAPI.Store(1)
 	}
 	idx, err := v1.ParseIndexManifest(io.LimitReader(resp.Body, maxManifestSize))
 	if err != nil {
@@ -147,6 +176,9 @@ func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexMani
 
 // fallbackIndex reads the sha256-<hex> tag; nil when absent.
 func (c *repoClient) fallbackIndex(ctx context.Context, d v1.Hash) (*v1.IndexManifest, error) {
+	if c.knownTags != nil && !c.knownTags[fallbackTag(d)] {
+		return nil, nil
+	}
 	resp, err := c.do(ctx, call{
 		op: "GET referrers tag " + c.repo + ":" + fallbackTag(d), method: http.MethodGet,
 		url: "/v2/" + c.repo + "/manifests/" + fallbackTag(d), accept: manifestAccept,

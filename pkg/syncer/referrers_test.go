@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -189,4 +190,46 @@ func dstReferrers(t *testing.T, reg *testRegistry, subject v1.Hash, api bool) []
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestReferrerLookupsUseTagList: when an image's tags were listed in the
+// run (semver), cosign and fallback tags missing from the list are not
+// looked up, those present are copied, and a registry without the
+// referrers API is asked about it once per run, not once per subject.
+func TestReferrerLookupsUseTagList(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	idx, children := multiArch(t)
+	src.push("app:1.0.0", idx)
+	plain, _ := random.Image(300, 1)
+	src.push("app:1.1.0", plain)
+	sig, _ := random.Image(150, 1)
+	sigTag := fallbackTag(hashOf(t, children[0])) + ".sig"
+	src.push("app:"+sigTag, sig)
+	src.reset()
+
+	e := newTestEngine(t, nil, src, dst)
+	res := mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Semver: ">=1.0.0"}},
+	})
+	if len(res) != 2 || res[0].Outcome != OutcomeCopied || res[1].Outcome != OutcomeCopied {
+		t.Fatalf("%+v", res)
+	}
+	if got := dst.digestOf("app:" + sigTag); got != mustDigest(t, sig) {
+		t.Errorf("signature of a child: dst %q, want %s", got, mustDigest(t, sig))
+	}
+	// The only cosign or fallback tag the source is asked about is the
+	// one in its tag list (HEAD, then GET of its manifest).
+	for _, rec := range src.all() {
+		if rec.Kind == "manifest" && strings.Contains(rec.Path, "sha256-") && !strings.HasSuffix(rec.Path, sigTag) {
+			t.Errorf("looked up %s %s although the tag list does not have it", rec.Method, rec.Path)
+		}
+	}
+	// The test registry has no referrers API: 4 subjects (index, two
+	// children, plain image) but one probe on the source.
+	if n := src.count("", "referrers"); n != 1 {
+		t.Errorf("referrers API probed %d times on the source, want 1:\n%s", n, src.dump())
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -24,6 +26,21 @@ type repoClient struct {
 	repo string // repository path on the registry, e.g. "library/nginx"
 	auth *authorizer
 	push bool // destination side: tokens ask for pull,push
+
+	// knownTags, when not nil, is every tag of the repository as listed
+	// in this run (set before any tag is synced, read-only afterwards):
+	// cosign and referrers fallback tags missing from it are not looked up.
+	knownTags map[string]bool
+	// run is the per-run state of this client's host.
+	runHost *runHost
+}
+
+// runHost is what one run learns about a registry host.
+type runHost struct {
+	// referrersAPI: 0 unknown, 1 supported, 2 not supported (the
+	// registry answered the referrers endpoint with 404/400/405/501).
+	referrersAPI atomic.Int32
+	probe        sync.Mutex // held by the request that probes referrersAPI
 }
 
 func (c *repoClient) scopes(extra ...string) []string {
@@ -104,8 +121,15 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 // watchdog).
 func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 	e := c.e
-	if err := e.ensurePing(ctx, c.host); err != nil {
-		return nil, err
+	// A side with credentials pings once per host to learn the challenge
+	// before sending them. An anonymous side needs no ping: it sends no
+	// credentials, and if the registry wants a (token) challenge the 401
+	// of the first request carries it and the request is replayed once
+	// below, so an up-to-date tag still costs one HEAD per side.
+	if !c.auth.anonymous() {
+		if err := e.ensurePing(ctx, c.host); err != nil {
+			return nil, err
+		}
 	}
 	reauthed := false
 	for attempt := 0; ; attempt++ {

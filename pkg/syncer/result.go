@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -174,7 +175,11 @@ func isTLSError(err error) bool {
 	var he x509.HostnameError
 	var ci x509.CertificateInvalidError
 	var rh tls.RecordHeaderError
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh)
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh) ||
+		// net/http turns the RecordHeaderError of a plain-HTTP server
+		// into this unexported error: the host needs --insecure-registry
+		// (InsecureHosts) or a TLS endpoint, which no retry will bring.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 func isTransientStatus(code int) bool {

@@ -57,6 +57,7 @@ type run struct {
 	req Request
 
 	mu        sync.Mutex
+	runHosts  map[string]*runHost
 	flights   map[string]*flight
 	landed    map[string]map[string]bool
 	manifests map[v1.Hash]cachedManifest
@@ -82,53 +83,65 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	r := &run{
 		e: e, req: req,
 		flights:   map[string]*flight{},
+		runHosts:  map[string]*runHost{},
 		landed:    map[string]map[string]bool{},
 		manifests: map[v1.Hash]cachedManifest{},
 	}
 
-	// Plan: resolve tags per image.
+	// Plan (resolve each image's tags) and sync tags as a pipeline: an
+	// image's tags start as soon as its tag list is read, so listing
+	// overlaps with the HEADs of tags already planned. Both stages are
+	// bounded by TagConcurrency.
 	perImage := make([][]TagResult, len(req.Images))
-	jobsPerImage := make([][]job, len(req.Images))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.opts.TagConcurrency)
-	for i, img := range req.Images {
-		g.Go(func() error {
-			perImage[i], jobsPerImage[i] = r.plan(gctx, img)
-			return nil
-		})
+	tagResults := make([][]TagResult, len(req.Images))
+	type queued struct {
+		j      job
+		img, k int
 	}
-	_ = g.Wait()
-
-	var jobs []job
-	for _, js := range jobsPerImage {
-		jobs = append(jobs, js...)
-	}
-	results := make([]TagResult, len(jobs))
-	g = &errgroup.Group{}
-	g.SetLimit(e.opts.TagConcurrency)
-	for i, j := range jobs {
-		g.Go(func() error {
-			results[i] = r.syncTag(ctx, j)
-			r.progressMu.Lock()
-			if req.Progress != nil {
-				req.Progress(results[i])
+	queue := make(chan queued)
+	go func() {
+		defer close(queue)
+		var planners errgroup.Group
+		planners.SetLimit(e.opts.TagConcurrency)
+		for i, img := range req.Images {
+			planners.Go(func() error {
+				var jobs []job
+				perImage[i], jobs = r.plan(ctx, img)
+				tagResults[i] = make([]TagResult, len(jobs))
+				for k, j := range jobs {
+					queue <- queued{j: j, img: i, k: k}
+				}
+				return nil
+			})
+		}
+		_ = planners.Wait()
+	}()
+	var workers sync.WaitGroup
+	for w := 0; w < e.opts.TagConcurrency; w++ {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for q := range queue {
+				res := r.syncTag(ctx, q.j)
+				tagResults[q.img][q.k] = res
+				r.progressMu.Lock()
+				if req.Progress != nil {
+					req.Progress(res)
+				}
+				r.progressMu.Unlock()
 			}
-			r.progressMu.Unlock()
-			return nil
-		})
+		}()
 	}
-	_ = g.Wait()
+	workers.Wait()
 
 	var out []TagResult
-	k := 0
+	tags := 0
 	for i := range req.Images {
 		out = append(out, perImage[i]...)
-		for range jobsPerImage[i] {
-			out = append(out, results[k])
-			k++
-		}
+		out = append(out, tagResults[i]...)
+		tags += len(tagResults[i])
 	}
-	log.V(1).Info("sync finished", "tags", len(jobs), "results", len(out))
+	log.V(1).Info("sync finished", "tags", tags, "results", len(out))
 	return out, nil
 }
 
@@ -166,7 +179,12 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 		if _, cerr := semver.NewConstraint(img.Semver); cerr != nil {
 			imageFail(ReasonInvalidConstraint, fmt.Errorf("%w %q", ErrInvalidConstraint, img.Semver), false)
 			img.Semver = ""
-		} else if available, err = src.listTags(ctx); err != nil {
+		} else if available, err = src.listTags(ctx); err == nil {
+			src.knownTags = make(map[string]bool, len(available))
+			for _, t := range available {
+				src.knownTags[t] = true
+			}
+		} else {
 			reason, transient, _ := classify(err)
 			if reason != ReasonAuthFailed && reason != ReasonRateLimited && !transient {
 				reason = ReasonListTagsFailed
@@ -202,6 +220,18 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		return res
 	}
 
+	// The destination HEAD does not depend on the source's answer, so both
+	// go out at once: an up-to-date tag costs one round trip, not two.
+	type head struct {
+		desc  v1.Descriptor
+		found bool
+		err   error
+	}
+	dstHead := make(chan head, 1)
+	go func() {
+		d, f, err := j.dst.headManifest(ctx, j.tag)
+		dstHead <- head{d, f, err}
+	}()
 	desc, found, err := j.src.headManifest(ctx, j.tag)
 	if err != nil {
 		return fail(err)
@@ -226,7 +256,8 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		}
 	}
 
-	ddesc, dfound, err := j.dst.headManifest(ctx, j.tag)
+	dh := <-dstHead
+	ddesc, dfound, err := dh.desc, dh.found, dh.err
 	if err != nil {
 		return fail(err)
 	}
@@ -268,7 +299,14 @@ func (r *run) client(ctx context.Context, ep Endpoint, ref string, push bool) (*
 	if err != nil {
 		return nil, err
 	}
-	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push}, nil
+	r.mu.Lock()
+	rh := r.runHosts[host.host]
+	if rh == nil {
+		rh = &runHost{}
+		r.runHosts[host.host] = rh
+	}
+	r.mu.Unlock()
+	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push, runHost: rh}, nil
 }
 
 func joinRepo(parts ...string) string {

@@ -44,8 +44,9 @@ func TestTLSVerification(t *testing.T) {
 		{"RootCAs", tlsHost, Options{InsecureHosts: []string{dst.host}, RootCAs: pool}, ReasonCopied},
 		// Listing a TLS host as insecure means plain HTTP, never "skip verify".
 		{"plain HTTP to a TLS host", tlsHost, Options{InsecureHosts: []string{dst.host, tlsHost}}, ReasonRegistryError},
-		// A plain-HTTP registry that is not opted in is spoken to over TLS.
-		{"no silent HTTP fallback", plain.host, Options{InsecureHosts: []string{dst.host}, MaxRetries: -1}, ReasonTransient},
+		// A plain-HTTP registry that is not opted in is spoken to over TLS,
+		// and that is a configuration error, not retried.
+		{"no silent HTTP fallback", plain.host, Options{InsecureHosts: []string{dst.host}}, ReasonTLSFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -49,7 +49,11 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 their per-tag results.
 
   kubectl imagesync sync base-images --wait
-  kubectl imagesync status base-images -n mirror`,
+  kubectl imagesync status base-images -n mirror
+
+once runs one sync of a manifest from this machine, without a cluster:
+
+  kubectl imagesync once -f base-images.yaml --docker-config ~/.docker/config.json`,
 		SilenceUsage: true,
 	}
 	cmd.SetOut(out)
@@ -57,6 +61,6 @@ their per-tag results.
 	flags := cmd.PersistentFlags()
 	flags.StringVar(&o.loading.ExplicitPath, "kubeconfig", "", "Path to the kubeconfig file to use.")
 	clientcmd.BindOverrideFlags(o.overrides, flags, clientcmd.RecommendedConfigOverrideFlags(""))
-	cmd.AddCommand(newSyncCommand(o), newStatusCommand(o))
+	cmd.AddCommand(newSyncCommand(o), newStatusCommand(o), newOnceCommand())
 	return cmd
 }

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+type sample struct {
+	wall     time.Duration
+	src, dst snapshot
+}
+
+// result is every run of one tool in one scenario.
+type result struct {
+	samples []sample
+	err     error
+	note    string
+}
+
+func (r *result) wall() time.Duration {
+	var ws []time.Duration
+	for _, s := range r.samples {
+		ws = append(ws, s.wall)
+	}
+	return median(ws)
+}
+
+func (r *result) med(f func(sample) int64) int64 {
+	var xs []int64
+	for _, s := range r.samples {
+		xs = append(xs, f(s))
+	}
+	return medianInt(xs)
+}
+
+type bench struct {
+	c          *config
+	dir        string
+	src, dst   *registry
+	bins       map[string]string
+	main, many *dataset
+
+	mu      sync.Mutex
+	results map[string]map[string]*result // scenario -> tool -> result
+	oneTag  struct {
+		newBytes int64
+	}
+}
+
+func (b *bench) record(scenario, tool string, r *result) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.results[scenario] == nil {
+		b.results[scenario] = map[string]*result{}
+	}
+	b.results[scenario][tool] = r
+}
+
+const perRunTimeout = 15 * time.Minute
+
+// mainScenarios runs cold, noop and one-tag for every tool, then the raw
+// limits.
+func (b *bench) mainScenarios() error {
+	ctx := context.Background()
+	for _, t := range b.c.tools {
+		run := b.tool(t)
+		if b.c.scenarios["cold"] {
+			r := &result{}
+			for i := 0; i < b.c.runs; i++ {
+				if err := b.dst.reset(); err != nil {
+					return err
+				}
+				s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.main) })
+				if err != nil {
+					r.err = err
+					log.Printf("%s cold: %v", t, err)
+					break
+				}
+				logSample(t, "cold", i+1, s)
+				r.samples = append(r.samples, s)
+			}
+			if r.err == nil {
+				if err := b.verify(b.main); err != nil {
+					r.err = err
+					log.Printf("%s cold: %v", t, err)
+				}
+			}
+			b.record("cold", t, r)
+		} else {
+			// bring the destination to the synced state unmeasured
+			if err := b.dst.reset(); err != nil {
+				return err
+			}
+			if err := run(ctx, b.main); err != nil {
+				return fmt.Errorf("%s: initial sync: %w", t, err)
+			}
+		}
+		if b.c.scenarios["noop"] {
+			r := &result{}
+			for i := 0; i < b.c.runs && r.err == nil; i++ {
+				s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.main) })
+				if err != nil {
+					r.err = err
+					break
+				}
+				logSample(t, "noop", i+1, s)
+				r.samples = append(r.samples, s)
+			}
+			b.record("noop", t, r)
+		}
+		if b.c.scenarios["raw"] && t == b.c.tools[0] {
+			// the destination is fully synced: measure the HEAD limit now
+			b.rawHead(ctx, "raw-head", b.main)
+		}
+		if b.c.scenarios["one-tag"] {
+			r := &result{}
+			for i := 0; i < b.c.runs && r.err == nil; i++ {
+				repo, tag, d, n, err := changeTag(b.c, b.src.backendAddr(), b.main, runCounter(), 8<<20)
+				if err != nil {
+					return fmt.Errorf("changing a tag: %w", err)
+				}
+				b.oneTag.newBytes = n
+				s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.main) })
+				if err != nil {
+					r.err = err
+					break
+				}
+				if got, err := headDigest(b.dst.backendAddr(), repo, tag); err != nil || got != d {
+					r.err = fmt.Errorf("%s:%s at the destination is %q, want %q (%v)", repo, tag, got, d, err)
+				}
+				logSample(t, "one-tag", i+1, s)
+				r.samples = append(r.samples, s)
+			}
+			b.record("one-tag", t, r)
+		}
+	}
+	if b.c.scenarios["raw"] {
+		b.rawCopy(ctx)
+		if !b.c.scenarios["noop"] && len(b.c.tools) == 0 {
+			log.Printf("raw HEAD limit needs a synced destination: run with at least one tool")
+		}
+	}
+	return nil
+}
+
+var runN int
+
+func runCounter() int { runN++; return runN }
+
+func (b *bench) measureRun(ctx context.Context, f func(context.Context) error) (sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, perRunTimeout)
+	defer cancel()
+	return b.measure(ctx, f)
+}
+
+// manyScenario: every tool syncs the many-tags data set once unmeasured,
+// then re-syncs it -runs times.
+func (b *bench) manyScenario() error {
+	ctx := context.Background()
+	for i, t := range b.c.tools {
+		run := b.tool(t)
+		if err := b.dst.reset(); err != nil {
+			return err
+		}
+		r := &result{}
+		start := time.Now()
+		if err := run(ctx, b.many); err != nil {
+			r.err = fmt.Errorf("initial sync: %w", err)
+			b.record("many-tags", t, r)
+			log.Printf("%s many-tags: %v", t, r.err)
+			continue
+		}
+		log.Printf("%-8s many-tags initial copy: %s", t, time.Since(start).Round(time.Millisecond))
+		if err := b.verify(b.many); err != nil {
+			r.err = err
+		}
+		for k := 0; k < b.c.runs && r.err == nil; k++ {
+			s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.many) })
+			if err != nil {
+				r.err = err
+				break
+			}
+			logSample(t, "many-tags", k+1, s)
+			r.samples = append(r.samples, s)
+		}
+		b.record("many-tags", t, r)
+		if i == 0 && b.c.scenarios["raw"] {
+			b.rawHead(ctx, "raw-head-many", b.many)
+		}
+	}
+	return nil
+}
+
+// rawHead measures HEAD of every tag's manifest on the source and the
+// destination, raw-streams at a time, over one keep-alive client.
+func (b *bench) rawHead(ctx context.Context, scenario string, ds *dataset) {
+	r := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
+	for i := 0; i < b.c.runs; i++ {
+		s, err := b.measure(ctx, func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.SetLimit(b.c.rawStreams)
+			for _, t := range ds.tags {
+				for _, reg := range []string{b.src.proxyAddr, b.dst.proxyAddr} {
+					g.Go(func() error {
+						d, err := headDigest(reg, t.repo, t.tag)
+						if err == nil && d != ds.digests[t.repo+":"+t.tag] {
+							err = fmt.Errorf("HEAD %s/%s:%s: digest %s", reg, t.repo, t.tag, d)
+						}
+						return err
+					})
+				}
+			}
+			return g.Wait()
+		})
+		if err != nil {
+			r.err = err
+			break
+		}
+		logSample("raw", scenario, i+1, s)
+		r.samples = append(r.samples, s)
+	}
+	b.record(scenario, "raw", r)
+}
+
+// rawCopy measures GET from the source and a monolithic upload to the
+// destination of every unique blob, raw-streams at a time, into a fresh
+// destination.
+func (b *bench) rawCopy(ctx context.Context) {
+	r := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
+	for i := 0; i < b.c.runs; i++ {
+		if err := b.dst.reset(); err != nil {
+			r.err = err
+			break
+		}
+		s, err := b.measure(ctx, func(ctx context.Context) error {
+			g, ctx := errgroup.WithContext(ctx)
+			g.SetLimit(b.c.rawStreams)
+			for d, size := range b.main.blobs {
+				repo := b.main.blobRepo[d]
+				g.Go(func() error { return copyBlob(ctx, b.src.proxyAddr, b.dst.proxyAddr, repo, d, size) })
+			}
+			return g.Wait()
+		})
+		if err != nil {
+			r.err = err
+			break
+		}
+		logSample("raw", "raw-copy", i+1, s)
+		r.samples = append(r.samples, s)
+	}
+	b.record("raw-copy", "raw", r)
+}
+
+func headDigest(reg, repo, tag string) (string, error) {
+	req, _ := http.NewRequest(http.MethodHead, "http://"+reg+"/v2/"+repo+"/manifests/"+tag, nil)
+	req.Header.Set("Accept", strings.Join([]string{
+		"application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+		"application/vnd.docker.distribution.manifest.list.v2+json", "application/vnd.docker.distribution.manifest.v2+json",
+	}, ", "))
+	resp, err := httpClient().Do(req)
+	if err != nil {
+		return "", err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("HEAD %s:%s: %s", repo, tag, resp.Status)
+	}
+	return resp.Header.Get("Docker-Content-Digest"), nil
+}
+
+func copyBlob(ctx context.Context, src, dst, repo, digest string, size int64) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+src+"/v2/"+repo+"/blobs/"+digest, nil)
+	resp, err := httpClient().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET blob %s: %s", digest, resp.Status)
+	}
+	post, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+dst+"/v2/"+repo+"/blobs/uploads/", nil)
+	presp, err := httpClient().Do(post)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, presp.Body)
+	presp.Body.Close()
+	if presp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("POST upload: %s", presp.Status)
+	}
+	loc := presp.Header.Get("Location")
+	if !strings.HasPrefix(loc, "http") {
+		loc = "http://" + dst + loc
+	}
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	put, _ := http.NewRequestWithContext(ctx, http.MethodPut, loc+sep+"digest="+digest, resp.Body)
+	put.ContentLength = size
+	put.Header.Set("Content-Type", "application/octet-stream")
+	presp, err = httpClient().Do(put)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, presp.Body)
+	presp.Body.Close()
+	if presp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("PUT blob %s: %s", digest, presp.Status)
+	}
+	return nil
+}
+
+// report renders the markdown tables and the target checks.
+func (b *bench) report() string {
+	var w bytes.Buffer
+	c := b.c
+	fmt.Fprintf(&w, "\n## Portager bench (%s)\n\n", time.Now().UTC().Format(time.RFC3339))
+	if b.main != nil {
+		fmt.Fprintf(&w, "Main data set: %d tags in %d repositories (%d two-platform), %d unique blobs, %s unique blob bytes, %s of manifests. ",
+			len(b.main.tags), len(b.main.repos), c.multiArch, len(b.main.blobs), human(b.main.blobBytes), human(b.main.manifestBytes))
+	}
+	if b.many != nil {
+		fmt.Fprintf(&w, "Many-tags data set: %d tags in %d repositories. ", len(b.many.tags), len(b.many.repos))
+	}
+	fmt.Fprintf(&w, "Median of %d runs; registries: %s behind counting proxies on 127.0.0.1. ", c.runs, "docker-registry (distribution 2.8, filesystem storage)")
+	fmt.Fprintf(&w, "Peers: regsync parallel %d, crane copy loop -P %d, skopeo sync --all --preserve-digests.\n\n", c.regsyncPar, c.cranePar)
+
+	fmt.Fprintln(&w, "| scenario | tool | wall (median) | src requests | dst requests | pings src/dst | tag lists | bytes written to dst | bytes read from src | ours ÷ tool (wall) |")
+	fmt.Fprintln(&w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	order := []string{"cold", "noop", "one-tag", "many-tags", "raw-copy", "raw-head", "raw-head-many"}
+	tools := append(append([]string(nil), c.tools...), "raw")
+	for _, sc := range order {
+		rs := b.results[sc]
+		if rs == nil {
+			continue
+		}
+		ours := rs["ours"]
+		for _, t := range tools {
+			r := rs[t]
+			if r == nil {
+				continue
+			}
+			if r.err != nil || len(r.samples) == 0 {
+				msg := "no samples"
+				if r.err != nil {
+					msg = strings.ReplaceAll(strings.SplitN(r.err.Error(), "\n", 2)[0], "|", "/")
+					if len(msg) > 160 {
+						msg = msg[:160] + "…"
+					}
+				}
+				fmt.Fprintf(&w, "| %s | %s | FAILED: %s | | | | | | | |\n", sc, t, msg)
+				continue
+			}
+			ratio := "—"
+			if ours != nil && ours.err == nil && len(ours.samples) > 0 && t != "ours" {
+				ratio = fmt.Sprintf("%.2f×", ours.wall().Seconds()/r.wall().Seconds())
+			}
+			name := t
+			if r.note != "" {
+				name += " (" + r.note + ")"
+			}
+			fmt.Fprintf(&w, "| %s | %s | %s | %d | %d | %d/%d | %d | %s | %s | %s |\n", sc, name,
+				fmtDur(r.wall()), r.med(func(s sample) int64 { return s.src.Requests }), r.med(func(s sample) int64 { return s.dst.Requests }),
+				r.med(func(s sample) int64 { return s.src.Pings }), r.med(func(s sample) int64 { return s.dst.Pings }),
+				r.med(func(s sample) int64 { return s.src.TagLists + s.dst.TagLists }),
+				human(r.med(func(s sample) int64 { return s.dst.BytesIn })), human(r.med(func(s sample) int64 { return s.src.BytesOut })), ratio)
+		}
+	}
+	fmt.Fprintln(&w)
+	w.WriteString(b.targets())
+	return w.String()
+}
+
+func fmtDur(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%.3fs", d.Seconds())
+	}
+	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// targets checks the goals for our engine.
+func (b *bench) targets() string {
+	var w bytes.Buffer
+	ok := func(cond bool) string {
+		if cond {
+			return "MET"
+		}
+		return "MISSED"
+	}
+	get := func(sc, t string) *result {
+		r := b.results[sc][t]
+		if r == nil || r.err != nil || len(r.samples) == 0 {
+			return nil
+		}
+		return r
+	}
+	fastestPeer := func(sc string) (string, *result) {
+		var best *result
+		var name string
+		for _, t := range b.c.tools {
+			if t == "ours" {
+				continue
+			}
+			if r := get(sc, t); r != nil && (best == nil || r.wall() < best.wall()) {
+				best, name = r, t
+			}
+		}
+		return name, best
+	}
+	fmt.Fprintln(&w, "Targets for ours:")
+	fmt.Fprintln(&w)
+	if o := get("cold", "ours"); o != nil && b.main != nil {
+		if n, p := fastestPeer("cold"); p != nil {
+			fmt.Fprintf(&w, "- cold wall ≤ 0.8× fastest peer (%s %s): %s ÷ = %.2f× — %s\n", n, fmtDur(p.wall()), fmtDur(o.wall()), o.wall().Seconds()/p.wall().Seconds(), ok(o.wall().Seconds() <= 0.8*p.wall().Seconds()))
+		}
+		blobs := o.med(func(s sample) int64 { return s.dst.BytesIn - s.dst.ManifestBytesIn })
+		manifests := o.med(func(s sample) int64 { return s.dst.ManifestBytesIn })
+		fmt.Fprintf(&w, "- cold blob bytes written = unique blob bytes: %d written, %d unique — %s (manifests: %d bytes written, %d unique)\n",
+			blobs, b.main.blobBytes, ok(blobs == b.main.blobBytes), manifests, b.main.manifestBytes)
+		if raw := get("raw-copy", "raw"); raw != nil {
+			fmt.Fprintf(&w, "- cold vs raw GET→PUT limit (%s): %.2f×\n", fmtDur(raw.wall()), o.wall().Seconds()/raw.wall().Seconds())
+		}
+	}
+	if o := get("noop", "ours"); o != nil && b.main != nil {
+		reqs := o.med(func(s sample) int64 { return s.src.Requests + s.dst.Requests })
+		pings := o.med(func(s sample) int64 { return s.src.Pings + s.dst.Pings })
+		budget := int64(2*len(b.main.tags) + len(b.main.repos))
+		fmt.Fprintf(&w, "- no-op requests ≤ 2/tag + 1 tag list/repo = %d: %d (of which %d pings) — %s\n", budget, reqs, pings, ok(reqs <= budget))
+		fmt.Fprintf(&w, "- no-op: no per-repository /v2/ pings (%d repositories, 2 registries): %d pings — %s\n", len(b.main.repos), pings, ok(pings <= 2))
+		if n, p := fastestPeer("noop"); p != nil {
+			fmt.Fprintf(&w, "- no-op wall ≤ fastest peer (%s %s): %s — %s\n", n, fmtDur(p.wall()), fmtDur(o.wall()), ok(o.wall() <= p.wall()))
+		}
+		if raw := get("raw-head", "raw"); raw != nil {
+			fmt.Fprintf(&w, "- no-op wall ≤ 1.15× raw HEAD limit (%s): %.2f× — %s\n", fmtDur(raw.wall()), o.wall().Seconds()/raw.wall().Seconds(), ok(o.wall().Seconds() <= 1.15*raw.wall().Seconds()))
+		}
+	}
+	if o := get("one-tag", "ours"); o != nil {
+		written := o.med(func(s sample) int64 { return s.dst.BytesIn })
+		fmt.Fprintf(&w, "- one-tag: only that tag's new blobs move: %d bytes written, new blobs %d bytes (+ its manifest) — %s\n",
+			written, b.oneTag.newBytes, ok(written >= b.oneTag.newBytes && written <= b.oneTag.newBytes+4096))
+		if n, p := fastestPeer("one-tag"); p != nil {
+			fmt.Fprintf(&w, "- one-tag wall ≤ fastest peer (%s %s): %s — %s\n", n, fmtDur(p.wall()), fmtDur(o.wall()), ok(o.wall() <= p.wall()))
+		}
+	}
+	if o := get("many-tags", "ours"); o != nil {
+		if raw := get("raw-head-many", "raw"); raw != nil {
+			fmt.Fprintf(&w, "- many-tags no-op ≤ 1.1× raw HEAD limit (%s): %s = %.2f× — %s\n", fmtDur(raw.wall()), fmtDur(o.wall()), o.wall().Seconds()/raw.wall().Seconds(), ok(o.wall().Seconds() <= 1.1*raw.wall().Seconds()))
+		}
+		if b.many != nil {
+			reqs := o.med(func(s sample) int64 { return s.src.Requests + s.dst.Requests })
+			fmt.Fprintf(&w, "- many-tags no-op requests: %d for %d tags in %d repositories\n", reqs, len(b.many.tags), len(b.many.repos))
+		}
+	}
+	return w.String()
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// toolRun runs one tool once over the repositories of ds (source proxy to
+// destination proxy) and returns an error if it failed.
+type toolRun func(ctx context.Context, ds *dataset) error
+
+func (b *bench) tool(name string) toolRun {
+	switch name {
+	case "ours":
+		return b.runOurs
+	case "regsync":
+		return b.runRegsync
+	case "skopeo":
+		return b.runSkopeo
+	case "crane":
+		return b.runCrane
+	}
+	return nil
+}
+
+func (b *bench) exec(ctx context.Context, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "HOME="+b.dir) // no user docker config or caches
+	if err := cmd.Run(); err != nil {
+		o := out.String()
+		if len(o) > 4000 {
+			o = o[len(o)-4000:]
+		}
+		return fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, o)
+	}
+	return nil
+}
+
+func (b *bench) writeConfig(name, content string) (string, error) {
+	p := filepath.Join(b.dir, name)
+	return p, os.WriteFile(p, []byte(content), 0o644)
+}
+
+// runOurs: one ImageSync manifest, every repository with semver ">=0.0.0"
+// (all tags, read from the tag list), run by `kubectl-imagesync once`.
+func (b *bench) runOurs(ctx context.Context, ds *dataset) error {
+	var m strings.Builder
+	fmt.Fprintf(&m, `apiVersion: portager.portager.io/v1alpha1
+kind: ImageSync
+metadata:
+  name: bench
+spec:
+  schedule: "@every 1h"
+  source:
+    registry: %s
+  destination:
+    registry: %s
+    auth:
+      method: anonymous
+  images:
+`, b.src.proxyAddr, b.dst.proxyAddr)
+	for _, r := range ds.repos {
+		fmt.Fprintf(&m, "    - name: %s\n      semver: \">=0.0.0\"\n", r)
+	}
+	p, err := b.writeConfig("imagesync.yaml", m.String())
+	if err != nil {
+		return err
+	}
+	args := []string{"once", "-f", p, "--insecure-registry", b.src.proxyAddr, "--insecure-registry", b.dst.proxyAddr}
+	args = append(args, b.c.oursExtraArg...)
+	return b.exec(ctx, b.bins["ours"], args...)
+}
+
+// runRegsync: one repository sync entry per repository (all tags),
+// defaults.parallel as set by -regsync-parallel.
+func (b *bench) runRegsync(ctx context.Context, ds *dataset) error {
+	var m strings.Builder
+	fmt.Fprintf(&m, `version: 1
+creds:
+  - registry: %s
+    tls: disabled
+  - registry: %s
+    tls: disabled
+defaults:
+  parallel: %d
+sync:
+`, b.src.proxyAddr, b.dst.proxyAddr, b.c.regsyncPar)
+	for _, r := range ds.repos {
+		fmt.Fprintf(&m, "  - source: %s/%s\n    target: %s/%s\n    type: repository\n", b.src.proxyAddr, r, b.dst.proxyAddr, r)
+	}
+	p, err := b.writeConfig("regsync.yaml", m.String())
+	if err != nil {
+		return err
+	}
+	return b.exec(ctx, b.bins["regsync"], "once", "-c", p, "-v", "error")
+}
+
+// runSkopeo: skopeo sync from a YAML source with images-by-tag-regex (all
+// tags, read from the tag list), every platform, digests preserved.
+func (b *bench) runSkopeo(ctx context.Context, ds *dataset) error {
+	var m strings.Builder
+	fmt.Fprintf(&m, "%s:\n  tls-verify: false\n  images-by-tag-regex:\n", b.src.proxyAddr)
+	for _, r := range ds.repos {
+		fmt.Fprintf(&m, "    %s: '.*'\n", r)
+	}
+	p, err := b.writeConfig("skopeo.yaml", m.String())
+	if err != nil {
+		return err
+	}
+	// Without --scoped, skopeo puts each image under DEST/<last path
+	// component>, so the destination carries the repositories' directory.
+	prefix := strings.Split(ds.repos[0], "/")[0]
+	return b.exec(ctx, b.bins["skopeo"], "sync", "--all", "--preserve-digests", "--src", "yaml", "--dest", "docker",
+		"--dest-tls-verify=false", p, b.dst.proxyAddr+"/"+prefix)
+}
+
+// runCrane: what a user scripts without a sync command: `crane ls` each
+// repository, then `crane copy` each tag, -crane-parallel at a time
+// (xargs -P).
+func (b *bench) runCrane(ctx context.Context, ds *dataset) error {
+	var refs []string
+	for _, r := range ds.repos {
+		cmd := exec.CommandContext(ctx, b.bins["crane"], "ls", "--insecure", b.src.proxyAddr+"/"+r)
+		cmd.Env = append(os.Environ(), "HOME="+b.dir)
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("crane ls %s: %w", r, err)
+		}
+		for _, t := range strings.Fields(string(out)) {
+			refs = append(refs, r+":"+t)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.c.cranePar)
+	for _, ref := range refs {
+		g.Go(func() error {
+			return b.exec(gctx, b.bins["crane"], "copy", "--insecure", b.src.proxyAddr+"/"+ref, b.dst.proxyAddr+"/"+ref)
+		})
+	}
+	return g.Wait()
+}
+
+// verify checks that every tag of ds has the source digest at the
+// destination (through the backends, so the proxies' counters stay clean).
+func (b *bench) verify(ds *dataset) error {
+	var bad []string
+	for _, t := range ds.tags {
+		want := ds.digests[t.repo+":"+t.tag]
+		got, err := headDigest(b.dst.backendAddr(), t.repo, t.tag)
+		if err != nil || got != want {
+			bad = append(bad, fmt.Sprintf("%s:%s (got %q, err %v)", t.repo, t.tag, got, err))
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		if len(bad) > 5 {
+			bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+		}
+		return fmt.Errorf("%d tags differ at the destination: %s", len(bad), strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// measure runs f with fresh counters and returns the wall time and what
+// each proxy saw.
+func (b *bench) measure(ctx context.Context, f func(context.Context) error) (sample, error) {
+	b.src.counts.take()
+	b.dst.counts.take()
+	start := time.Now()
+	err := f(ctx)
+	s := sample{wall: time.Since(start), src: b.src.counts.take(), dst: b.dst.counts.take()}
+	return s, err
+}
+
+func logSample(tool, scenario string, run int, s sample) {
+	log.Printf("%-8s %-10s run %d: %8s  src %5d req (%d pings)  dst %5d req (%d pings)  written %s",
+		tool, scenario, run, s.wall.Round(time.Millisecond), s.src.Requests, s.src.Pings, s.dst.Requests, s.dst.Pings, human(s.dst.BytesIn))
+}

@@ -1,0 +1,273 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/portager/portager/pkg/apis/portager"
+	"github.com/portager/portager/pkg/apis/portager/install"
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/apis/portager/validation"
+	"github.com/portager/portager/pkg/syncer"
+	"github.com/portager/portager/pkg/syncplan"
+)
+
+// manifestScheme holds the same API group installation the API server uses
+// (pkg/apiserver installs it the same way): decoding applies the v1alpha1
+// defaults and converts to the internal type that validation checks. It is
+// built here rather than imported from pkg/apiserver so the plugin binary
+// does not link the server and its storage.
+var (
+	manifestScheme = runtime.NewScheme()
+	manifestCodecs = serializer.NewCodecFactory(manifestScheme)
+)
+
+func init() {
+	install.Install(manifestScheme)
+}
+
+type onceOptions struct {
+	file         string
+	dockerConfig string
+	insecure     []string
+	caFiles      []string
+
+	tagConcurrency, blobConcurrency, registryConcurrency int
+	timeout                                              time.Duration
+}
+
+// errInvalidManifest and errTagsFailed make the command exit non-zero.
+var errInvalidManifest = errors.New("the manifest is invalid")
+
+func newOnceCommand() *cobra.Command {
+	oo := &onceOptions{}
+	cmd := &cobra.Command{
+		Use:   "once -f MANIFEST",
+		Short: "Run one sync of an ImageSync manifest locally, without a cluster",
+		Long: `once reads an ImageSync manifest (YAML or JSON; "-" reads standard input),
+validates it exactly as the Portager API server does, and copies its images
+once from this machine with the same engine the controller uses. It prints a
+result per tag and a summary, and exits non-zero if the manifest is invalid or
+any tag failed.
+
+No cluster is needed. Credentials come only from --docker-config, a Docker
+config.json whose entries are matched by registry host and serve both the
+source and the destination; without it both sides are anonymous. Secret
+references in the manifest (spec.source.authSecretRef,
+spec.destination.auth.secretRef) are ignored in this mode, as are
+spec.destination.auth.method, spec.schedule and spec.suspend. Manifests with
+verification gates (spec.validation) are refused, because this mode does not
+run them and would copy unverified images.
+
+TLS is always verified. --registry-ca-file adds CAs to the system roots;
+--insecure-registry makes one host[:port] use plain HTTP.
+
+  kubectl imagesync once -f base-images.yaml --docker-config ~/.docker/config.json
+  cat sync.json | kubectl imagesync once -f - --insecure-registry localhost:5000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return oo.run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&oo.file, "filename", "f", "", `ImageSync manifest to sync (YAML or JSON); "-" reads standard input.`)
+	_ = cmd.MarkFlagRequired("filename")
+	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: anonymous).")
+	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
+	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
+	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags synced at once (default: the engine's, 4).")
+	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
+	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
+	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
+	return cmd
+}
+
+func (oo *onceOptions) run(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	spec, err := oo.loadManifest(stdin, errOut)
+	if err != nil {
+		return err
+	}
+	opts, kc, err := oo.engineOptions()
+	if err != nil {
+		return err
+	}
+	eng, err := syncer.New(opts)
+	if err != nil {
+		return err
+	}
+	if oo.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, oo.timeout)
+		defer cancel()
+	}
+	req := syncplan.Request(spec, syncplan.Credentials{Source: kc, Destination: kc})
+	start := time.Now()
+	results, err := eng.Sync(ctx, req)
+	if err != nil {
+		return err
+	}
+	if printResults(out, results, time.Since(start)) > 0 {
+		return errTagsFailed
+	}
+	return nil
+}
+
+// loadManifest reads, decodes (with defaults) and validates the manifest
+// and returns its spec in the versioned form syncplan takes.
+func (oo *onceOptions) loadManifest(stdin io.Reader, errOut io.Writer) (*v1alpha1.ImageSyncSpec, error) {
+	var data []byte
+	var err error
+	if oo.file == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(oo.file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	doc, err := singleDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	obj, gvk, err := manifestCodecs.UniversalDecoder().Decode(doc, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("decoding manifest: %w", err)
+	}
+	is, ok := obj.(*portager.ImageSync)
+	if !ok {
+		return nil, fmt.Errorf("the manifest is a %s, want an ImageSync (%s)", gvk.Kind, v1alpha1.SchemeGroupVersion)
+	}
+	if is.Namespace == "" {
+		// kubectl would fill in the current namespace; it only matters
+		// to metadata validation here.
+		is.Namespace = "default"
+	}
+	if errs := validation.ValidateImageSync(is); len(errs) > 0 {
+		for _, e := range errs {
+			fmt.Fprintf(errOut, "error: %s\n", e.Error())
+		}
+		return nil, errInvalidManifest
+	}
+	if v := is.Spec.Validation; v != nil && ((v.Cosign != nil && v.Cosign.Enabled) ||
+		(v.VulnerabilityGate != nil && v.VulnerabilityGate.Enabled) || (v.SBOMGate != nil && v.SBOMGate.Enabled)) {
+		return nil, errors.New("spec.validation enables verification gates, which one-shot mode does not run; sync this ImageSync through the controller instead")
+	}
+	versioned := &v1alpha1.ImageSync{}
+	if err := manifestScheme.Convert(is, versioned, nil); err != nil {
+		return nil, fmt.Errorf("converting manifest: %w", err)
+	}
+	return &versioned.Spec, nil
+}
+
+// singleDocument returns the only non-empty document of a YAML or JSON
+// stream.
+func singleDocument(data []byte) ([]byte, error) {
+	r := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var docs [][]byte
+	for {
+		var raw runtime.RawExtension
+		if err := r.Decode(&raw); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("parsing manifest: %w", err)
+		}
+		if len(bytes.TrimSpace(raw.Raw)) == 0 || string(bytes.TrimSpace(raw.Raw)) == "null" {
+			continue
+		}
+		docs = append(docs, raw.Raw)
+	}
+	switch len(docs) {
+	case 0:
+		return nil, errors.New("the manifest is empty")
+	case 1:
+		return docs[0], nil
+	default:
+		return nil, fmt.Errorf("the manifest holds %d documents; once syncs exactly one ImageSync", len(docs))
+	}
+}
+
+// engineOptions maps the transport and concurrency flags to the engine and
+// loads the keychain.
+func (oo *onceOptions) engineOptions() (syncer.Options, authn.Keychain, error) {
+	opts := syncer.Options{
+		InsecureHosts:          oo.insecure,
+		TagConcurrency:         oo.tagConcurrency,
+		BlobConcurrency:        oo.blobConcurrency,
+		PerRegistryConcurrency: oo.registryConcurrency,
+	}
+	if oo.tagConcurrency < 0 || oo.blobConcurrency < 0 || oo.registryConcurrency < 0 {
+		return opts, nil, errors.New("concurrency flags must not be negative")
+	}
+	if len(oo.caFiles) > 0 {
+		pool := x509.NewCertPool()
+		for _, f := range oo.caFiles {
+			pem, err := os.ReadFile(f)
+			if err != nil {
+				return opts, nil, fmt.Errorf("reading --registry-ca-file: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return opts, nil, fmt.Errorf("--registry-ca-file %s holds no PEM certificate", f)
+			}
+		}
+		opts.RootCAs = pool
+	}
+	var kc authn.Keychain
+	if oo.dockerConfig != "" {
+		data, err := os.ReadFile(oo.dockerConfig)
+		if err != nil {
+			return opts, nil, fmt.Errorf("reading --docker-config: %w", err)
+		}
+		if kc, err = syncer.KeychainFromDockerConfigJSON(data); err != nil {
+			return opts, nil, fmt.Errorf("--docker-config %s: %w", oo.dockerConfig, err)
+		}
+	}
+	return opts, kc, nil
+}
+
+// printResults writes one row per tag (image-level failures have TAG "-")
+// and a summary line, and returns the number of failures.
+func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration) int {
+	var copied, skipped, failed int
+	var bytesMoved int64
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tTAG\tOUTCOME\tDIGEST\tBYTES\tDURATION\tREASON\tMESSAGE")
+	for _, r := range results {
+		switch r.Outcome {
+		case syncer.OutcomeCopied:
+			copied++
+		case syncer.OutcomeSkipped:
+			skipped++
+		default:
+			failed++
+		}
+		bytesMoved += r.Bytes
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Image, orDash(r.Tag), r.Outcome, orDash(r.Digest),
+			r.Bytes, r.Duration.Round(time.Millisecond), orDash(r.Reason), orDash(oneLine(r.Message)))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d copied, %d up to date, %d failed; %d bytes uploaded in %s\n",
+		copied, skipped, failed, bytesMoved, elapsed.Round(time.Millisecond))
+	return failed
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,344 @@
+package plugin
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"k8s.io/component-base/cli"
+)
+
+// startRegistry runs go-containerregistry's registry on 127.0.0.1. With
+// user set, every request needs that Basic credential.
+func startRegistry(t *testing.T, user, pass string) string {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if user != "" {
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			inner.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func push(t *testing.T, ref string, img v1.Image, idx v1.ImageIndex, auth authn.Authenticator) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []remote.Option{remote.WithAuth(auth)}
+	var d v1.Hash
+	if idx != nil {
+		err = remote.WriteIndex(r, idx, opts...)
+		d, _ = idx.Digest()
+	} else {
+		err = remote.Write(r, img, opts...)
+		d, _ = img.Digest()
+	}
+	if err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return d.String()
+}
+
+// digestAt returns the digest ref resolves to, or "" if it does not exist.
+func digestAt(t *testing.T, ref string, auth authn.Authenticator) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r, remote.WithAuth(auth))
+	if err != nil {
+		return ""
+	}
+	return desc.Digest.String()
+}
+
+func randomImage(t *testing.T) v1.Image {
+	t.Helper()
+	img, err := random.Image(2048, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func randomIndex(t *testing.T) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		adds = append(adds, mutate.IndexAddendum{Add: randomImage(t), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	return mutate.AppendManifests(empty.Index, adds...)
+}
+
+// runPlugin runs `kubectl-imagesync args...` and returns stdout, stderr and
+// the error cli.Run would turn into the exit status.
+func runPlugin(stdin string, args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	cmd := NewCommand(&out, &errOut)
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const manifestTmpl = `apiVersion: portager.portager.io/v1alpha1
+kind: ImageSync
+metadata:
+  name: one-shot
+spec:
+  schedule: "@every 1h"
+  source:
+    registry: %s/upstream
+    authSecretRef:
+      name: ignored-in-one-shot-mode
+  destination:
+    registry: %s
+    repositoryPrefix: mirror
+    auth:
+      method: secret
+      secretRef:
+        name: also-ignored
+  images:
+%s`
+
+func TestOnce(t *testing.T) {
+	const user, pass = "mirror-bot", "s3cret"
+	basic := &authn.Basic{Username: user, Password: pass}
+	src := startRegistry(t, user, pass)
+	dst := startRegistry(t, user, pass)
+
+	appV1 := push(t, src+"/upstream/app:v1", randomImage(t), nil, basic)
+	appV2 := push(t, src+"/upstream/app:v2", randomImage(t), nil, basic)
+	multi := push(t, src+"/upstream/base:1.0.0", nil, randomIndex(t), basic)
+	push(t, src+"/upstream/base:0.9.0", randomImage(t), nil, basic)
+
+	dockerConfig := writeFile(t, "config.json", fmt.Sprintf(`{"auths":{"http://%s":{"auth":%q},"%s":{"username":%q,"password":%q}}}`,
+		src, base64.StdEncoding.EncodeToString([]byte(user+":"+pass)), dst, user, pass))
+	wrongConfig := writeFile(t, "wrong.json", fmt.Sprintf(`{"auths":{"%s":{"username":"x","password":"y"},"%s":{"username":"x","password":"y"}}}`, src, dst))
+
+	images := func(lines ...string) string { return "    " + strings.Join(lines, "\n    ") + "\n" }
+	manifest := func(imgs string) string { return fmt.Sprintf(manifestTmpl, src, dst, imgs) }
+	good := writeFile(t, "good.yaml", manifest(images(
+		`- name: app`, `  tags: ["v1", "v2"]`,
+		`- name: base`, `  semver: ">=1.0.0"`)))
+	missingTag := writeFile(t, "missing.yaml", manifest(images(`- name: app`, `  tags: ["v1", "nope"]`)))
+	insecure := []string{"--insecure-registry", src, "--insecure-registry", dst}
+
+	type want struct {
+		err      error  // errors.Is target; nil: success
+		errText  string // substring of the error, when not errors.Is-able
+		stdout   []string
+		stderr   []string
+		digests  map[string]string // destination ref -> digest ("" = absent)
+		noOutput bool
+	}
+	tests := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  want
+	}{
+		{
+			name: "anonymous without docker config fails auth and exits non-zero",
+			args: append([]string{"once", "-f", good}, insecure...),
+			want: want{err: errTagsFailed, stdout: []string{"AuthFailed", "0 copied, 0 up to date, 3 failed"},
+				digests: map[string]string{dst + "/mirror/app:v1": ""}},
+		},
+		{
+			name: "wrong credentials fail auth",
+			args: append([]string{"once", "-f", good, "--docker-config", wrongConfig}, insecure...),
+			want: want{err: errTagsFailed, stdout: []string{"AuthFailed"}},
+		},
+		{
+			name: "cold copy with docker config: explicit tags and semver, incl. an index",
+			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig, "--tag-concurrency", "2"}, insecure...),
+			want: want{
+				stdout: []string{"IMAGE", "OUTCOME", "DIGEST", "BYTES", "DURATION", "REASON", "MESSAGE",
+					"app", "v1", "Copied", appV1, appV2, multi, "3 copied, 0 up to date, 0 failed"},
+				digests: map[string]string{
+					dst + "/mirror/app:v1":          appV1,
+					dst + "/mirror/app:v2":          appV2,
+					dst + "/mirror/base:1.0.0":      multi,
+					dst + "/mirror/base:0.9.0":      "", // outside the constraint
+					dst + "/upstream/app:v1":        "", // prefix replaces the source path
+					dst + "/mirror/upstream/app:v1": "",
+				},
+			},
+		},
+		{
+			name: "re-run is a no-op",
+			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig}, insecure...),
+			want: want{stdout: []string{"Skipped", "UpToDate", "0 copied, 3 up to date, 0 failed; 0 bytes"}},
+		},
+		{
+			name:  "JSON manifest on stdin",
+			stdin: `{"apiVersion":"portager.portager.io/v1alpha1","kind":"ImageSync","metadata":{"name":"x","namespace":"ns"},"spec":{"schedule":"@daily","source":{"registry":"` + src + `/upstream"},"destination":{"registry":"` + dst + `","repositoryPrefix":"json","auth":{"method":"anonymous"}},"images":[{"name":"app","tags":["v2"]}]}}`,
+			args:  append([]string{"once", "-f", "-", "--docker-config", dockerConfig}, insecure...),
+			want:  want{stdout: []string{"1 copied"}, digests: map[string]string{dst + "/json/app:v2": appV2}},
+		},
+		{
+			name: "a missing tag fails that tag, copies the other, exits non-zero",
+			args: append([]string{"once", "-f", missingTag, "--docker-config", dockerConfig}, insecure...),
+			want: want{err: errTagsFailed, stdout: []string{"nope", "TagNotFound", "0 copied, 1 up to date, 1 failed"}},
+		},
+		{
+			name: "without --insecure-registry the engine insists on TLS",
+			args: []string{"once", "-f", good, "--docker-config", dockerConfig},
+			want: want{err: errTagsFailed, stdout: []string{"TLSFailed"}},
+		},
+		{
+			name: "invalid manifest prints field paths",
+			args: []string{"once", "-f", writeFile(t, "bad.yaml", `apiVersion: portager.portager.io/v1alpha1
+kind: ImageSync
+metadata:
+  name: Bad_Name
+spec:
+  schedule: "every day"
+  source:
+    registry: https://ghcr.io
+  destination:
+    registry: ghcr.io
+    auth:
+      method: magic
+  images:
+    - name: app
+    - name: Upper
+      tags: ["v1"]
+      semver: "not a constraint"
+`)},
+			want: want{err: errInvalidManifest, noOutput: true, stderr: []string{
+				"metadata.name", "spec.schedule", "spec.source.registry", "spec.destination.auth.method",
+				"spec.images[0].tags", "spec.images[1].name", "spec.images[1].semver"}},
+		},
+		{
+			name: "verification gates are refused",
+			args: []string{"once", "-f", writeFile(t, "gated.yaml", manifest(images(`- name: app`, `  tags: ["v1"]`))+`  validation:
+    sbomGate:
+      enabled: true
+`)},
+			want: want{errText: "one-shot mode does not run", noOutput: true},
+		},
+		{
+			name: "wrong kind",
+			args: []string{"once", "-f", writeFile(t, "req.yaml", "apiVersion: portager.portager.io/v1alpha1\nkind: ImageSyncRequest\nmetadata:\n  name: x\n")},
+			want: want{errText: "want an ImageSync", noOutput: true},
+		},
+		{
+			name: "two documents",
+			args: []string{"once", "-f", writeFile(t, "two.yaml", manifest(images(`- name: app`, `  tags: ["v1"]`))+"---\n"+manifest(images(`- name: app`, `  tags: ["v2"]`)))},
+			want: want{errText: "2 documents", noOutput: true},
+		},
+		{
+			name: "empty manifest",
+			args: []string{"once", "-f", "-"},
+			want: want{errText: "empty", noOutput: true},
+		},
+		{
+			name: "CA file without certificates",
+			args: []string{"once", "-f", good, "--registry-ca-file", writeFile(t, "ca.pem", "not pem")},
+			want: want{errText: "holds no PEM certificate", noOutput: true},
+		},
+		{
+			name: "manifest file missing",
+			args: []string{"once", "-f", filepath.Join(t.TempDir(), "absent.yaml")},
+			want: want{errText: "reading manifest", noOutput: true},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, err := runPlugin(tc.stdin, tc.args...)
+			switch {
+			case tc.want.err != nil:
+				if !errors.Is(err, tc.want.err) {
+					t.Fatalf("err = %v, want %v\nstdout:\n%s\nstderr:\n%s", err, tc.want.err, stdout, stderr)
+				}
+			case tc.want.errText != "":
+				if err == nil || !strings.Contains(err.Error(), tc.want.errText) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.want.errText)
+				}
+			case err != nil:
+				t.Fatalf("err = %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+			}
+			for _, s := range tc.want.stdout {
+				if !strings.Contains(stdout, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout)
+				}
+			}
+			for _, s := range tc.want.stderr {
+				if !strings.Contains(stderr, s) {
+					t.Errorf("stderr lacks %q:\n%s", s, stderr)
+				}
+			}
+			if tc.want.noOutput && strings.Contains(stdout, "OUTCOME") {
+				t.Errorf("nothing should have been synced:\n%s", stdout)
+			}
+			for ref, d := range tc.want.digests {
+				if got := digestAt(t, ref, basic); got != d {
+					t.Errorf("%s: digest %q, want %q", ref, got, d)
+				}
+			}
+		})
+	}
+}
+
+// TestOnceExitStatus checks the status main() exits with, through the same
+// k8s.io/component-base/cli.Run it uses.
+func TestOnceExitStatus(t *testing.T) {
+	src := startRegistry(t, "", "")
+	dst := startRegistry(t, "", "")
+	d := push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)
+	ok := writeFile(t, "ok.yaml", fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n"))
+	bad := writeFile(t, "bad.yaml", fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1, v9]\n"))
+	for _, tc := range []struct {
+		file string
+		code int
+	}{{ok, 0}, {bad, 1}, {writeFile(t, "invalid.yaml", "kind: ImageSync\napiVersion: portager.portager.io/v1alpha1\nspec: {}\n"), 1}} {
+		var out, errOut bytes.Buffer
+		cmd := NewCommand(&out, &errOut)
+		cmd.SetArgs([]string{"once", "-f", tc.file, "--insecure-registry", src, "--insecure-registry", dst})
+		if code := cli.Run(cmd); code != tc.code {
+			t.Errorf("%s: exit %d, want %d\n%s%s", filepath.Base(tc.file), code, tc.code, out.String(), errOut.String())
+		}
+	}
+	if got := digestAt(t, dst+"/mirror/app:v1", authn.Anonymous); got != d {
+		t.Errorf("destination digest %q, want %q", got, d)
+	}
+}
