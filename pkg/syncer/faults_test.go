@@ -467,3 +467,28 @@ func TestSiblingFailureDoesNotPoisonSharedBlobs(t *testing.T) {
 		t.Errorf("b = %+v", res[1])
 	}
 }
+
+// TestPingFaultRetried: a side with credentials pings once per host; a
+// transient failure of that ping is retried and the copy lands.
+func TestPingFaultRetried(t *testing.T) {
+	t.Parallel()
+	reg := newTestRegistry(t)
+	img, _ := random.Image(600, 1)
+	reg.push("src/app:1", img)
+	reg.authorize = prefixAuth(map[string][2]string{"src": {"u", "p"}, "dst": {"u", "p"}}, nil)
+	reg.reset()
+	f := &fault{match: match(http.MethodGet, "ping"), times: 1, handle: status(503)}
+	reg.addFault(f)
+	kc := dockerConfig(t, reg.host, "u", "p")
+	e := newTestEngine(t, nil, reg)
+	r := mustSync(t, e, Request{
+		Source: Endpoint{Registry: reg.ref("src"), Keychain: kc}, Destination: Endpoint{Registry: reg.host, Keychain: kc},
+		RepositoryPrefix: "dst", Images: []Image{{Name: "app", Tags: []string{"1"}}},
+	})[0]
+	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.dump())
+	}
+	if f.times != 0 {
+		t.Errorf("ping fault not exercised")
+	}
+}
