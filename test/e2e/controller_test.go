@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,7 @@ func TestQuickStartSyncs(t *testing.T) {
 				return err
 			}
 			if !strings.Contains(out, " 4/4 ") || !strings.Contains(out, " True ") {
-				return errorf("row: %q", out)
+				return fmt.Errorf("row: %q", out)
 			}
 			return nil
 		})
@@ -87,7 +88,7 @@ func TestQuickStartSyncs(t *testing.T) {
 			}
 			for _, want := range []string{"SyncComplete", "ImageSynced", "Sync complete: 4 synced"} {
 				if !strings.Contains(out, want) {
-					return errorf("describe lacks %q:\n%s", want, out)
+					return fmt.Errorf("describe lacks %q:\n%s", want, out)
 				}
 			}
 			return nil

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,5 +118,3 @@ func (s *stack) mustKubectlIn(t *testing.T, user string, stdin []byte, args ...s
 	}
 	return out
 }
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -63,8 +63,6 @@ type Options struct {
 
 	// Ready is closed once the controller serves (tests wait on it).
 	Ready chan struct{}
-	// MetricsAddr is the address /metrics listens on, once Ready.
-	MetricsAddr net.Addr
 }
 
 // NewOptions returns the defaults.
@@ -267,7 +265,6 @@ func (o *Options) serveMetrics(ctx context.Context, m *controller.Metrics) (*htt
 	if err != nil {
 		return nil, fmt.Errorf("metrics listener: %w", err)
 	}
-	o.MetricsAddr = l.Addr()
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
