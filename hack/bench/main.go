@@ -66,7 +66,7 @@ func main() {
 	flag.IntVar(&c.repos, "repos", 20, "repositories in the main data set")
 	flag.IntVar(&c.tagsPerRepo, "tags-per-repo", 5, "tags per repository in the main data set")
 	flag.IntVar(&c.multiArch, "multi-arch-repos", 2, "repositories whose tags are two-platform indexes")
-	flag.IntVar(&c.runs, "runs", 3, "runs per tool and scenario (the median is reported)")
+	flag.IntVar(&c.runs, "runs", 5, "runs per tool and scenario (the median is reported)")
 	flag.IntVar(&c.manyTags, "many-tags", 2000, "tags of the many-tags scenario (0 skips it)")
 	flag.IntVar(&c.manyRepos, "many-repos", 10, "repositories the many-tags scenario spreads its tags over")
 	flag.StringVar(&tools, "tools", "ours,regsync,crane,skopeo", "tools to run, comma-separated")

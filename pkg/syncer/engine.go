@@ -24,7 +24,11 @@ type Options struct {
 	// TLS policy intact), e.g. to count requests per registry for metrics.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 
-	// TagConcurrency bounds tags processed at once (default 4).
+	// TagConcurrency bounds tags processed at once (default 16). It is
+	// twice PerRegistryConcurrency's default so that the request slots of
+	// both registries stay full while tags wait on each other: a tag
+	// holds one slot per side while it is checked, and many tags are
+	// cheap once they are known to be current.
 	TagConcurrency int
 	// BlobConcurrency bounds blobs copied at once per manifest (default 4).
 	BlobConcurrency int
@@ -69,7 +73,7 @@ type Engine struct {
 // New validates opts, applies defaults and builds an Engine.
 func New(opts Options) (*Engine, error) {
 	if opts.TagConcurrency == 0 {
-		opts.TagConcurrency = 4
+		opts.TagConcurrency = 16
 	}
 	if opts.BlobConcurrency == 0 {
 		opts.BlobConcurrency = 4

@@ -69,7 +69,7 @@ type Options struct {
 func NewOptions() *Options {
 	return &Options{
 		Workers:                 4,
-		TagConcurrency:          4,
+		TagConcurrency:          16,
 		PerRegistryConcurrency:  8,
 		OperationTimeout:        60 * time.Second,
 		MaxTransientRetries:     5,
