@@ -45,9 +45,9 @@ cosign:
 		$(GO) install github.com/sigstore/cosign/v2/cmd/cosign@$(COSIGN_VERSION); \
 	fi
 
-## test-cosign: referrers signed by the real cosign CLI in both formats, copied, then cosign verify at the destination
+## test-cosign: the real cosign CLI signs in every format: copies verify at the destination, and the gates accept them
 test-cosign: cosign
-	PATH="$(GOBIN_DIR):$$PATH" $(GO) test -race -count=1 -tags cosign -run Cosign ./pkg/syncer/
+	PATH="$(GOBIN_DIR):$$PATH" $(GO) test -race -count=1 -tags cosign -run Cosign ./pkg/syncer/ ./pkg/gate/
 
 ## test-integration: our API server in-process on a real etcd
 test-integration:

@@ -3,12 +3,12 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -376,8 +376,8 @@ func TestTagMovesDuringRun(t *testing.T) {
 	r := mustSync(t, e, Request{
 		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
-		Gate: func(ctx context.Context, d name.Digest) error {
-			gated = append(gated, d.DigestStr())
+		Gate: func(ctx context.Context, s *Subject) error {
+			gated = append(gated, s.Digest.DigestStr())
 			src.push("app:1", second) // the tag moves after resolution
 			return nil
 		},
@@ -397,8 +397,9 @@ func TestTagMovesDuringRun(t *testing.T) {
 	}
 }
 
-// TestGateBlocks: a gate error is a deterministic GateFailed result and
-// nothing is copied.
+// TestGateBlocks: a gate's verdict is a deterministic GateFailed result and
+// nothing is copied; any other gate error is classified like the engine's
+// own (transient here).
 func TestGateBlocks(t *testing.T) {
 	t.Parallel()
 	src := newTestRegistry(t)
@@ -409,7 +410,7 @@ func TestGateBlocks(t *testing.T) {
 	r := mustSync(t, e, Request{
 		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
 		Images: []Image{{Name: "app", Tags: []string{"1", "missing"}}},
-		Gate:   func(context.Context, name.Digest) error { return fmt.Errorf("no valid signature") },
+		Gate:   func(context.Context, *Subject) error { return Rejected(fmt.Errorf("no valid signature")) },
 	})
 	if r[0].Outcome != OutcomeFailed || r[0].Reason != ReasonGateFailed || r[0].Transient || r[0].Digest != mustDigest(t, img) {
 		t.Errorf("gated tag = %+v", r[0])
@@ -423,10 +424,18 @@ func TestGateBlocks(t *testing.T) {
 	r = mustSync(t, e, Request{
 		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
-		Gate:   func(context.Context, name.Digest) error { panic("verifier bug") },
+		Gate:   func(context.Context, *Subject) error { panic("verifier bug") },
 	})
 	if r[0].Reason != ReasonGateFailed || dst.digestOf("app:1") != "" {
 		t.Errorf("panicking gate = %+v", r[0])
+	}
+	r = mustSync(t, e, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}}},
+		Gate:   func(context.Context, *Subject) error { return io.ErrUnexpectedEOF },
+	})
+	if r[0].Reason != ReasonTransient || !r[0].Transient || dst.digestOf("app:1") != "" {
+		t.Errorf("gate that could not read the source = %+v", r[0])
 	}
 }
 

@@ -106,8 +106,13 @@ func (e *digestMismatchError) Error() string {
 	return e.what + ": digest mismatch: want " + e.want + ", got " + e.got
 }
 
-// gateError wraps a Gate failure so it is reported as GateFailed.
+// gateError wraps a Gate's verdict so it is reported as GateFailed.
 type gateError struct{ err error }
+
+// Rejected marks err as a Gate's verdict that an image must not be copied:
+// the tag fails with reason GateFailed and is not retried before the
+// schedule.
+func Rejected(err error) error { return &gateError{err: err} }
 
 func (e *gateError) Error() string { return "gate: " + e.err.Error() }
 func (e *gateError) Unwrap() error { return e.err }

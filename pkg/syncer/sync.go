@@ -41,10 +41,14 @@ type Request struct {
 	// image name (optional).
 	RepositoryPrefix string
 	Images           []Image
-	// Gate, if set, is called with the resolved source digest before copy;
-	// an error blocks that tag (deterministic failure, reason GateFailed).
-	// The digest passed is exactly what is copied.
-	Gate func(ctx context.Context, src name.Digest) error
+	// Gate, if set, decides whether a resolved source image may be copied.
+	// It is called once per tag, up to date or not, before the
+	// destination is compared, with exactly the digest that is copied.
+	// An error blocks that tag. A verdict wrapped with Rejected has reason
+	// GateFailed and waits for the schedule; any other error is classified
+	// like the engine's own, so a registry that failed while the gate read
+	// the source is transient and retried.
+	Gate func(ctx context.Context, subject *Subject) error
 	// Progress, if set, is called as each tag finishes. Calls are
 	// serialised.
 	Progress func(TagResult)
@@ -251,8 +255,9 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		if err != nil {
 			return fail(fmt.Errorf("building digest reference: %w", err))
 		}
-		if err := callGate(ctx, r.req.Gate, d); err != nil {
-			return fail(&gateError{err: err})
+		subject := &Subject{Digest: d, Descriptor: desc, r: r, src: j.src}
+		if err := callGate(ctx, r.req.Gate, subject); err != nil {
+			return fail(err)
 		}
 	}
 
@@ -278,13 +283,13 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 
 // callGate runs the gate, turning a panic into a gate failure: a buggy
 // verifier must block its tag, not crash the controller or let it through.
-func callGate(ctx context.Context, gate func(context.Context, name.Digest) error, d name.Digest) (err error) {
+func callGate(ctx context.Context, gate func(context.Context, *Subject) error, s *Subject) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("gate panicked: %v", p)
+			err = Rejected(fmt.Errorf("gate panicked: %v", p))
 		}
 	}()
-	return gate(ctx, d)
+	return gate(ctx, s)
 }
 
 // client builds the repoClient for one side and repository, resolving that

@@ -1,9 +1,12 @@
 package syncplan
 
 import (
+	"fmt"
+
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/gate"
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -14,7 +17,10 @@ type Credentials struct {
 
 // Request builds the engine request for spec. Images listed more than once
 // under the same name are merged, so each tag is resolved and copied once.
-func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) syncer.Request {
+// The verification gates of spec.validation become the request's Gate; an
+// error means they cannot be checked (a public key API validation would
+// have refused).
+func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, error) {
 	req := syncer.Request{
 		Source:           syncer.Endpoint{Registry: spec.Source.Registry, Keychain: creds.Source},
 		Destination:      syncer.Endpoint{Registry: spec.Destination.Registry, Keychain: creds.Destination},
@@ -42,7 +48,41 @@ func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) syncer.Request {
 			MaxTags: int(img.MaxTags),
 		})
 	}
-	return req
+	if p := Policy(spec.Validation); p.Enabled() {
+		g, err := gate.New(p)
+		if err != nil {
+			return req, fmt.Errorf("spec.validation: %w", err)
+		}
+		req.Gate = g
+	}
+	return req, nil
+}
+
+// Policy is the gate policy of spec.validation; gates that are absent or
+// not enabled check nothing.
+func Policy(v *v1alpha1.ValidationSpec) gate.Policy {
+	var p gate.Policy
+	if v == nil {
+		return p
+	}
+	if c := v.Cosign; c != nil && c.Enabled {
+		p.Cosign = &gate.CosignPolicy{
+			PublicKey:             c.PublicKey,
+			KeylessIssuer:         c.KeylessIssuer,
+			KeylessIdentity:       c.KeylessIdentity,
+			KeylessIdentityRegexp: c.KeylessIdentityRegexp,
+		}
+	}
+	p.RequireSBOM = v.SBOMGate != nil && v.SBOMGate.Enabled
+	if g := v.VulnerabilityGate; g != nil && g.Enabled {
+		// requireCveReport defaults to true (the API server applies the
+		// default; a nil here is treated the same way).
+		p.Vulnerability = &gate.VulnerabilityPolicy{
+			MaxSeverity:   gate.Severity(g.MaxSeverity),
+			RequireReport: g.RequireCveReport == nil || *g.RequireCveReport,
+		}
+	}
+	return p
 }
 
 // maxTagsUnion is the cap of two merged constraints: unlimited wins,

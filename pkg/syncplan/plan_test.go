@@ -30,7 +30,10 @@ func TestRequest(t *testing.T) {
 				Destination: v1alpha1.DestinationRegistry{Registry: "harbor.example.com", RepositoryPrefix: "mirror"},
 				Images:      tc.images,
 			}
-			got := Request(spec, Credentials{})
+			got, err := Request(spec, Credentials{})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got.Source.Registry != "docker.io/library" || got.Destination.Registry != "harbor.example.com" || got.RepositoryPrefix != "mirror" {
 				t.Fatalf("endpoints = %+v", got)
 			}

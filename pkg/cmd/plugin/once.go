@@ -69,9 +69,9 @@ config.json whose entries are matched by registry host and serve both the
 source and the destination; without it both sides are anonymous. Secret
 references in the manifest (spec.source.authSecretRef,
 spec.destination.auth.secretRef) are ignored in this mode, as are
-spec.destination.auth.method, spec.schedule and spec.suspend. Manifests with
-verification gates (spec.validation) are refused, because this mode does not
-run them and would copy unverified images.
+spec.destination.auth.method, spec.schedule and spec.suspend. The
+verification gates of spec.validation run as in the controller: a tag whose
+source image fails one is not copied.
 
 TLS is always verified. --registry-ca-file adds CAs to the system roots;
 --insecure-registry makes one host[:port] use plain HTTP.
@@ -117,7 +117,10 @@ func (oo *onceOptions) run(ctx context.Context, stdin io.Reader, out, errOut io.
 		ctx, cancel = context.WithTimeout(ctx, oo.timeout)
 		defer cancel()
 	}
-	req := syncplan.Request(spec, syncplan.Credentials{Source: kc, Destination: kc})
+	req, err := syncplan.Request(spec, syncplan.Credentials{Source: kc, Destination: kc})
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	results, err := eng.Sync(ctx, req)
 	if err != nil {
@@ -164,10 +167,6 @@ func (oo *onceOptions) loadManifest(stdin io.Reader, errOut io.Writer) (*v1alpha
 			fmt.Fprintf(errOut, "error: %s\n", e.Error())
 		}
 		return nil, errInvalidManifest
-	}
-	if v := is.Spec.Validation; v != nil && ((v.Cosign != nil && v.Cosign.Enabled) ||
-		(v.VulnerabilityGate != nil && v.VulnerabilityGate.Enabled) || (v.SBOMGate != nil && v.SBOMGate.Enabled)) {
-		return nil, errors.New("spec.validation enables verification gates, which one-shot mode does not run; sync this ImageSync through the controller instead")
 	}
 	versioned := &v1alpha1.ImageSync{}
 	if err := manifestScheme.Convert(is, versioned, nil); err != nil {

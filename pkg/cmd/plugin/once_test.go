@@ -22,7 +22,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"k8s.io/component-base/cli"
 )
 
 // startRegistry runs go-containerregistry's registry on 127.0.0.1. With
@@ -100,7 +99,7 @@ func randomIndex(t *testing.T) v1.ImageIndex {
 }
 
 // runPlugin runs `kubectl-imagesync args...` and returns stdout, stderr and
-// the error cli.Run would turn into the exit status.
+// the error Run would turn into the exit status.
 func runPlugin(stdin string, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
 	cmd := NewCommand(&out, &errOut)
@@ -249,12 +248,12 @@ spec:
 				"spec.images[0].tags", "spec.images[1].name", "spec.images[1].semver"}},
 		},
 		{
-			name: "verification gates are refused",
-			args: []string{"once", "-f", writeFile(t, "gated.yaml", manifest(images(`- name: app`, `  tags: ["v1"]`))+`  validation:
+			name: "verification gates run",
+			args: append([]string{"once", "-f", writeFile(t, "gated.yaml", manifest(images(`- name: app`, `  tags: ["v1"]`))+`  validation:
     sbomGate:
       enabled: true
-`)},
-			want: want{errText: "one-shot mode does not run", noOutput: true},
+`), "--docker-config", dockerConfig}, insecure...),
+			want: want{err: errTagsFailed, stdout: []string{"GateFailed", "gate: sbom: no SPDX or CycloneDX SBOM attached"}},
 		},
 		{
 			name: "wrong kind",
@@ -320,7 +319,7 @@ spec:
 }
 
 // TestOnceExitStatus checks the status main() exits with, through the same
-// k8s.io/component-base/cli.Run it uses.
+// Run it uses.
 func TestOnceExitStatus(t *testing.T) {
 	src := startRegistry(t, "", "")
 	dst := startRegistry(t, "", "")
@@ -334,7 +333,7 @@ func TestOnceExitStatus(t *testing.T) {
 		var out, errOut bytes.Buffer
 		cmd := NewCommand(&out, &errOut)
 		cmd.SetArgs([]string{"once", "-f", tc.file, "--insecure-registry", src, "--insecure-registry", dst})
-		if code := cli.Run(cmd); code != tc.code {
+		if code := Run(cmd, &errOut); code != tc.code {
 			t.Errorf("%s: exit %d, want %d\n%s%s", filepath.Base(tc.file), code, tc.code, out.String(), errOut.String())
 		}
 	}

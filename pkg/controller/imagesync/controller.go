@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -344,13 +343,21 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		}, runSummary{})
 	}
 
-	req := syncplan.Request(&is.Spec, creds)
-	gated := gatesEnabled(is.Spec.Validation)
-	if gated {
-		req.Gate = func(context.Context, name.Digest) error {
-			return errors.New("pre-sync verification (cosign, SBOM, vulnerability gates) is not available in this controller yet; the image is not copied unverified")
-		}
+	// A spec the engine cannot run (which API validation should have
+	// refused) is reported on Ready and in an Event.
+	invalidSpec := func(err error) error {
+		msg := syncer.Sanitize(err.Error())
+		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonInvalidSpec, msg)
+		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
+			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
+				Message: msg, ObservedGeneration: is.Generation})
+		}, runSummary{})
 	}
+	req, err := syncplan.Request(&is.Spec, creds)
+	if err != nil {
+		return invalidSpec(err)
+	}
+	gated := req.Gate != nil
 	// Progress is written from its own goroutine so that a slow API server
 	// never holds up the copy; it stops before the final status is written.
 	var done atomic.Int64
@@ -365,12 +372,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		return nil
 	}
 	if err != nil {
-		msg := syncer.Sanitize(err.Error())
-		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonInvalidSpec, msg)
-		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
-			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
-				Message: msg, ObservedGeneration: is.Generation})
-		}, runSummary{})
+		return invalidSpec(err)
 	}
 
 	now := metav1.NewTime(c.cfg.Now())
@@ -528,11 +530,6 @@ func shortDigest(d string) string {
 		return d[:15]
 	}
 	return d
-}
-
-func gatesEnabled(v *v1alpha1.ValidationSpec) bool {
-	return v != nil && ((v.Cosign != nil && v.Cosign.Enabled) || (v.SBOMGate != nil && v.SBOMGate.Enabled) ||
-		(v.VulnerabilityGate != nil && v.VulnerabilityGate.Enabled))
 }
 
 // patchStatus writes status fields with a JSON merge patch on the status

@@ -21,7 +21,6 @@ const (
 	ReasonInvalidSpec            = "InvalidSpec"
 	ReasonCredentialAccessDenied = "CredentialAccessDenied"
 	ReasonCredentialsUnavailable = "CredentialsUnavailable"
-	ReasonGateUnavailable        = "GateUnavailable"
 	ReasonInProgress             = "InProgress"
 	ReasonIdle                   = "Idle"
 )

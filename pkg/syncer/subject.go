@@ -1,0 +1,90 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Subject is the source image a Gate decides on. Its methods read the
+// source repository through the run's own client, so a gate uses the source
+// side's credentials, request limits, retries and redaction, and everything
+// it reads is checked against the digest that named it.
+type Subject struct {
+	// Digest names the resolved image: exactly what is copied if the gate
+	// passes.
+	Digest name.Digest
+	// Descriptor is the image's manifest descriptor (media type, size).
+	Descriptor v1.Descriptor
+
+	r   *run
+	src *repoClient
+}
+
+// Manifest returns a manifest of the subject's repository by digest.
+func (s *Subject) Manifest(ctx context.Context, d v1.Hash) ([]byte, types.MediaType, error) {
+	m, err := s.r.fetchManifest(ctx, s.src, d)
+	if err != nil {
+		return nil, "", err
+	}
+	return m.raw, m.mt, nil
+}
+
+// TaggedManifest returns the manifest under tag in the subject's repository,
+// such as cosign's sha256-<hex>.sig. found is false when there is none.
+func (s *Subject) TaggedManifest(ctx context.Context, tag string) (raw []byte, desc v1.Descriptor, found bool, err error) {
+	if s.src.knownTags != nil && !s.src.knownTags[tag] {
+		return nil, v1.Descriptor{}, false, nil // not in the tag list read this run
+	}
+	desc, found, err = s.src.headManifest(ctx, tag)
+	if err != nil || !found {
+		return nil, desc, found, err
+	}
+	raw, mt, err := s.Manifest(ctx, desc.Digest)
+	if err != nil {
+		return nil, desc, false, err
+	}
+	desc.MediaType, desc.Size = mt, int64(len(raw))
+	return raw, desc, true, nil
+}
+
+// Referrers lists the OCI 1.1 referrers of d in the subject's repository,
+// through the referrers API or, where the registry has none, its fallback
+// tag.
+func (s *Subject) Referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor, error) {
+	return s.src.referrers(ctx, d)
+}
+
+// Blob reads a blob of at most max bytes and checks it against d. Gates
+// read small documents (signature payloads, SBOMs, reports), so a larger
+// blob is an error rather than something to stream.
+func (s *Subject) Blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error) {
+	var data []byte
+	err := s.r.e.withRetry(ctx, "GET blob "+s.src.repo+"@"+d.String(), func(ctx context.Context) error {
+		body, err := s.src.getBlob(ctx, d)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		data, err = io.ReadAll(io.LimitReader(body, max+1))
+		if err != nil {
+			return fmt.Errorf("GET blob %s@%s: %w", s.src.repo, d, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("blob %s@%s is larger than %d bytes", s.src.repo, d, max)
+	}
+	if got, _, _ := v1.SHA256(bytes.NewReader(data)); got != d {
+		return nil, &digestMismatchError{what: "blob " + s.src.repo + "@" + d.String(), want: d.String(), got: got.String()}
+	}
+	return data, nil
+}
