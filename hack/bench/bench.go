@@ -67,19 +67,25 @@ func (b *bench) record(scenario, tool string, r *result) {
 
 const perRunTimeout = 15 * time.Minute
 
-// mainScenarios runs cold, noop and one-tag for every tool, then the raw
-// limits.
+// mainScenarios runs cold for every tool, then noop and one-tag in rounds,
+// then the raw limits.
+//
+// Cold copies need a fresh destination each, so they run tool after tool.
+// The steady-state scenarios take a few hundred milliseconds each, and the
+// machine drifts over minutes (the registries' heaps and caches, other
+// load); running them in rounds (every tool once, then the raw limit, then
+// again) exposes each tool to the same drift, so the ratios compare like
+// with like.
 func (b *bench) mainScenarios() error {
 	ctx := context.Background()
-	for _, t := range b.c.tools {
-		run := b.tool(t)
-		if b.c.scenarios["cold"] {
+	if b.c.scenarios["cold"] {
+		for _, t := range b.c.tools {
 			r := &result{}
 			for i := 0; i < b.c.runs; i++ {
 				if err := b.dst.reset(); err != nil {
 					return err
 				}
-				s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.main) })
+				s, err := b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, b.main) })
 				if err != nil {
 					r.err = err
 					log.Printf("%s cold: %v", t, err)
@@ -95,44 +101,56 @@ func (b *bench) mainScenarios() error {
 				}
 			}
 			b.record("cold", t, r)
-		} else {
-			// bring the destination to the synced state unmeasured
-			if err := b.dst.reset(); err != nil {
-				return err
-			}
-			if err := run(ctx, b.main); err != nil {
-				return fmt.Errorf("%s: initial sync: %w", t, err)
-			}
 		}
-		if b.c.scenarios["noop"] {
-			r := &result{}
-			for i := 0; i < b.c.runs && r.err == nil; i++ {
-				s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.main) })
-				if err != nil {
-					r.err = err
-					break
+	}
+	if !b.c.scenarios["noop"] && !b.c.scenarios["one-tag"] && !b.c.scenarios["raw"] {
+		return nil
+	}
+	// Bring the destination to the synced state, unmeasured, with the
+	// first tool that copies correctly.
+	if err := b.dst.reset(); err != nil {
+		return err
+	}
+	synced := false
+	for _, t := range b.c.tools {
+		if err := b.tool(t)(ctx, b.main); err != nil {
+			log.Printf("%s: initial sync: %v", t, err)
+			continue
+		}
+		if err := b.verify(b.main); err != nil {
+			log.Printf("%s: initial sync: %v", t, err)
+			continue
+		}
+		synced = true
+		break
+	}
+	if !synced && len(b.c.tools) > 0 {
+		return fmt.Errorf("no tool brought the destination to the synced state")
+	}
+	if b.c.scenarios["noop"] || b.c.scenarios["raw"] {
+		b.rounds(ctx, "noop", b.main, "raw-head")
+	}
+	if b.c.scenarios["one-tag"] {
+		results := map[string]*result{}
+		for i := 0; i < b.c.runs; i++ {
+			for _, t := range b.c.tools {
+				r := results[t]
+				if r == nil {
+					r = &result{}
+					results[t] = r
 				}
-				logSample(t, "noop", i+1, s)
-				r.samples = append(r.samples, s)
-			}
-			b.record("noop", t, r)
-		}
-		if b.c.scenarios["raw"] && t == b.c.tools[0] {
-			// the destination is fully synced: measure the HEAD limit now
-			b.rawHead(ctx, "raw-head", b.main)
-		}
-		if b.c.scenarios["one-tag"] {
-			r := &result{}
-			for i := 0; i < b.c.runs && r.err == nil; i++ {
+				if r.err != nil {
+					continue
+				}
 				repo, tag, d, n, err := changeTag(b.c, b.src.backendAddr(), b.main, runCounter(), 8<<20)
 				if err != nil {
 					return fmt.Errorf("changing a tag: %w", err)
 				}
 				b.oneTag.newBytes = n
-				s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.main) })
+				s, err := b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, b.main) })
 				if err != nil {
 					r.err = err
-					break
+					continue
 				}
 				if got, err := headDigest(b.dst.backendAddr(), repo, tag); err != nil || got != d {
 					r.err = fmt.Errorf("%s:%s at the destination is %q, want %q (%v)", repo, tag, got, d, err)
@@ -140,16 +158,63 @@ func (b *bench) mainScenarios() error {
 				logSample(t, "one-tag", i+1, s)
 				r.samples = append(r.samples, s)
 			}
+		}
+		for t, r := range results {
 			b.record("one-tag", t, r)
 		}
 	}
 	if b.c.scenarios["raw"] {
 		b.rawCopy(ctx)
-		if !b.c.scenarios["noop"] && len(b.c.tools) == 0 {
-			log.Printf("raw HEAD limit needs a synced destination: run with at least one tool")
-		}
 	}
 	return nil
+}
+
+// rounds measures a no-op re-sync of ds by every tool (when scenario is
+// on), and the raw HEAD limit as rawScenario (when the raw scenario is on),
+// -runs rounds of each in turn. A tool that fails is dropped from later
+// rounds.
+func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string) {
+	results := map[string]*result{}
+	raw := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
+	tools := b.c.tools
+	if !b.c.scenarios[scenario] {
+		tools = nil
+	}
+	for i := 0; i < b.c.runs; i++ {
+		for _, t := range tools {
+			r := results[t]
+			if r == nil {
+				r = &result{}
+				results[t] = r
+			}
+			if r.err != nil {
+				continue
+			}
+			s, err := b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, ds) })
+			if err != nil {
+				r.err = err
+				log.Printf("%s %s: %v", t, scenario, err)
+				continue
+			}
+			logSample(t, scenario, i+1, s)
+			r.samples = append(r.samples, s)
+		}
+		if b.c.scenarios["raw"] && raw.err == nil {
+			s, err := b.rawHead(ctx, ds)
+			if err != nil {
+				raw.err = err
+				continue
+			}
+			logSample("raw", rawScenario, i+1, s)
+			raw.samples = append(raw.samples, s)
+		}
+	}
+	for t, r := range results {
+		b.record(scenario, t, r)
+	}
+	if b.c.scenarios["raw"] {
+		b.record(rawScenario, "raw", raw)
+	}
 }
 
 var runN int
@@ -162,73 +227,55 @@ func (b *bench) measureRun(ctx context.Context, f func(context.Context) error) (
 	return b.measure(ctx, f)
 }
 
-// manyScenario: every tool syncs the many-tags data set once unmeasured,
-// then re-syncs it -runs times.
+// manyScenario: every tool copies the many-tags data set once, unmeasured
+// and verified, into a fresh destination (so each is shown to copy it
+// correctly), then all re-sync it in rounds.
 func (b *bench) manyScenario() error {
 	ctx := context.Background()
-	for i, t := range b.c.tools {
-		run := b.tool(t)
+	var ok []string
+	for _, t := range b.c.tools {
 		if err := b.dst.reset(); err != nil {
 			return err
 		}
-		r := &result{}
 		start := time.Now()
-		if err := run(ctx, b.many); err != nil {
-			r.err = fmt.Errorf("initial sync: %w", err)
-			b.record("many-tags", t, r)
-			log.Printf("%s many-tags: %v", t, r.err)
+		err := b.tool(t)(ctx, b.many)
+		if err == nil {
+			err = b.verify(b.many)
+		}
+		if err != nil {
+			log.Printf("%s many-tags: initial sync: %v", t, err)
+			b.record("many-tags", t, &result{err: fmt.Errorf("initial sync: %w", err)})
 			continue
 		}
 		log.Printf("%-8s many-tags initial copy: %s", t, time.Since(start).Round(time.Millisecond))
-		if err := b.verify(b.many); err != nil {
-			r.err = err
-		}
-		for k := 0; k < b.c.runs && r.err == nil; k++ {
-			s, err := b.measureRun(ctx, func(ctx context.Context) error { return run(ctx, b.many) })
-			if err != nil {
-				r.err = err
-				break
-			}
-			logSample(t, "many-tags", k+1, s)
-			r.samples = append(r.samples, s)
-		}
-		b.record("many-tags", t, r)
-		if i == 0 && b.c.scenarios["raw"] {
-			b.rawHead(ctx, "raw-head-many", b.many)
-		}
+		ok = append(ok, t)
 	}
+	tools := b.c.tools
+	b.c.tools = ok
+	defer func() { b.c.tools = tools }()
+	b.rounds(ctx, "many-tags", b.many, "raw-head-many")
 	return nil
 }
 
-// rawHead measures HEAD of every tag's manifest on the source and the
+// rawHead measures one HEAD of every tag's manifest on the source and the
 // destination, raw-streams at a time, over one keep-alive client.
-func (b *bench) rawHead(ctx context.Context, scenario string, ds *dataset) {
-	r := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
-	for i := 0; i < b.c.runs; i++ {
-		s, err := b.measure(ctx, func(ctx context.Context) error {
-			g, ctx := errgroup.WithContext(ctx)
-			g.SetLimit(b.c.rawStreams)
-			for _, t := range ds.tags {
-				for _, reg := range []string{b.src.proxyAddr, b.dst.proxyAddr} {
-					g.Go(func() error {
-						d, err := headDigest(reg, t.repo, t.tag)
-						if err == nil && d != ds.digests[t.repo+":"+t.tag] {
-							err = fmt.Errorf("HEAD %s/%s:%s: digest %s", reg, t.repo, t.tag, d)
-						}
-						return err
-					})
-				}
+func (b *bench) rawHead(ctx context.Context, ds *dataset) (sample, error) {
+	return b.measure(ctx, func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		g.SetLimit(b.c.rawStreams)
+		for _, t := range ds.tags {
+			for _, reg := range []string{b.src.proxyAddr, b.dst.proxyAddr} {
+				g.Go(func() error {
+					d, err := headDigest(reg, t.repo, t.tag)
+					if err == nil && d != ds.digests[t.repo+":"+t.tag] {
+						err = fmt.Errorf("HEAD %s/%s:%s: digest %s", reg, t.repo, t.tag, d)
+					}
+					return err
+				})
 			}
-			return g.Wait()
-		})
-		if err != nil {
-			r.err = err
-			break
 		}
-		logSample("raw", scenario, i+1, s)
-		r.samples = append(r.samples, s)
-	}
-	b.record(scenario, "raw", r)
+		return g.Wait()
+	})
 }
 
 // rawCopy measures GET from the source and a monolithic upload to the
