@@ -2,9 +2,11 @@ package syncplan
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/gate"
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -46,5 +48,58 @@ func TestRequest(t *testing.T) {
 				t.Fatalf("images = %+v, want %+v", got.Images, tc.want)
 			}
 		})
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	no := false
+	cases := []struct {
+		name string
+		v    *v1alpha1.ValidationSpec
+		want gate.Policy
+	}{
+		{"no validation", nil, gate.Policy{}},
+		{"gates present but disabled", &v1alpha1.ValidationSpec{
+			Cosign: &v1alpha1.CosignValidation{PublicKey: "k"}, SBOMGate: &v1alpha1.SBOMGate{},
+			VulnerabilityGate: &v1alpha1.VulnerabilityGate{MaxSeverity: v1alpha1.SeverityLow}}, gate.Policy{}},
+		{"cosign with a key", &v1alpha1.ValidationSpec{Cosign: &v1alpha1.CosignValidation{Enabled: true, PublicKey: "k"}},
+			gate.Policy{Cosign: &gate.CosignPolicy{PublicKey: "k"}}},
+		{"keyless", &v1alpha1.ValidationSpec{Cosign: &v1alpha1.CosignValidation{Enabled: true, KeylessIssuer: "https://issuer", KeylessIdentityRegexp: ".*"}},
+			gate.Policy{Cosign: &gate.CosignPolicy{KeylessIssuer: "https://issuer", KeylessIdentityRegexp: ".*"}}},
+		{"sbom", &v1alpha1.ValidationSpec{SBOMGate: &v1alpha1.SBOMGate{Enabled: true}}, gate.Policy{RequireSBOM: true}},
+		{"vulnerability: requireCveReport defaults to true", &v1alpha1.ValidationSpec{VulnerabilityGate: &v1alpha1.VulnerabilityGate{Enabled: true, MaxSeverity: v1alpha1.SeverityHigh}},
+			gate.Policy{Vulnerability: &gate.VulnerabilityPolicy{MaxSeverity: gate.SeverityHigh, RequireReport: true}}},
+		{"vulnerability: reports optional", &v1alpha1.ValidationSpec{VulnerabilityGate: &v1alpha1.VulnerabilityGate{Enabled: true, MaxSeverity: v1alpha1.SeverityCritical, RequireCveReport: &no}},
+			gate.Policy{Vulnerability: &gate.VulnerabilityPolicy{MaxSeverity: gate.SeverityCritical}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Policy(tc.v); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Policy = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRequestGate: a request gets a Gate exactly when a gate is enabled,
+// and a key that cannot be parsed is an error, not an ungated request.
+func TestRequestGate(t *testing.T) {
+	spec := func(v *v1alpha1.ValidationSpec) *v1alpha1.ImageSyncSpec {
+		return &v1alpha1.ImageSyncSpec{
+			Source:      v1alpha1.SourceRegistry{Registry: "docker.io/library"},
+			Destination: v1alpha1.DestinationRegistry{Registry: "harbor.example.com"},
+			Images:      []v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21"}}},
+			Validation:  v,
+		}
+	}
+	if req, err := Request(spec(nil), Credentials{}); err != nil || req.Gate != nil {
+		t.Fatalf("no validation: gate %v, err %v", req.Gate != nil, err)
+	}
+	if req, err := Request(spec(&v1alpha1.ValidationSpec{SBOMGate: &v1alpha1.SBOMGate{Enabled: true}}), Credentials{}); err != nil || req.Gate == nil {
+		t.Fatalf("sbomGate: gate %v, err %v", req.Gate != nil, err)
+	}
+	_, err := Request(spec(&v1alpha1.ValidationSpec{Cosign: &v1alpha1.CosignValidation{Enabled: true, PublicKey: "not a key"}}), Credentials{})
+	if err == nil || !strings.Contains(err.Error(), "spec.validation") {
+		t.Fatalf("unreadable key: err %v", err)
 	}
 }
