@@ -26,10 +26,10 @@ const (
 type attachments struct {
 	s *syncer.Subject
 
-	referrers map[v1.Hash][]v1.Descriptor
-	tagged    map[string]*v1.Manifest // nil value: looked up, absent
-	children  []v1.Hash
-	childrenK bool
+	referrers     map[v1.Hash][]v1.Descriptor
+	tagged        map[string]*v1.Manifest // nil value: looked up, absent
+	children      []v1.Hash
+	childrenKnown bool
 }
 
 func newAttachments(s *syncer.Subject) *attachments {
@@ -45,11 +45,11 @@ func (a *attachments) digest() v1.Hash {
 // platforms returns the digests of the subject's child manifests when it
 // is an index (nil for a single image).
 func (a *attachments) platforms(ctx context.Context) ([]v1.Hash, error) {
-	if a.childrenK {
+	if a.childrenKnown {
 		return a.children, nil
 	}
 	if !a.s.Descriptor.MediaType.IsIndex() {
-		a.childrenK = true
+		a.childrenKnown = true
 		return nil, nil
 	}
 	raw, _, err := a.s.Manifest(ctx, a.digest())
@@ -65,7 +65,7 @@ func (a *attachments) platforms(ctx context.Context) ([]v1.Hash, error) {
 			a.children = append(a.children, m.Digest)
 		}
 	}
-	a.childrenK = true
+	a.childrenKnown = true
 	return a.children, nil
 }
 
@@ -87,7 +87,7 @@ func (a *attachments) referrersOf(ctx context.Context, d v1.Hash) ([]v1.Descript
 		return nil, err
 	}
 	for i, r := range list {
-		if r.ArtifactType != "" && r.ArtifactType != emptyConfigType || !r.MediaType.IsImage() {
+		if (r.ArtifactType != "" && r.ArtifactType != emptyConfigType) || !r.MediaType.IsImage() {
 			continue
 		}
 		m, err := a.manifest(ctx, r.Digest)

@@ -51,7 +51,7 @@ func newCosignCheck(p CosignPolicy) (*cosignCheck, error) {
 		// certificate.
 		return &cosignCheck{}, nil
 	}
-	key, err := ParsePublicKey(p.PublicKey)
+	key, err := parsePublicKey(p.PublicKey)
 	if err != nil {
 		return nil, err
 	}

@@ -112,8 +112,8 @@ func short(digest string) string {
 	return digest
 }
 
-// ParsePublicKey reads a PEM-encoded PKIX public key.
-func ParsePublicKey(s string) (crypto.PublicKey, error) {
+// parsePublicKey reads a PEM-encoded PKIX public key.
+func parsePublicKey(s string) (crypto.PublicKey, error) {
 	block, _ := pem.Decode([]byte(strings.TrimSpace(s)))
 	if block == nil || block.Type != "PUBLIC KEY" {
 		return nil, errors.New("publicKey is not a PEM-encoded public key")
