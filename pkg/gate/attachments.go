@@ -13,10 +13,13 @@ import (
 
 // Limits on what a gate reads from the source: signature payloads and
 // bundles are small; SBOMs are not read at all; SARIF reports of large
-// images run to megabytes.
+// images run to megabytes. A source is the tenant's choice, so the number
+// of referrers examined per image is bounded too: a repository with
+// thousands of referrers must not hold a worker for thousands of requests.
 const (
 	maxSignatureSize = 1 << 20
 	maxReportSize    = 32 << 20
+	maxReferrers     = 64
 )
 
 // attachments finds what is attached to the subject and to its platform
@@ -85,6 +88,11 @@ func (a *attachments) referrersOf(ctx context.Context, d v1.Hash) ([]v1.Descript
 	list, err := a.s.Referrers(ctx, d)
 	if err != nil {
 		return nil, err
+	}
+	if len(list) > maxReferrers {
+		// The referrers API defines no order; the fallback tag schema
+		// appends, so its last entries are the newest.
+		list = list[len(list)-maxReferrers:]
 	}
 	for i, r := range list {
 		if (r.ArtifactType != "" && r.ArtifactType != emptyConfigType) || !r.MediaType.IsImage() {

@@ -342,3 +342,29 @@ func TestGateRequestsPerTag(t *testing.T) {
 		t.Errorf("source requests for an up-to-date gated tag = %d, want 6", got)
 	}
 }
+
+// TestReferrersBounded: a source with a hundred referrers that must each be
+// read to learn their type costs at most maxReferrers manifest reads.
+func TestReferrersBounded(t *testing.T) {
+	src := newTestRegistry(t, false)
+	dst := newTestRegistry(t, false)
+	f := &fixture{t: t, src: src, repo: "app"}
+	f.desc, _ = src.pushImage(f.repo, "1", false)
+	var refs []v1.Descriptor
+	for i := 0; i < 100; i++ {
+		d := src.artifact(f.repo, "", "", &f.desc, map[string]string{"n": strings.Repeat("x", i)}, layer{mediaType: "application/octet-stream", data: []byte{byte(i)}})
+		d.ArtifactType = "" // as listed by a registry that reports only config media types
+		refs = append(refs, d)
+	}
+	src.fallbackIndex(f.repo, f.desc.Digest, refs...)
+	src.requests.Store(0)
+	r := syncWith(t, src, dst, f.repo, "1", Policy{RequireSBOM: true})
+	if r.Reason != syncer.ReasonGateFailed {
+		t.Fatalf("result = %+v", r)
+	}
+	// HEAD of the tag, the fallback index, the manifests read to type
+	// referrers, and the .sbom and .att tags.
+	if got := src.requests.Load(); got > 64+5 {
+		t.Fatalf("%d source requests, want at most %d", got, 64+5)
+	}
+}
