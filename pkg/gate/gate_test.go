@@ -227,6 +227,19 @@ func TestGates(t *testing.T) {
 			},
 			want: "CVE-2024-0007 (critical)"},
 
+		{name: "index: a platform without a report does not hide another's findings", referrersAPI: true, index: true,
+			policy: func(*fixture) Policy { return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityHigh}} },
+			arrange: func(f *fixture) {
+				f.referrer(true, f.children[1], sarifMediaType, nil, sarifLayer("CVE-2024-0009=9.9"))
+			},
+			want: "CVE-2024-0009 (critical)"},
+		{name: "index: a platform without a report, required", referrersAPI: true, index: true,
+			policy: func(*fixture) Policy { return Policy{Vulnerability: high} },
+			arrange: func(f *fixture) {
+				f.referrer(true, f.children[1], sarifMediaType, nil, sarifLayer("CVE-2024-0010=1.0"))
+			},
+			want: "no SARIF report attached (requireCveReport)"},
+
 		// all gates at once: every reason is reported
 		{name: "every failing gate is named", referrersAPI: true,
 			policy: func(f *fixture) Policy {
