@@ -56,6 +56,23 @@ type bench struct {
 	}
 }
 
+// byTool is each tool's result in a scenario measured in rounds.
+type byTool map[string]*result
+
+// of returns tool's result, created on first use.
+func (m byTool) of(tool string) *result {
+	if m[tool] == nil {
+		m[tool] = &result{}
+	}
+	return m[tool]
+}
+
+func (b *bench) recordAll(scenario string, m byTool) {
+	for t, r := range m {
+		b.record(scenario, t, r)
+	}
+}
+
 func (b *bench) record(scenario, tool string, r *result) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -128,17 +145,13 @@ func (b *bench) mainScenarios() error {
 		return fmt.Errorf("no tool brought the destination to the synced state")
 	}
 	if b.c.scenarios["noop"] || b.c.scenarios["raw"] {
-		b.rounds(ctx, "noop", b.main, "raw-head")
+		b.rounds(ctx, "noop", b.main, "raw-head", b.c.tools)
 	}
 	if b.c.scenarios["one-tag"] {
-		results := map[string]*result{}
+		results := byTool{}
 		for i := 0; i < b.c.runs; i++ {
 			for _, t := range b.c.tools {
-				r := results[t]
-				if r == nil {
-					r = &result{}
-					results[t] = r
-				}
+				r := results.of(t)
 				if r.err != nil {
 					continue
 				}
@@ -159,9 +172,7 @@ func (b *bench) mainScenarios() error {
 				r.samples = append(r.samples, s)
 			}
 		}
-		for t, r := range results {
-			b.record("one-tag", t, r)
-		}
+		b.recordAll("one-tag", results)
 	}
 	if b.c.scenarios["raw"] {
 		b.rawCopy(ctx)
@@ -169,24 +180,19 @@ func (b *bench) mainScenarios() error {
 	return nil
 }
 
-// rounds measures a no-op re-sync of ds by every tool (when scenario is
-// on), and the raw HEAD limit as rawScenario (when the raw scenario is on),
+// rounds measures a no-op re-sync of ds by each of tools (when scenario
+// is on), and the raw HEAD limit as rawScenario (when the raw scenario is on),
 // -runs rounds of each in turn. A tool that fails is dropped from later
 // rounds.
-func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string) {
-	results := map[string]*result{}
+func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string, tools []string) {
+	results := byTool{}
 	raw := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
-	tools := b.c.tools
 	if !b.c.scenarios[scenario] {
 		tools = nil
 	}
 	for i := 0; i < b.c.runs; i++ {
 		for _, t := range tools {
-			r := results[t]
-			if r == nil {
-				r = &result{}
-				results[t] = r
-			}
+			r := results.of(t)
 			if r.err != nil {
 				continue
 			}
@@ -209,9 +215,7 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 			raw.samples = append(raw.samples, s)
 		}
 	}
-	for t, r := range results {
-		b.record(scenario, t, r)
-	}
+	b.recordAll(scenario, results)
 	if b.c.scenarios["raw"] {
 		b.record(rawScenario, "raw", raw)
 	}
@@ -250,10 +254,7 @@ func (b *bench) manyScenario() error {
 		log.Printf("%-8s many-tags initial copy: %s", t, time.Since(start).Round(time.Millisecond))
 		ok = append(ok, t)
 	}
-	tools := b.c.tools
-	b.c.tools = ok
-	defer func() { b.c.tools = tools }()
-	b.rounds(ctx, "many-tags", b.many, "raw-head-many")
+	b.rounds(ctx, "many-tags", b.many, "raw-head-many", ok)
 	return nil
 }
 

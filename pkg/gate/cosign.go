@@ -88,17 +88,8 @@ func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
 		return err
 	}
 	if sig != nil {
-		for _, l := range sig.Layers {
-			if l.MediaType != simpleSigningMediaType {
-				continue
-			}
-			bad, err := c.simpleSigning(ctx, a, l, d)
-			if err != nil {
-				return err
-			}
-			if try(bad) {
-				return nil
-			}
+		if ok, err := c.anySimpleSigning(ctx, a, sig, d, try); ok || err != nil {
+			return err
 		}
 	}
 	refs, err := a.referrersOf(ctx, d)
@@ -112,17 +103,8 @@ func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
 			if err != nil {
 				return err
 			}
-			for _, l := range m.Layers {
-				if l.MediaType != simpleSigningMediaType {
-					continue
-				}
-				bad, err := c.simpleSigning(ctx, a, l, d)
-				if err != nil {
-					return err
-				}
-				if try(bad) {
-					return nil
-				}
+			if ok, err := c.anySimpleSigning(ctx, a, m, d, try); ok || err != nil {
+				return err
 			}
 		case isBundleType(r.ArtifactType):
 			m, err := a.manifest(ctx, r.Digest)
@@ -155,6 +137,25 @@ func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
 		return reject("no signature found")
 	}
 	return reject("no signature verifies with publicKey (%d checked; last: %v)", seen, why)
+}
+
+// anySimpleSigning checks the simple-signing layers of a signature
+// manifest (the .sig tag, or the same stored as a referrer), recording each
+// outcome with try; ok is true once one verifies.
+func (c *cosignCheck) anySimpleSigning(ctx context.Context, a *attachments, m *v1.Manifest, d v1.Hash, try func(error) bool) (ok bool, err error) {
+	for _, l := range m.Layers {
+		if l.MediaType != simpleSigningMediaType {
+			continue
+		}
+		bad, err := c.simpleSigning(ctx, a, l, d)
+		if err != nil {
+			return false, err
+		}
+		if try(bad) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // simpleSigning checks one simple-signing layer. A registry error is

@@ -17,26 +17,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portager/portager/internal/cosigntest"
 	"github.com/portager/portager/pkg/syncer"
 )
 
-func cosignBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "cosign")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("cosign not found on PATH or in GOPATH/bin: go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5")
-	return ""
-}
-
 func TestCosignCLIArtifactsPassTheGates(t *testing.T) {
-	bin := cosignBinary(t)
+	bin := cosigntest.Binary(t)
 	dir := t.TempDir()
 	cosign := func(env []string, args ...string) {
 		t.Helper()

@@ -23,6 +23,20 @@ type fixture struct {
 
 func (f *fixture) ref() string { return f.src.host + "/" + f.repo }
 
+// fixtureTag is the tag of the fixture's image.
+const fixtureTag = "1.0"
+
+// newFixture starts a source and a destination registry (with or without
+// the referrers API) and pushes the source image, an index when index is
+// set, as team/app:1.0.
+func newFixture(t *testing.T, referrersAPI, index bool) (*fixture, *testRegistry) {
+	t.Helper()
+	src := newTestRegistry(t, referrersAPI)
+	f := &fixture{t: t, src: src, repo: "team/app", key: newSigner(t), other: newSigner(t)}
+	f.desc, f.children = src.pushImage(f.repo, fixtureTag, index)
+	return f, newTestRegistry(t, referrersAPI)
+}
+
 // sigTag pushes cosign's tag-scheme signature of d made with s.
 func (f *fixture) sigTag(s *signer, d v1.Hash, payloadDigest v1.Hash) {
 	f.src.artifact(f.repo, d.Algorithm+"-"+d.Hex+".sig", "", nil, nil, s.signatureLayer(f.t, simpleSigningPayload(f.ref(), payloadDigest)))
@@ -77,24 +91,24 @@ func TestGates(t *testing.T) {
 	}{
 		// cosign, key-based
 		{name: "tag-scheme signature verifies", referrersAPI: true,
-			policy:  func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy:  func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) { f.sigTag(f.key, f.desc.Digest, f.desc.Digest) }},
 		{name: "signature by another key", referrersAPI: true,
-			policy:  func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy:  func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) { f.sigTag(f.other, f.desc.Digest, f.desc.Digest) },
 			want:    "cosign: no signature verifies with publicKey (1 checked"},
 		{name: "no signature", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			want:   "cosign: no signature found"},
 		{name: "signed payload names another image", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				other, _ := v1.NewHash("sha256:" + strings.Repeat("ab", 32))
 				f.sigTag(f.key, f.desc.Digest, other)
 			},
 			want: "signature is for another image, sha256:abababababab"},
 		{name: "payload swapped under a valid signature", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				l := f.key.signatureLayer(f.t, simpleSigningPayload("elsewhere", f.desc.Digest))
 				l.data = simpleSigningPayload(f.ref(), f.desc.Digest)
@@ -102,35 +116,35 @@ func TestGates(t *testing.T) {
 			},
 			want: "signature does not verify"},
 		{name: "one of two signatures verifies", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				p := simpleSigningPayload(f.ref(), f.desc.Digest)
 				f.src.artifact(f.repo, f.desc.Digest.Algorithm+"-"+f.desc.Digest.Hex+".sig", "", nil, nil, f.other.signatureLayer(f.t, p), f.key.signatureLayer(f.t, p))
 			}},
 		{name: "sigstore bundle referrer (referrers API)", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: f.key.dsseBundle(f.t, f.desc.Digest, cosignSignPredicate)})
 			}},
 		{name: "sigstore bundle referrer (fallback tag)", referrersAPI: false,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				f.referrer(false, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: f.key.dsseBundle(f.t, f.desc.Digest, cosignSignPredicate)})
 			}},
 		{name: "bundle by another key", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: f.other.dsseBundle(f.t, f.desc.Digest, cosignSignPredicate)})
 			},
 			want: "DSSE signature does not verify"},
 		{name: "an attestation is not a signature", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: f.key.dsseBundle(f.t, f.desc.Digest, "https://spdx.dev/Document")})
 			},
 			want: "cosign: no signature found"},
 		{name: "legacy signature stored as a referrer", referrersAPI: true,
-			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}} },
+			policy: func(f *fixture) Policy { return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}} },
 			arrange: func(f *fixture) {
 				f.referrer(true, f.desc, cosignSigArtifactType, nil, f.key.signatureLayer(f.t, simpleSigningPayload(f.ref(), f.desc.Digest)))
 			}},
@@ -243,12 +257,12 @@ func TestGates(t *testing.T) {
 		// all gates at once: every reason is reported
 		{name: "every failing gate is named", referrersAPI: true,
 			policy: func(f *fixture) Policy {
-				return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}, RequireSBOM: true, Vulnerability: high}
+				return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}, RequireSBOM: true, Vulnerability: high}
 			},
 			want: "cosign: no signature found"},
 		{name: "all gates pass", referrersAPI: true,
 			policy: func(f *fixture) Policy {
-				return Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}, RequireSBOM: true, Vulnerability: high}
+				return Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}, RequireSBOM: true, Vulnerability: high}
 			},
 			arrange: func(f *fixture) {
 				f.sigTag(f.key, f.desc.Digest, f.desc.Digest)
@@ -259,14 +273,11 @@ func TestGates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			src := newTestRegistry(t, tc.referrersAPI)
-			dst := newTestRegistry(t, tc.referrersAPI)
-			f := &fixture{t: t, src: src, repo: "team/app", key: newSigner(t), other: newSigner(t)}
-			f.desc, f.children = src.pushImage(f.repo, "1.0", tc.index)
+			f, dst := newFixture(t, tc.referrersAPI, tc.index)
 			if tc.arrange != nil {
 				tc.arrange(f)
 			}
-			r := syncWith(t, src, dst, f.repo, "1.0", tc.policy(f))
+			r := syncWith(t, f.src, dst, f.repo, fixtureTag, tc.policy(f))
 			if r.Digest != f.desc.Digest.String() {
 				t.Fatalf("gated digest %s, want %s", r.Digest, f.desc.Digest)
 			}
@@ -274,7 +285,7 @@ func TestGates(t *testing.T) {
 				if r.Outcome != syncer.OutcomeCopied {
 					t.Fatalf("result = %+v, want Copied", r)
 				}
-				if !dst.has(f.repo, "1.0") {
+				if !dst.has(f.repo, fixtureTag) {
 					t.Fatalf("not at the destination")
 				}
 				return
@@ -285,7 +296,7 @@ func TestGates(t *testing.T) {
 			if !strings.Contains(r.Message, tc.want) {
 				t.Fatalf("message %q, want it to contain %q", r.Message, tc.want)
 			}
-			if dst.has(f.repo, "1.0") || dst.has(f.repo, f.desc.Digest.String()) {
+			if dst.has(f.repo, fixtureTag) || dst.has(f.repo, f.desc.Digest.String()) {
 				t.Fatalf("a blocked image reached the destination")
 			}
 		})
@@ -295,11 +306,9 @@ func TestGates(t *testing.T) {
 // TestEveryVerdictListed: with all three gates failing, the message names
 // each one.
 func TestEveryVerdictListed(t *testing.T) {
-	src := newTestRegistry(t, true)
-	dst := newTestRegistry(t, true)
-	f := &fixture{t: t, src: src, repo: "app", key: newSigner(t)}
-	f.desc, _ = src.pushImage(f.repo, "1", false)
-	r := syncWith(t, src, dst, f.repo, "1", Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}, RequireSBOM: true,
+	f, dst := newFixture(t, true, false)
+	src := f.src
+	r := syncWith(t, src, dst, f.repo, fixtureTag, Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}, RequireSBOM: true,
 		Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityLow, RequireReport: true}})
 	for _, want := range []string{"cosign: ", "; sbom: ", "; vulnerability: "} {
 		if !strings.Contains(r.Message, want) {
@@ -311,21 +320,19 @@ func TestEveryVerdictListed(t *testing.T) {
 // TestRegistryErrorIsNotAVerdict: a source that fails while a gate reads
 // it gives a transient result, retried later, not a failed verification.
 func TestRegistryErrorIsNotAVerdict(t *testing.T) {
-	src := newTestRegistry(t, true)
-	dst := newTestRegistry(t, true)
-	f := &fixture{t: t, src: src, repo: "app", key: newSigner(t)}
-	f.desc, _ = src.pushImage(f.repo, "1", false)
+	f, dst := newFixture(t, true, false)
+	src := f.src
 	f.sigTag(f.key, f.desc.Digest, f.desc.Digest)
 	src.failWhen(func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/blobs/") })
-	r := syncWith(t, src, dst, f.repo, "1", Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}})
+	r := syncWith(t, src, dst, f.repo, fixtureTag, Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}})
 	if r.Outcome != syncer.OutcomeFailed || r.Reason == syncer.ReasonGateFailed || !r.Transient {
 		t.Fatalf("result = %+v, want a transient registry failure", r)
 	}
-	if dst.has(f.repo, "1") {
+	if dst.has(f.repo, fixtureTag) {
 		t.Fatal("copied without verification")
 	}
 	src.failWhen(nil)
-	if r := syncWith(t, src, dst, f.repo, "1", Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}}); r.Outcome != syncer.OutcomeCopied {
+	if r := syncWith(t, src, dst, f.repo, fixtureTag, Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}}); r.Outcome != syncer.OutcomeCopied {
 		t.Fatalf("after recovery: %+v", r)
 	}
 }
@@ -333,36 +340,32 @@ func TestRegistryErrorIsNotAVerdict(t *testing.T) {
 // TestGateRequestsPerTag: a gate reads each attachment once per tag, and an
 // up-to-date tag is still verified (a revoked signature must show).
 func TestGateRequestsPerTag(t *testing.T) {
-	src := newTestRegistry(t, true)
-	dst := newTestRegistry(t, true)
-	f := &fixture{t: t, src: src, repo: "app", key: newSigner(t)}
-	f.desc, _ = src.pushImage(f.repo, "1", false)
+	f, dst := newFixture(t, true, false)
+	src := f.src
 	f.sigTag(f.key, f.desc.Digest, f.desc.Digest)
 	f.referrer(true, f.desc, "application/spdx+json", nil, spdxLayer)
-	p := Policy{Cosign: &CosignPolicy{PublicKey: f.key.pubPEM}, RequireSBOM: true}
-	if r := syncWith(t, src, dst, f.repo, "1", p); r.Outcome != syncer.OutcomeCopied {
+	p := Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}, RequireSBOM: true}
+	if r := syncWith(t, src, dst, f.repo, fixtureTag, p); r.Outcome != syncer.OutcomeCopied {
 		t.Fatalf("first sync: %+v", r)
 	}
 	src.requests.Store(0)
-	if r := syncWith(t, src, dst, f.repo, "1", p); r.Outcome != syncer.OutcomeSkipped {
+	if r := syncWith(t, src, dst, f.repo, fixtureTag, p); r.Outcome != syncer.OutcomeSkipped {
 		t.Fatalf("second sync: %+v", r)
 	}
-	// HEAD of the tag; the .sig tag: HEAD and GET; its payload blob; one
+	// HEAD of the tag; one GET of the .sig tag; its payload blob; one
 	// referrers list shared by both gates, and the SBOM referrer's
 	// manifest, because this registry lists artifacts by config media type
 	// (the empty type) instead of their artifactType.
-	if got := src.requests.Load(); got != 6 {
-		t.Errorf("source requests for an up-to-date gated tag = %d, want 6", got)
+	if got := src.requests.Load(); got != 5 {
+		t.Errorf("source requests for an up-to-date gated tag = %d, want 5", got)
 	}
 }
 
 // TestReferrersBounded: a source with a hundred referrers that must each be
 // read to learn their type costs at most maxReferrers manifest reads.
 func TestReferrersBounded(t *testing.T) {
-	src := newTestRegistry(t, false)
-	dst := newTestRegistry(t, false)
-	f := &fixture{t: t, src: src, repo: "app"}
-	f.desc, _ = src.pushImage(f.repo, "1", false)
+	f, dst := newFixture(t, false, false)
+	src := f.src
 	var refs []v1.Descriptor
 	for i := 0; i < 100; i++ {
 		d := src.artifact(f.repo, "", "", &f.desc, map[string]string{"n": strings.Repeat("x", i)}, layer{mediaType: "application/octet-stream", data: []byte{byte(i)}})
@@ -371,7 +374,7 @@ func TestReferrersBounded(t *testing.T) {
 	}
 	src.fallbackIndex(f.repo, f.desc.Digest, refs...)
 	src.requests.Store(0)
-	r := syncWith(t, src, dst, f.repo, "1", Policy{RequireSBOM: true})
+	r := syncWith(t, src, dst, f.repo, fixtureTag, Policy{RequireSBOM: true})
 	if r.Reason != syncer.ReasonGateFailed {
 		t.Fatalf("result = %+v", r)
 	}

@@ -3,15 +3,8 @@ package gate
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log"
 	"net/http"
@@ -29,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/portager/portager/internal/cosigntest"
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -209,44 +203,20 @@ func (r *testRegistry) has(repo, ref string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// signer is a cosign-style ECDSA P-256 key pair.
-type signer struct {
-	key    *ecdsa.PrivateKey
-	pubPEM string
-}
+// signer is a cosign-style key pair.
+type signer struct{ *cosigntest.Key }
 
-func newSigner(t *testing.T) *signer {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &signer{key: k, pubPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}
-}
-
-func (s *signer) sign(t *testing.T, msg []byte) []byte {
-	t.Helper()
-	sum := sha256.Sum256(msg)
-	sig, err := s.key.Sign(rand.Reader, sum[:], crypto.SHA256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sig
-}
+func newSigner(t *testing.T) *signer { return &signer{cosigntest.NewKey(t)} }
 
 // simpleSigningPayload is what cosign signs in the tag scheme.
 func simpleSigningPayload(ref string, d v1.Hash) []byte {
-	return []byte(`{"critical":{"identity":{"docker-reference":"` + ref + `"},"image":{"docker-manifest-digest":"` + d.String() + `"},"type":"cosign container image signature"},"optional":null}`)
+	return cosigntest.SimpleSigningPayload(ref, d.String())
 }
 
 // signatureLayer is one simple-signing layer signed by s.
 func (s *signer) signatureLayer(t *testing.T, payload []byte) layer {
 	return layer{mediaType: simpleSigningMediaType, data: payload,
-		annotations: map[string]string{signatureAnnotation: base64.StdEncoding.EncodeToString(s.sign(t, payload))}}
+		annotations: map[string]string{signatureAnnotation: base64.StdEncoding.EncodeToString(s.Sign(t, payload))}}
 }
 
 // dsseBundle is a sigstore bundle holding a DSSE envelope of an in-toto
@@ -259,7 +229,7 @@ func (s *signer) dsseBundle(t *testing.T, d v1.Hash, predicateType string) []byt
 		"predicateType": predicateType,
 		"predicate":     map[string]any{},
 	})
-	sig := s.sign(t, dssePAE(inTotoPayloadType, stmt))
+	sig := s.Sign(t, dssePAE(inTotoPayloadType, stmt))
 	b, _ := json.Marshal(map[string]any{
 		"mediaType":            "application/vnd.dev.sigstore.bundle.v0.3+json",
 		"verificationMaterial": map[string]any{"publicKey": map[string]string{"hint": "test"}},

@@ -22,23 +22,9 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
-)
 
-func cosignBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("cosign"); err == nil {
-		return p
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "cosign")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("cosign not found on PATH or in GOPATH/bin: go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5")
-	return ""
-}
+	"github.com/portager/portager/internal/cosigntest"
+)
 
 type cosignCLI struct {
 	t   *testing.T
@@ -72,7 +58,7 @@ var cosignHTTP = []string{"--allow-http-registry", "--allow-insecure-registry"}
 func withHTTP(args ...string) []string { return append(args, cosignHTTP...) }
 
 func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
-	c := &cosignCLI{t: t, bin: cosignBinary(t), dir: t.TempDir()}
+	c := &cosignCLI{t: t, bin: cosigntest.Binary(t), dir: t.TempDir()}
 	c.must(nil, "generate-key-pair")
 	c.must(nil, "generate-key-pair", "--output-key-prefix", "other")
 	// Key-based verification of sigstore bundles needs a trusted root; an

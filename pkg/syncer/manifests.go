@@ -58,26 +58,44 @@ func (c *repoClient) headManifest(ctx context.Context, ref string) (desc v1.Desc
 // this is what makes "copy by digest" safe against a registry (or a moved
 // tag) serving something else.
 func (c *repoClient) getManifest(ctx context.Context, ref string, want *v1.Hash) ([]byte, types.MediaType, error) {
+	raw, mt, _, err := c.readManifest(ctx, ref, want, false)
+	return raw, mt, err
+}
+
+// getManifestIfFound fetches ref, which may be absent (found false on 404),
+// in one GET: a HEAD first would cost a second request whenever it exists.
+func (c *repoClient) getManifestIfFound(ctx context.Context, ref string) (raw []byte, mt types.MediaType, found bool, err error) {
+	return c.readManifest(ctx, ref, nil, true)
+}
+
+func (c *repoClient) readManifest(ctx context.Context, ref string, want *v1.Hash, allowMissing bool) ([]byte, types.MediaType, bool, error) {
+	ok := []int{http.StatusOK}
+	if allowMissing {
+		ok = append(ok, http.StatusNotFound)
+	}
 	resp, err := c.do(ctx, call{
 		op: "GET manifest " + c.repo + "@" + ref, method: http.MethodGet,
 		url: "/v2/" + c.repo + "/manifests/" + ref, accept: manifestAccept,
-		ok: []int{http.StatusOK},
+		ok: ok,
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, "", false, nil
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
 	if err != nil {
-		return nil, "", fmt.Errorf("GET manifest %s@%s: %w", c.repo, ref, err)
+		return nil, "", false, fmt.Errorf("GET manifest %s@%s: %w", c.repo, ref, err)
 	}
 	if len(raw) > maxManifestSize {
-		return nil, "", fmt.Errorf("GET manifest %s@%s: manifest larger than %d bytes", c.repo, ref, maxManifestSize)
+		return nil, "", false, fmt.Errorf("GET manifest %s@%s: manifest larger than %d bytes", c.repo, ref, maxManifestSize)
 	}
 	if want != nil {
 		got, _, _ := v1.SHA256(bytes.NewReader(raw))
 		if got != *want {
-			return nil, "", &digestMismatchError{what: "manifest " + c.repo + "@" + ref, want: want.String(), got: got.String()}
+			return nil, "", false, &digestMismatchError{what: "manifest " + c.repo + "@" + ref, want: want.String(), got: got.String()}
 		}
 	}
 	mt := types.MediaType(resp.Header.Get("Content-Type"))
@@ -86,7 +104,7 @@ func (c *repoClient) getManifest(ctx context.Context, ref string, want *v1.Hash)
 		// generic content type.
 		mt = sniffMediaType(raw, mt)
 	}
-	return raw, mt, nil
+	return raw, mt, true, nil
 }
 
 // putManifest uploads raw under ref (digest or tag) and checks the

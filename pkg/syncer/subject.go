@@ -36,21 +36,21 @@ func (s *Subject) Manifest(ctx context.Context, d v1.Hash) ([]byte, types.MediaT
 }
 
 // TaggedManifest returns the manifest under tag in the subject's repository,
-// such as cosign's sha256-<hex>.sig. found is false when there is none.
-func (s *Subject) TaggedManifest(ctx context.Context, tag string) (raw []byte, desc v1.Descriptor, found bool, err error) {
+// such as cosign's sha256-<hex>.sig, and its digest. found is false when
+// there is none.
+func (s *Subject) TaggedManifest(ctx context.Context, tag string) (raw []byte, digest v1.Hash, found bool, err error) {
 	if s.src.knownTags != nil && !s.src.knownTags[tag] {
-		return nil, v1.Descriptor{}, false, nil // not in the tag list read this run
+		return nil, v1.Hash{}, false, nil // not in the tag list read this run
 	}
-	desc, found, err = s.src.headManifest(ctx, tag)
+	raw, mt, found, err := s.src.getManifestIfFound(ctx, tag)
 	if err != nil || !found {
-		return nil, desc, found, err
+		return nil, v1.Hash{}, false, err
 	}
-	raw, mt, err := s.Manifest(ctx, desc.Digest)
-	if err != nil {
-		return nil, desc, false, err
+	if mt.IsSchema1() {
+		return nil, v1.Hash{}, false, &unsupportedError{mediaType: string(mt)}
 	}
-	desc.MediaType, desc.Size = mt, int64(len(raw))
-	return raw, desc, true, nil
+	digest, _, _ = v1.SHA256(bytes.NewReader(raw))
+	return raw, digest, true, nil
 }
 
 // Referrers lists the OCI 1.1 referrers of d in the subject's repository,

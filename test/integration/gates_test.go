@@ -2,13 +2,7 @@ package integration
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"strings"
 	"testing"
 
@@ -21,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/portager/portager/internal/cosigntest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 )
@@ -29,15 +24,10 @@ import (
 // push in cosign's tag scheme: a simple-signing payload signed with key
 // under sha256-<hex>.sig, and an SPDX document under sha256-<hex>.sbom.
 // (The gate package's cosign suite checks the same against the real CLI.)
-func attachCosign(t *testing.T, r *testRegistry, repo string, d v1.Hash, key *ecdsa.PrivateKey) {
+func attachCosign(t *testing.T, r *testRegistry, repo string, d v1.Hash, key *cosigntest.Key) {
 	t.Helper()
-	payload := []byte(`{"critical":{"identity":{"docker-reference":"` + r.host + "/" + repo + `"},"image":{"docker-manifest-digest":"` +
-		d.String() + `"},"type":"cosign container image signature"},"optional":null}`)
-	sum := sha256.Sum256(payload)
-	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := cosigntest.SimpleSigningPayload(r.host+"/"+repo, d.String())
+	sig := key.Sign(t, payload)
 	push := func(suffix string, l v1.Layer, annotations map[string]string) {
 		img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{Layer: l, Annotations: annotations})
 		if err != nil {
@@ -65,12 +55,7 @@ func TestControllerGates(t *testing.T) {
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	pub := string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	key := cosigntest.NewKey(t)
 
 	signed := env.src.push(t, "upstream/app", "1.0")
 	unsigned := env.src.push(t, "upstream/app", "2.0")
@@ -78,7 +63,7 @@ func TestControllerGates(t *testing.T) {
 
 	is := env.imageSync("gated", "@every 1h", v1alpha1.ImageSpec{Name: "app", Tags: []string{"1.0", "2.0"}})
 	is.Spec.Validation = &v1alpha1.ValidationSpec{
-		Cosign:   &v1alpha1.CosignValidation{Enabled: true, PublicKey: pub},
+		Cosign:   &v1alpha1.CosignValidation{Enabled: true, PublicKey: key.PublicPEM},
 		SBOMGate: &v1alpha1.SBOMGate{Enabled: true},
 	}
 	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {

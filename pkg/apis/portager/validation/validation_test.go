@@ -1,10 +1,6 @@
 package validation
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"strings"
@@ -14,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
+	"github.com/portager/portager/internal/cosigntest"
 	"github.com/portager/portager/pkg/apis/portager"
 )
 
@@ -41,18 +38,7 @@ func newImageSync(mutate ...func(*portager.ImageSync)) *portager.ImageSync {
 	return is
 }
 
-func publicKeyPEM(t testing.TB) string {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
+func publicKeyPEM(t testing.TB) string { return cosigntest.NewKey(t).PublicPEM }
 
 func withCosign(c portager.CosignValidation) func(*portager.ImageSync) {
 	return func(is *portager.ImageSync) {
