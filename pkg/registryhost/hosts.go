@@ -1,0 +1,56 @@
+package registryhost
+
+import (
+	"regexp"
+	"strings"
+)
+
+// ECR is an Amazon ECR private registry, as named by its host.
+type ECR struct {
+	AccountID string
+	Region    string
+	// FIPS is set for the dkr.ecr-fips endpoints.
+	FIPS bool
+	// DualStack is set for the dkr-ecr.REGION.on.aws endpoints.
+	DualStack bool
+}
+
+// ecrHost matches ACCOUNT.dkr.ecr[-fips].REGION.<partition domain> and the
+// dual-stack ACCOUNT.dkr-ecr[-fips].REGION.on.aws. No port: ECR serves 443.
+var ecrHost = regexp.MustCompile(`^([0-9]{12})\.dkr([.-])ecr(-fips)?\.([a-z0-9][a-z0-9-]*)\.(amazonaws\.com|amazonaws\.com\.cn|on\.aws|sc2s\.sgov\.gov|c2s\.ic\.gov|cloud\.adc-e\.uk|csp\.hci\.ic\.gov)$`)
+
+// ParseECR reports whether host (a registry value's host part, no path) is
+// an ECR private registry, and which.
+func ParseECR(host string) (ECR, bool) {
+	m := ecrHost.FindStringSubmatch(strings.ToLower(host))
+	if m == nil {
+		return ECR{}, false
+	}
+	dualStack := m[5] == "on.aws"
+	// dkr.ecr is the IPv4 name and dkr-ecr the dual-stack one; a mix
+	// (dkr-ecr on amazonaws.com) is no ECR endpoint.
+	if dualStack != (m[2] == "-") {
+		return ECR{}, false
+	}
+	return ECR{AccountID: m[1], Region: m[4], FIPS: m[3] != "", DualStack: dualStack}, true
+}
+
+// garHost matches Artifact Registry's Docker hosts, REGION-docker.pkg.dev.
+var garHost = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*-docker\.pkg\.dev$`)
+
+// gcrHosts are Container Registry's names, which Artifact Registry serves
+// since Container Registry was retired.
+var gcrHosts = map[string]bool{"gcr.io": true, "us.gcr.io": true, "eu.gcr.io": true, "asia.gcr.io": true}
+
+// IsGAR reports whether host is a Google Artifact Registry host.
+func IsGAR(host string) bool {
+	host = strings.ToLower(host)
+	return garHost.MatchString(host) || gcrHosts[host]
+}
+
+// Host returns the host[:port] part of a registry value such as
+// "123456789012.dkr.ecr.us-east-1.amazonaws.com/team".
+func Host(registry string) string {
+	host, _, _ := strings.Cut(registry, "/")
+	return strings.ToLower(host)
+}

@@ -1,0 +1,67 @@
+package registryhost
+
+import "testing"
+
+func TestParseECR(t *testing.T) {
+	tests := []struct {
+		host string
+		want ECR
+		ok   bool
+	}{
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com", ECR{AccountID: "123456789012", Region: "us-east-1"}, true},
+		{"123456789012.DKR.ECR.US-GOV-WEST-1.AMAZONAWS.COM", ECR{AccountID: "123456789012", Region: "us-gov-west-1"}, true},
+		{"123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", ECR{AccountID: "123456789012", Region: "us-gov-west-1", FIPS: true}, true},
+		{"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", ECR{AccountID: "123456789012", Region: "cn-north-1"}, true},
+		{"123456789012.dkr-ecr.eu-west-1.on.aws", ECR{AccountID: "123456789012", Region: "eu-west-1", DualStack: true}, true},
+		{"123456789012.dkr-ecr.eu-west-1.amazonaws.com", ECR{}, false},
+		{"123456789012.dkr.ecr.eu-west-1.on.aws", ECR{}, false},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com:443", ECR{}, false},
+		{"12345678901.dkr.ecr.us-east-1.amazonaws.com", ECR{}, false},
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example", ECR{}, false},
+		{"evil.example/123456789012.dkr.ecr.us-east-1.amazonaws.com", ECR{}, false},
+		{"public.ecr.aws", ECR{}, false},
+		{"127.0.0.1:5000", ECR{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := ParseECR(tt.host)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("ParseECR(%q) = %+v, %v; want %+v, %v", tt.host, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestIsGAR(t *testing.T) {
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"us-docker.pkg.dev", true},
+		{"europe-west4-docker.pkg.dev", true},
+		{"EU-DOCKER.PKG.DEV", true},
+		{"gcr.io", true},
+		{"eu.gcr.io", true},
+		{"us-docker.pkg.dev.evil.example", false},
+		{"us-docker.pkg.dev:443", false},
+		{"evil-gcr.io", false},
+		{"docker.pkg.dev", false},
+		{"us-python.pkg.dev", false},
+		{"ghcr.io", false},
+	}
+	for _, tt := range tests {
+		if got := IsGAR(tt.host); got != tt.want {
+			t.Errorf("IsGAR(%q) = %v, want %v", tt.host, got, tt.want)
+		}
+	}
+}
+
+func TestHost(t *testing.T) {
+	for registry, want := range map[string]string{
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com": "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+		"us-docker.pkg.dev/my-project/mirror":          "us-docker.pkg.dev",
+		"Localhost:5000/a/b":                           "localhost:5000",
+	} {
+		if got := Host(registry); got != want {
+			t.Errorf("Host(%q) = %q, want %q", registry, got, want)
+		}
+	}
+}
