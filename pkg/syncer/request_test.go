@@ -125,3 +125,24 @@ func (s stripDigest) WriteHeader(code int) {
 	s.Header().Del("Docker-Content-Digest")
 	s.ResponseWriter.WriteHeader(code)
 }
+
+func TestDestinationRepositories(t *testing.T) {
+	tests := []struct {
+		registry, prefix string
+		images           []string
+		want             []string
+	}{
+		{"123456789012.dkr.ecr.us-east-1.amazonaws.com", "mirror", []string{"alpine", "nginx", "alpine"}, []string{"mirror/alpine", "mirror/nginx"}},
+		{"registry.example.com/team", "/chainguard/", []string{"go"}, []string{"team/chainguard/go"}},
+		{"localhost:5000", "", []string{"library/busybox"}, []string{"library/busybox"}},
+	}
+	for _, tt := range tests {
+		req := Request{Destination: Endpoint{Registry: tt.registry}, RepositoryPrefix: tt.prefix}
+		for _, name := range tt.images {
+			req.Images = append(req.Images, Image{Name: name, Tags: []string{"1"}})
+		}
+		if got := req.DestinationRepositories(); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("%s + %q: %q, want %q", tt.registry, tt.prefix, got, tt.want)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 // with an empty Tag; explicit tags are still synced.
 func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 	srcRef := joinRepo(r.req.Source.Registry, img.Name)
-	dstRef := joinRepo(r.req.Destination.Registry, r.req.RepositoryPrefix, img.Name)
+	dstRef := r.req.DestinationRepository(img.Name)
 	var res []TagResult
 	imageFail := func(reason string, err error, transient bool) {
 		tr := TagResult{Image: img.Name, Source: srcRef, Destination: dstRef}
@@ -312,6 +312,28 @@ func (r *run) client(ctx context.Context, ep Endpoint, ref string, push bool) (*
 	}
 	r.mu.Unlock()
 	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push, runHost: rh}, nil
+}
+
+// DestinationRepository is where the image named image lands: the
+// destination registry (host and optional path), then RepositoryPrefix,
+// then the image name, e.g. "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/alpine".
+func (r Request) DestinationRepository(image string) string {
+	return joinRepo(r.Destination.Registry, r.RepositoryPrefix, image)
+}
+
+// DestinationRepositories are the repositories (without the host) the
+// request's images land in, each once, in image order.
+func (r Request) DestinationRepositories() []string {
+	var repos []string
+	seen := map[string]bool{}
+	for _, img := range r.Images {
+		_, repo, _ := strings.Cut(r.DestinationRepository(img.Name), "/")
+		if !seen[repo] {
+			seen[repo] = true
+			repos = append(repos, repo)
+		}
+	}
+	return repos
 }
 
 func joinRepo(parts ...string) string {

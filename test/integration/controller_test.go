@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -30,6 +31,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/cloudauth"
 	cmdcontroller "github.com/portager/portager/pkg/cmd/controller"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
@@ -51,6 +53,14 @@ type testRegistry struct {
 	// retryAfter, when set, answers manifest requests 429 with this many
 	// seconds of Retry-After.
 	retryAfter atomic.Int64
+	// basic, when set, is the only user and password admitted, behind a
+	// Basic challenge (as ECR answers).
+	basic atomic.Pointer[authn.Basic]
+}
+
+// requireBasic admits only user:pass from now on.
+func (r *testRegistry) requireBasic(user, pass string) {
+	r.basic.Store(&authn.Basic{Username: user, Password: pass})
 }
 
 func startRegistry(t *testing.T) *testRegistry {
@@ -58,6 +68,13 @@ func startRegistry(t *testing.T) *testRegistry {
 	r := &testRegistry{}
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if b := r.basic.Load(); b != nil {
+			if u, p, ok := req.BasicAuth(); !ok || u != b.Username || p != b.Password {
+				w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
+				return
+			}
+		}
 		if r.failing.Load() && strings.Contains(req.URL.Path, "/manifests/") {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 			return
@@ -113,7 +130,11 @@ func (r *testRegistry) digest(repo, tag string) string {
 	if err != nil {
 		return ""
 	}
-	desc, err := remote.Head(ref)
+	var opts []remote.Option
+	if b := r.basic.Load(); b != nil {
+		opts = append(opts, remote.WithAuth(b))
+	}
+	desc, err := remote.Head(ref, opts...)
 	if err != nil {
 		return ""
 	}
@@ -131,6 +152,8 @@ type controllerEnv struct {
 	kube     *kubefake.Clientset
 	events   *record.FakeRecorder
 	metrics  *controller.Metrics
+	// cloud is the controller's ECR and GAR providers (none by default).
+	cloud cloudauth.Providers
 
 	mu        sync.Mutex
 	allowed   map[string]bool // "user ns/name" a SubjectAccessReview allows
@@ -184,6 +207,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 		// RetryAfterCap is short so a registry's longer Retry-After comes back
 		// to the controller as RateLimited.
 		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
+		Cloud:            env.cloud,
 		Recorder:         env.events,
 		Metrics:          env.metrics,
 		RetryBase:        200 * time.Millisecond,

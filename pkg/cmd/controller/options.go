@@ -27,6 +27,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/portager/portager/pkg/cloudauth"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	"github.com/portager/portager/pkg/generated/clientset/versioned/scheme"
@@ -206,6 +207,7 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 		Client: client, Kube: kube,
 		Informer:            factory.Portager().V1alpha1().ImageSyncs(),
 		EngineOptions:       engineOpts,
+		Cloud:               cloudauth.NewProviders(),
 		Recorder:            recorder,
 		Metrics:             metrics,
 		MaxTransientRetries: o.MaxTransientRetries,

@@ -22,6 +22,8 @@ import (
 	"github.com/portager/portager/pkg/apis/portager/install"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/apis/portager/validation"
+	"github.com/portager/portager/pkg/cloudauth"
+	"github.com/portager/portager/pkg/registryhost"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
 )
@@ -64,12 +66,15 @@ once from this machine with the same engine the controller uses. It prints a
 result per tag and a summary, and exits non-zero if the manifest is invalid or
 any tag failed.
 
-No cluster is needed. Credentials come only from --docker-config, a Docker
+No cluster is needed. Credentials come from --docker-config, a Docker
 config.json whose entries are matched by registry host and serve both the
 source and the destination; without it both sides are anonymous. Secret
 references in the manifest (spec.source.authSecretRef,
 spec.destination.auth.secretRef) are ignored in this mode, as are
-spec.destination.auth.method, spec.schedule and spec.suspend. The
+spec.schedule and spec.suspend. spec.destination.auth.method "ecr" and "gar"
+push with this machine's own AWS or Google credentials (the SDKs' default
+chains, as the controller uses its workload identity), and
+createDestinationRepos creates missing ECR repositories first. The
 verification gates of spec.validation run as in the controller: a tag whose
 source image fails one is not copied.
 
@@ -117,9 +122,28 @@ func (oo *onceOptions) run(ctx context.Context, stdin io.Reader, out, errOut io.
 		ctx, cancel = context.WithTimeout(ctx, oo.timeout)
 		defer cancel()
 	}
-	req, err := syncplan.Request(spec, syncplan.Credentials{Source: kc, Destination: kc})
+	creds := syncplan.Credentials{Source: kc, Destination: kc}
+	cloud := cloudauth.NewProviders()
+	method := string(spec.Destination.Auth.Method)
+	if method == cloudauth.MethodECR || method == cloudauth.MethodGAR {
+		if creds.Destination, err = cloud.Keychain(ctx, method, spec.Destination.Registry); err != nil {
+			return fmt.Errorf("destination credentials: %w", err)
+		}
+	}
+	req, err := syncplan.Request(spec, creds)
 	if err != nil {
 		return err
+	}
+	if spec.CreateDestinationRepos && method == cloudauth.MethodECR {
+		created, err := cloud.ECR.EnsureRepositories(ctx, registryhost.Host(spec.Destination.Registry), req.DestinationRepositories())
+		for _, repo := range created {
+			fmt.Fprintf(errOut, "created ECR repository %q\n", repo)
+		}
+		if err != nil {
+			// As in the controller: the run goes on, and tags whose
+			// repository is missing fail with their own reason.
+			fmt.Fprintf(errOut, "warning: %v\n", err)
+		}
 	}
 	start := time.Now()
 	results, err := eng.Sync(ctx, req)

@@ -256,6 +256,16 @@ spec:
 			want: want{err: errTagsFailed, stdout: []string{"GateFailed", "gate: sbom: no SPDX or CycloneDX SBOM attached"}},
 		},
 		{
+			// Method "ecr" uses this machine's AWS identity, whose token
+			// goes to ECR hosts only: a loopback destination gets none,
+			// and the run stops before any request.
+			name: "ecr method on a host that is not ECR",
+			args: append([]string{"once", "-f", writeFile(t, "ecr.yaml", strings.Replace(manifest(images(`- name: app`, `  tags: ["v1"]`)),
+				"      method: secret\n      secretRef:\n        name: also-ignored\n", "      method: ecr\n", 1)+"  createDestinationRepos: true\n"),
+				"--docker-config", dockerConfig}, insecure...),
+			want: want{errText: "destination credentials: " + dst + " is not an Amazon ECR registry", noOutput: true},
+		},
+		{
 			name: "wrong kind",
 			args: []string{"once", "-f", writeFile(t, "req.yaml", "apiVersion: portager.portager.io/v1alpha1\nkind: ImageSyncRequest\nmetadata:\n  name: x\n")},
 			want: want{errText: "want an ImageSync", noOutput: true},

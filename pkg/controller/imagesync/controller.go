@@ -25,6 +25,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/cloudauth"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions/portager/v1alpha1"
 	listers "github.com/portager/portager/pkg/generated/listers/portager/v1alpha1"
@@ -43,8 +44,12 @@ type Config struct {
 	// EngineOptions configure the copy engine; the controller adds its
 	// metrics to the transport.
 	EngineOptions syncer.Options
-	Recorder      record.EventRecorder
-	Metrics       *Metrics
+	// Cloud supplies destination credentials for auth methods "ecr" and
+	// "gar" from the controller's own workload identity, and creates ECR
+	// repositories. A nil provider makes its method CredentialsUnavailable.
+	Cloud    cloudauth.Providers
+	Recorder record.EventRecorder
+	Metrics  *Metrics
 
 	// MaxTransientRetries bounds retries of a run with transient failures
 	// before it waits for the next schedule (default 5).
@@ -116,7 +121,7 @@ func New(cfg Config) (*Controller, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, time.Minute),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "imagesync"}),
-		creds:    credentials{kube: cfg.Kube},
+		creds:    credentials{kube: cfg.Kube, cloud: cfg.Cloud},
 		attempts: map[string]int{},
 		retryAt:  map[string]time.Time{},
 		finished: map[string]finishedRun{},
@@ -357,6 +362,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	if err != nil {
 		return invalidSpec(err)
 	}
+	c.ensureRepositories(ctx, is, req)
 	gated := req.Gate != nil
 	// Progress is written from its own goroutine so that a slow API server
 	// never holds up the copy; it stops before the final status is written.

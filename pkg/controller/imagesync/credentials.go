@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
 )
@@ -30,8 +31,12 @@ func (e *credentialError) Error() string { return e.msg }
 // use time (no informer, no cache), after checking with a SubjectAccessReview
 // that the identity the API server stamped may still get it. If that user
 // lost access, the controller must not act as a deputy for them.
+//
+// Methods "ecr" and "gar" use the controller's own cloud identity instead:
+// its tokens go only to that cloud's registry hosts (package cloudauth).
 type credentials struct {
-	kube kubernetes.Interface
+	kube  kubernetes.Interface
+	cloud cloudauth.Providers
 }
 
 func (c credentials) resolve(ctx context.Context, is *v1alpha1.ImageSync) (syncplan.Credentials, error) {
@@ -49,8 +54,9 @@ func (c credentials) resolve(ctx context.Context, is *v1alpha1.ImageSync) (syncp
 			return creds, err
 		}
 	case v1alpha1.AuthMethodECR, v1alpha1.AuthMethodGAR:
-		return creds, &credentialError{reason: ReasonCredentialsUnavailable,
-			msg: fmt.Sprintf("spec.destination.auth.method %q is not available yet in this controller; use \"secret\" with a dockerconfigjson Secret", m)}
+		if creds.Destination, err = c.cloud.Keychain(ctx, string(m), is.Spec.Destination.Registry); err != nil {
+			return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("spec.destination.auth.method %q: %v", m, err)}
+		}
 	default:
 		return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("unknown spec.destination.auth.method %q", m)}
 	}

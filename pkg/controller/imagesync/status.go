@@ -23,6 +23,10 @@ const (
 	ReasonCredentialsUnavailable = "CredentialsUnavailable"
 	ReasonInProgress             = "InProgress"
 	ReasonIdle                   = "Idle"
+
+	// Event reasons of createDestinationRepos (the seed's names).
+	ReasonRepoEnsured      = "RepoEnsured"
+	ReasonRepoEnsureFailed = "RepoEnsureFailed"
 )
 
 // Status stays far below etcd's object size limit whatever maxTags: 0

@@ -263,6 +263,14 @@ func TestWarnings(t *testing.T) {
 			is.Spec.Destination.Auth.SecretRef = &portager.SecretReference{Name: "x"}
 		},
 			[]string{"spec.destination.auth.secretRef: ignored"}},
+		{"ecr method on another host", func(is *portager.ImageSync) { is.Spec.Destination.Registry = "harbor.example.com/mirror" },
+			[]string{`spec.destination.registry: "harbor.example.com" is not an Amazon ECR registry`}},
+		{"gar method on Artifact Registry", func(is *portager.ImageSync) {
+			is.Spec.Destination = portager.DestinationRegistry{Registry: "us-docker.pkg.dev/proj/mirror", Auth: portager.DestinationAuth{Method: portager.AuthMethodGAR}}
+		}, nil},
+		{"gar method on another host", func(is *portager.ImageSync) {
+			is.Spec.Destination = portager.DestinationRegistry{Registry: "ghcr.io/org", Auth: portager.DestinationAuth{Method: portager.AuthMethodGAR}}
+		}, []string{`spec.destination.registry: "ghcr.io" is not a Google Artifact Registry host`}},
 		{"createDestinationRepos outside ECR", func(is *portager.ImageSync) {
 			is.Spec.CreateDestinationRepos = true
 			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodAnonymous}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/portager/portager/pkg/apis/portager"
+	"github.com/portager/portager/pkg/registryhost"
 )
 
 // DockerHubMinInterval is the shortest schedule we sync from Docker Hub without
@@ -76,6 +77,16 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 
 	if a := spec.Destination.Auth; a.SecretRef != nil && a.Method != portager.AuthMethodSecret {
 		add(specPath.Child("destination", "auth", "secretRef"), "ignored because method is %q, not \"secret\"", a.Method)
+	}
+	// The controller sends its own cloud token only to that cloud's
+	// registry, so such a spec can never sync; it is legal (a manifest
+	// written for the seed system must be accepted) but surely a mistake.
+	dstHost := registryhost.Host(spec.Destination.Registry)
+	if _, ecr := registryhost.ParseECR(dstHost); spec.Destination.Auth.Method == portager.AuthMethodECR && !ecr {
+		add(specPath.Child("destination", "registry"), "%q is not an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com); method \"ecr\" gets no credentials for it", dstHost)
+	}
+	if spec.Destination.Auth.Method == portager.AuthMethodGAR && !registryhost.IsGAR(dstHost) {
+		add(specPath.Child("destination", "registry"), "%q is not a Google Artifact Registry host (REGION-docker.pkg.dev, gcr.io); method \"gar\" gets no credentials for it", dstHost)
 	}
 	if spec.CreateDestinationRepos && spec.Destination.Auth.Method != portager.AuthMethodECR {
 		add(specPath.Child("createDestinationRepos"), "only has an effect for ECR destinations (method \"ecr\")")

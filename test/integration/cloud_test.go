@@ -1,0 +1,67 @@
+package integration
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portager/portager/internal/cloudfake"
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/cloudauth"
+	controller "github.com/portager/portager/pkg/controller/imagesync"
+	"github.com/portager/portager/pkg/registryhost"
+)
+
+// TestControllerECR runs the seed README's quick start against ECR: method
+// "ecr" pushes with the controller's own token, obtained through IRSA by
+// the real AWS SDK (STS and ECR are fakes: they cannot be reached from
+// here), and createDestinationRepos creates the repository first. Method
+// "gar" on a host that is not Artifact Registry gets no token at all.
+func TestControllerECR(t *testing.T) {
+	aws := cloudfake.NewAWS(t)
+	env := newControllerEnv(t)
+	env.dst.requireBasic("AWS", aws.Password)
+	ecr := cloudauth.NewECR()
+	// The loopback registry plays 123456789012.dkr.ecr.us-east-1.amazonaws.com.
+	ecr.Aliases = map[string]registryhost.ECR{env.dst.host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
+	env.cloud = cloudauth.Providers{ECR: ecr, GAR: cloudauth.NewGAR()}
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+
+	want := env.src.push(t, "upstream/alpine", "3.21")
+	is := env.imageSync("ecr", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodECR}
+	is.Spec.CreateDestinationRepos = true
+	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "ecr", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r == nil || r.Reason != controller.ReasonSynced {
+		t.Fatalf("Ready = %+v", r)
+	}
+	if d := env.dst.digest("mirror/alpine", "3.21"); d != want.String() {
+		t.Fatalf("destination digest %q, want %s", d, want)
+	}
+	if !aws.HasRepository("mirror/alpine") || aws.Count("CreateRepository") != 1 || aws.Count("GetAuthorizationToken") != 1 {
+		t.Fatalf("ECR calls: CreateRepository %d, GetAuthorizationToken %d; repository created: %v",
+			aws.Count("CreateRepository"), aws.Count("GetAuthorizationToken"), aws.HasRepository("mirror/alpine"))
+	}
+	events := env.drainEvents()
+	if countPrefix(events, `Normal RepoEnsured Created ECR repositories: "mirror/alpine"`) != 1 {
+		t.Fatalf("events %q, want one RepoEnsured", events)
+	}
+
+	gar := env.imageSync("gar-elsewhere", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	gar.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodGAR}
+	if _, err := c.Create(ctx, gar, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got = env.waitFor(t, "gar-elsewhere", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r == nil || r.Reason != controller.ReasonCredentialsUnavailable ||
+		!strings.Contains(r.Message, "is not a Google Artifact Registry host") {
+		t.Fatalf("Ready = %+v, want CredentialsUnavailable naming the host", r)
+	}
+}
