@@ -39,17 +39,23 @@ const (
 	inTotoPayloadType      = "application/vnd.in-toto+json"
 )
 
+// cosignCheck accepts a signature that verifies either with key or, when
+// there is no key, as a keyless signature of the policy's signer.
 type cosignCheck struct {
-	key crypto.PublicKey
+	key     crypto.PublicKey
+	keyless *keyless
+	issuer  string
 }
 
 func newCosignCheck(p CosignPolicy) (*cosignCheck, error) {
 	if p.PublicKey == "" {
-		// Keyless signatures are checked against the Sigstore roots
-		// (Fulcio CA, Rekor and CT log keys), which this build does not
-		// carry; the gate refuses them rather than accept an unchecked
-		// certificate.
-		return &cosignCheck{}, nil
+		// Without a trusted root (nil keyless) the gate refuses every
+		// signature rather than accept an unchecked certificate.
+		k, err := newKeyless(p)
+		if err != nil {
+			return nil, err
+		}
+		return &cosignCheck{keyless: k, issuer: p.KeylessIssuer}, nil
 	}
 	key, err := parsePublicKey(p.PublicKey)
 	if err != nil {
@@ -66,8 +72,8 @@ func newCosignCheck(p CosignPolicy) (*cosignCheck, error) {
 func (c *cosignCheck) name() string { return "cosign" }
 
 func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
-	if c.key == nil {
-		return reject("keyless verification is not available (no Sigstore trust roots: Fulcio, Rekor); set publicKey")
+	if c.key == nil && c.keyless == nil {
+		return reject("keyless verification is not available (no Sigstore trusted root configured); set publicKey")
 	}
 	d := a.digest()
 	// try records one candidate signature's outcome: nil verified it.
@@ -127,7 +133,7 @@ func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
 				if b.predicateType != cosignSignPredicate {
 					continue // an attestation, not a signature
 				}
-				if try(c.verifyBundle(b, d)) {
+				if try(c.verifyBundle(b, raw, d)) {
 					return nil
 				}
 			}
@@ -135,6 +141,9 @@ func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
 	}
 	if seen == 0 {
 		return reject("no signature found")
+	}
+	if c.keyless != nil {
+		return reject("no keyless signature from %s verifies (%d checked; last: %v)", c.issuer, seen, why)
 	}
 	return reject("no signature verifies with publicKey (%d checked; last: %v)", seen, why)
 }
@@ -173,7 +182,12 @@ func (c *cosignCheck) simpleSigning(ctx context.Context, a *attachments, l v1.De
 	if err != nil {
 		return nil, err
 	}
-	if err := verifySignature(c.key, payload, sig); err != nil {
+	if c.keyless != nil {
+		err = c.keyless.verifyLayer(l.Annotations, payload, sig)
+	} else {
+		err = verifySignature(c.key, payload, sig)
+	}
+	if err != nil {
 		return err, nil
 	}
 	// The signature is good; now the payload must be about this image.
@@ -264,9 +278,12 @@ func parseBundle(raw []byte) (*bundle, error) {
 	return b, nil
 }
 
-// verifyBundle checks a bundle's signature with the key and that it is
-// about d.
-func (c *cosignCheck) verifyBundle(b *bundle, d v1.Hash) error {
+// verifyBundle checks a bundle's signature (with the key, or keyless from
+// raw) and that it is about d.
+func (c *cosignCheck) verifyBundle(b *bundle, raw []byte, d v1.Hash) error {
+	if c.keyless != nil {
+		return c.keyless.verifyBundle(raw, d)
+	}
 	switch {
 	case b.env != nil:
 		about := false

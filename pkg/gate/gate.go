@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -31,6 +33,10 @@ type CosignPolicy struct {
 	// KeylessIssuer, KeylessIdentity and KeylessIdentityRegexp describe
 	// keyless (Fulcio certificate) signers.
 	KeylessIssuer, KeylessIdentity, KeylessIdentityRegexp string
+	// TrustedRoot holds the Fulcio CAs and transparency log keys keyless
+	// signatures are verified with (LoadTrustedRoot). Nil refuses every
+	// keyless signature.
+	TrustedRoot root.TrustedMaterial
 }
 
 // VulnerabilityPolicy blocks images with a finding at or above MaxSeverity.

@@ -4,15 +4,19 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/gate"
 	"github.com/portager/portager/pkg/syncer"
 )
 
-// Credentials are the keychains of the two sides. Nil means anonymous.
+// Credentials are what a run acts and judges with: the keychains of the
+// two sides (nil means anonymous), and the Sigstore trusted root that
+// keyless cosign signatures are verified with (nil refuses them).
 type Credentials struct {
 	Source, Destination authn.Keychain
+	SigstoreRoot        root.TrustedMaterial
 }
 
 // Request builds the engine request for spec. Images listed more than once
@@ -49,6 +53,9 @@ func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, e
 		})
 	}
 	if p := Policy(spec.Validation); p.Enabled() {
+		if p.Cosign != nil {
+			p.Cosign.TrustedRoot = creds.SigstoreRoot
+		}
 		g, err := gate.New(p)
 		if err != nil {
 			return req, fmt.Errorf("spec.validation: %w", err)

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -154,6 +155,8 @@ type controllerEnv struct {
 	metrics  *controller.Metrics
 	// cloud is the controller's ECR and GAR providers (none by default).
 	cloud cloudauth.Providers
+	// sigstoreRoot verifies keyless signatures (none by default).
+	sigstoreRoot root.TrustedMaterial
 
 	mu        sync.Mutex
 	allowed   map[string]bool // "user ns/name" a SubjectAccessReview allows
@@ -208,6 +211,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 		// to the controller as RateLimited.
 		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
 		Cloud:            env.cloud,
+		SigstoreRoot:     env.sigstoreRoot,
 		Recorder:         env.events,
 		Metrics:          env.metrics,
 		RetryBase:        200 * time.Millisecond,

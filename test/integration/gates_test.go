@@ -28,22 +28,34 @@ func attachCosign(t *testing.T, r *testRegistry, repo string, d v1.Hash, key *co
 	t.Helper()
 	payload := cosigntest.SimpleSigningPayload(r.host+"/"+repo, d.String())
 	sig := key.Sign(t, payload)
-	push := func(suffix string, l v1.Layer, annotations map[string]string) {
-		img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{Layer: l, Annotations: annotations})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.ParseReference(r.host + "/" + repo + ":" + d.Algorithm + "-" + d.Hex + "." + suffix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
+	pushAttachment(t, r, repo, d, "sig", static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
+		map[string]string{cosigntest.SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)})
+	pushAttachment(t, r, repo, d, "sbom", static.NewLayer([]byte(`{"spdxVersion":"SPDX-2.3"}`), "text/spdx+json"), nil)
+}
+
+// attachKeyless signs d keyless through vs as identity, as `cosign sign`
+// does with a Fulcio certificate and a Rekor entry.
+func attachKeyless(t *testing.T, r *testRegistry, repo string, d v1.Hash, vs *cosigntest.Sigstore, identity, issuer string) {
+	t.Helper()
+	payload := cosigntest.SimpleSigningPayload(r.host+"/"+repo, d.String())
+	pushAttachment(t, r, repo, d, "sig", static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
+		vs.SignatureAnnotations(t, identity, issuer, payload))
+}
+
+// pushAttachment pushes a one-layer manifest under cosign's tag for d.
+func pushAttachment(t *testing.T, r *testRegistry, repo string, d v1.Hash, suffix string, l v1.Layer, annotations map[string]string) {
+	t.Helper()
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{Layer: l, Annotations: annotations})
+	if err != nil {
+		t.Fatal(err)
 	}
-	push("sig", static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
-		map[string]string{"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString(sig)})
-	push("sbom", static.NewLayer([]byte(`{"spdxVersion":"SPDX-2.3"}`), "text/spdx+json"), nil)
+	ref, err := name.ParseReference(r.host + "/" + repo + ":" + d.Algorithm + "-" + d.Hex + "." + suffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestControllerGates checks that the controller copies only images that
@@ -116,5 +128,43 @@ func TestControllerGates(t *testing.T) {
 	}
 	if d := env.dst.digest("mirror/app", "2.0"); d != unsigned.String() {
 		t.Fatalf("destination 2.0 = %q after signing", d)
+	}
+}
+
+// TestControllerKeyless: with keylessIssuer and keylessIdentity the
+// controller copies only images signed keyless by that identity, verified
+// against its Sigstore trusted root (a virtual Sigstore: the public
+// instance cannot be reached from here).
+func TestControllerKeyless(t *testing.T) {
+	const issuer = "https://token.actions.githubusercontent.com"
+	const identity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+	vs := cosigntest.NewSigstore(t)
+	env := newControllerEnv(t)
+	env.sigstoreRoot = vs
+	env.startController(t)
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+
+	ours := env.src.push(t, "upstream/app", "1.0")
+	theirs := env.src.push(t, "upstream/app", "2.0")
+	attachKeyless(t, env.src, "upstream/app", ours, vs, identity, issuer)
+	attachKeyless(t, env.src, "upstream/app", theirs, vs, "mallory@example.com", issuer)
+
+	is := env.imageSync("keyless", "@every 1h", v1alpha1.ImageSpec{Name: "app", Tags: []string{"1.0", "2.0"}})
+	is.Spec.Validation = &v1alpha1.ValidationSpec{
+		Cosign: &v1alpha1.CosignValidation{Enabled: true, KeylessIssuer: issuer, KeylessIdentity: identity},
+	}
+	if _, err := c.Create(context.Background(), is, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "keyless", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	tags := map[string]v1alpha1.TagStatus{}
+	for _, tag := range got.Status.Images[0].Tags {
+		tags[tag.Tag] = tag
+	}
+	if ts := tags["1.0"]; !ts.Synced || !ts.Verified || env.dst.digest("mirror/app", "1.0") != ours.String() {
+		t.Fatalf("tag signed by %s: %+v", identity, ts)
+	}
+	if ts := tags["2.0"]; ts.Synced || ts.Verified || !strings.Contains(ts.ValidationError, "expected SAN value") || env.dst.digest("mirror/app", "2.0") != "" {
+		t.Fatalf("tag signed by someone else: %+v", ts)
 	}
 }

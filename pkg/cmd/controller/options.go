@@ -29,6 +29,7 @@ import (
 
 	"github.com/portager/portager/pkg/cloudauth"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
+	"github.com/portager/portager/pkg/gate"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	"github.com/portager/portager/pkg/generated/clientset/versioned/scheme"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
@@ -43,6 +44,9 @@ type Options struct {
 	// Transport policy belongs to the cluster admin: no ImageSync can lower it.
 	InsecureRegistries []string
 	RegistryCAFiles    []string
+	// SigstoreTrustedRoot is the trusted_root.json keyless cosign
+	// signatures are verified with; empty is the built-in public-good root.
+	SigstoreTrustedRoot string
 
 	TagConcurrency         int
 	PerRegistryConcurrency int
@@ -91,6 +95,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", o.Workers, "ImageSyncs synced at once.")
 	fs.StringArrayVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries, "HOST[:PORT] of a registry spoken to over plain HTTP. Repeatable. Every other registry needs verified TLS.")
 	fs.StringArrayVar(&o.RegistryCAFiles, "registry-ca-file", o.RegistryCAFiles, "PEM file of extra CA certificates trusted for registries, on top of the system roots. Repeatable.")
+	fs.StringVar(&o.SigstoreTrustedRoot, "sigstore-trusted-root", o.SigstoreTrustedRoot, "Sigstore trusted_root.json (Fulcio CAs, Rekor keys) that keyless cosign signatures are verified with. Default: the public-good instance's root built into this binary.")
 	fs.IntVar(&o.TagConcurrency, "tag-concurrency", o.TagConcurrency, "Tags copied at once within one ImageSync.")
 	fs.IntVar(&o.PerRegistryConcurrency, "per-registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
 	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request (and longest stall of a transfer).")
@@ -203,11 +208,16 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 		}
 		return float64(ctrl.QueueLen())
 	})
+	sigstoreRoot, err := gate.LoadTrustedRoot(o.SigstoreTrustedRoot)
+	if err != nil {
+		return err
+	}
 	ctrl, err = controller.New(controller.Config{
 		Client: client, Kube: kube,
 		Informer:            factory.Portager().V1alpha1().ImageSyncs(),
 		EngineOptions:       engineOpts,
 		Cloud:               cloudauth.NewProviders(),
+		SigstoreRoot:        sigstoreRoot,
 		Recorder:            recorder,
 		Metrics:             metrics,
 		MaxTransientRetries: o.MaxTransientRetries,

@@ -23,6 +23,7 @@ import (
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/apis/portager/validation"
 	"github.com/portager/portager/pkg/cloudauth"
+	"github.com/portager/portager/pkg/gate"
 	"github.com/portager/portager/pkg/registryhost"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
@@ -47,6 +48,7 @@ type onceOptions struct {
 	dockerConfig string
 	insecure     []string
 	caFiles      []string
+	sigstoreRoot string
 
 	tagConcurrency, blobConcurrency, registryConcurrency int
 	timeout                                              time.Duration
@@ -76,7 +78,9 @@ push with this machine's own AWS or Google credentials (the SDKs' default
 chains, as the controller uses its workload identity), and
 createDestinationRepos creates missing ECR repositories first. The
 verification gates of spec.validation run as in the controller: a tag whose
-source image fails one is not copied.
+source image fails one is not copied. Keyless cosign signatures are verified
+against the Sigstore public-good trusted root built in, or the
+trusted_root.json of --sigstore-trusted-root.
 
 TLS is always verified. --registry-ca-file adds CAs to the system roots;
 --insecure-registry makes one host[:port] use plain HTTP.
@@ -93,6 +97,7 @@ TLS is always verified. --registry-ca-file adds CAs to the system roots;
 	_ = cmd.MarkFlagRequired("filename")
 	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: anonymous).")
 	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
+	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for keyless cosign verification (default: the public-good root built in).")
 	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
 	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags synced at once (default: the engine's, 16).")
 	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
@@ -123,6 +128,12 @@ func (oo *onceOptions) run(ctx context.Context, stdin io.Reader, out, errOut io.
 		defer cancel()
 	}
 	creds := syncplan.Credentials{Source: kc, Destination: kc}
+	if v := spec.Validation; v != nil && v.Cosign != nil && v.Cosign.Enabled && v.Cosign.PublicKey == "" {
+		// Parsed only when a keyless gate needs it: most runs do not.
+		if creds.SigstoreRoot, err = gate.LoadTrustedRoot(oo.sigstoreRoot); err != nil {
+			return err
+		}
+	}
 	cloud := cloudauth.NewProviders()
 	method := string(spec.Destination.Auth.Method)
 	if method == cloudauth.MethodECR || method == cloudauth.MethodGAR {

@@ -266,6 +266,16 @@ spec:
 			want: want{errText: "destination credentials: " + dst + " is not an Amazon ECR registry", noOutput: true},
 		},
 		{
+			name: "keyless gate with an unreadable trusted root",
+			args: append([]string{"once", "-f", writeFile(t, "keyless.yaml", manifest(images(`- name: app`, `  tags: ["v1"]`))+`  validation:
+    cosign:
+      enabled: true
+      keylessIssuer: https://token.actions.githubusercontent.com
+      keylessIdentity: ci@example.com
+`), "--sigstore-trusted-root", filepath.Join(t.TempDir(), "absent.json")}, insecure...),
+			want: want{errText: "reading the Sigstore trusted root", noOutput: true},
+		},
+		{
 			name: "wrong kind",
 			args: []string{"once", "-f", writeFile(t, "req.yaml", "apiVersion: portager.portager.io/v1alpha1\nkind: ImageSyncRequest\nmetadata:\n  name: x\n")},
 			want: want{errText: "want an ImageSync", noOutput: true},

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,9 +48,12 @@ type Config struct {
 	// Cloud supplies destination credentials for auth methods "ecr" and
 	// "gar" from the controller's own workload identity, and creates ECR
 	// repositories. A nil provider makes its method CredentialsUnavailable.
-	Cloud    cloudauth.Providers
-	Recorder record.EventRecorder
-	Metrics  *Metrics
+	Cloud cloudauth.Providers
+	// SigstoreRoot verifies keyless cosign signatures (gate.LoadTrustedRoot);
+	// nil refuses them.
+	SigstoreRoot root.TrustedMaterial
+	Recorder     record.EventRecorder
+	Metrics      *Metrics
 
 	// MaxTransientRetries bounds retries of a run with transient failures
 	// before it waits for the next schedule (default 5).
@@ -358,6 +362,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 				Message: msg, ObservedGeneration: is.Generation})
 		}, runSummary{})
 	}
+	creds.SigstoreRoot = c.cfg.SigstoreRoot
 	req, err := syncplan.Request(&is.Spec, creds)
 	if err != nil {
 		return invalidSpec(err)

@@ -1,0 +1,158 @@
+package gate
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/portager/portager/internal/cosigntest"
+)
+
+const (
+	testIssuer   = "https://token.actions.githubusercontent.com"
+	testIdentity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+)
+
+// keylessLayer is the tag-scheme signature layer keyless cosign writes for
+// payload, signed through s as identity.
+func keylessLayer(t *testing.T, s *cosigntest.Sigstore, identity, issuer string, payload []byte) layer {
+	return layer{mediaType: simpleSigningMediaType, data: payload, annotations: s.SignatureAnnotations(t, identity, issuer, payload)}
+}
+
+// keylessBundle is keyless cosign's sigstore bundle for d.
+func keylessBundle(t *testing.T, s *cosigntest.Sigstore, identity, issuer string, d v1.Hash) []byte {
+	stmt, _ := json.Marshal(map[string]any{
+		"_type":         "https://in-toto.io/Statement/v1",
+		"subject":       []any{map[string]any{"name": "app", "digest": map[string]string{"sha256": d.Hex}}},
+		"predicateType": cosignSignPredicate,
+		"predicate":     map[string]any{},
+	})
+	return s.DSSEBundle(t, identity, issuer, stmt)
+}
+
+func TestKeylessGate(t *testing.T) {
+	vs := cosigntest.NewSigstore(t)
+	untrusted := cosigntest.NewSigstore(t)
+	keyless := func(issuer, identity, re string) func(*fixture) Policy {
+		return func(*fixture) Policy {
+			return Policy{Cosign: &CosignPolicy{KeylessIssuer: issuer, KeylessIdentity: identity, KeylessIdentityRegexp: re, TrustedRoot: vs}}
+		}
+	}
+	sigTag := func(s *cosigntest.Sigstore, identity, issuer string, payloadDigest func(*fixture) v1.Hash) func(*fixture) {
+		return func(f *fixture) {
+			d := f.desc.Digest
+			f.src.artifact(f.repo, d.Algorithm+"-"+d.Hex+".sig", "", nil, nil, keylessLayer(t, s, identity, issuer, simpleSigningPayload(f.ref(), payloadDigest(f))))
+		}
+	}
+	self := func(f *fixture) v1.Hash { return f.desc.Digest }
+	cases := []struct {
+		name    string
+		policy  func(*fixture) Policy
+		arrange func(*fixture)
+		want    string // "" for a copy, else a fragment of the verdict
+	}{
+		{name: "tag-scheme signature of the identity verifies",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(vs, testIdentity, testIssuer, self)},
+		{name: "identity regexp",
+			policy: keyless(testIssuer, "", `^https://github\.com/acme/`), arrange: sigTag(vs, testIdentity, testIssuer, self)},
+		{name: "issuer only accepts any signer of that issuer",
+			policy: keyless(testIssuer, "", ""), arrange: sigTag(vs, "mallory@example.com", testIssuer, self)},
+		{name: "another identity",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(vs, "mallory@example.com", testIssuer, self),
+			want: "cosign: no keyless signature from " + testIssuer + " verifies (1 checked; last: failed to verify certificate identity: no matching CertificateIdentity found, last error: expected SAN value"},
+		{name: "identity regexp does not match",
+			policy: keyless(testIssuer, "", `^https://github\.com/acme/`), arrange: sigTag(vs, "https://github.com/evil/app/.github/workflows/x.yml@refs/heads/main", testIssuer, self),
+			want: "expected SAN value to match regex"},
+		{name: "another issuer",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(vs, testIdentity, "https://accounts.google.com", self),
+			want: "expected issuer value"},
+		{name: "certificate from a CA outside the trusted root",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(untrusted, testIdentity, testIssuer, self),
+			want: "not enough verified log entries"},
+		{name: "signed payload names another image",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: sigTag(vs, testIdentity, testIssuer, func(*fixture) v1.Hash {
+				h, _ := v1.NewHash("sha256:" + strings.Repeat("ab", 32))
+				return h
+			}),
+			want: "signature is for another image"},
+		{name: "no transparency log entry",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: func(f *fixture) {
+				l := keylessLayer(t, vs, testIdentity, testIssuer, simpleSigningPayload(f.ref(), f.desc.Digest))
+				delete(l.annotations, rekorBundleAnnotation)
+				f.src.artifact(f.repo, f.desc.Digest.Algorithm+"-"+f.desc.Digest.Hex+".sig", "", nil, nil, l)
+			},
+			want: "no transparency log entry"},
+		{name: "log entry of another signature",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: func(f *fixture) {
+				p := simpleSigningPayload(f.ref(), f.desc.Digest)
+				l := keylessLayer(t, vs, testIdentity, testIssuer, p)
+				l.annotations[rekorBundleAnnotation] = vs.SignatureAnnotations(t, testIdentity, testIssuer, p)[rekorBundleAnnotation]
+				f.src.artifact(f.repo, f.desc.Digest.Algorithm+"-"+f.desc.Digest.Hex+".sig", "", nil, nil, l)
+			},
+			want: "transparency log signature does not match"},
+		{name: "a key-based signature is not keyless",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: func(f *fixture) { f.sigTag(f.key, f.desc.Digest, f.desc.Digest) },
+			want: "no Fulcio certificate"},
+		{name: "sigstore bundle referrer",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: func(f *fixture) {
+				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: keylessBundle(t, vs, testIdentity, testIssuer, f.desc.Digest)})
+			}},
+		{name: "sigstore bundle of another identity",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: func(f *fixture) {
+				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: keylessBundle(t, vs, "mallory@example.com", testIssuer, f.desc.Digest)})
+			},
+			want: "expected SAN value"},
+		{name: "sigstore bundle about another image",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: func(f *fixture) {
+				other, _ := v1.NewHash("sha256:" + strings.Repeat("cd", 32))
+				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: keylessBundle(t, vs, testIdentity, testIssuer, other)})
+			},
+			want: "artifact digest does not match"},
+		{name: "without a trusted root keyless fails closed",
+			policy:  func(*fixture) Policy { return Policy{Cosign: &CosignPolicy{KeylessIssuer: testIssuer}} },
+			arrange: sigTag(vs, testIdentity, testIssuer, self),
+			want:    "keyless verification is not available"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, dst := newFixture(t, true, false)
+			tc.arrange(f)
+			res := syncWith(t, f.src, dst, f.repo, fixtureTag, tc.policy(f))
+			if tc.want == "" {
+				if res.Outcome != "Copied" {
+					t.Fatalf("want a copy, got %s %s: %s", res.Outcome, res.Reason, res.Message)
+				}
+				return
+			}
+			if res.Reason != "GateFailed" || !strings.Contains(res.Message, tc.want) {
+				t.Fatalf("want GateFailed with %q, got %s %s: %s", tc.want, res.Outcome, res.Reason, res.Message)
+			}
+			if dst.has(f.repo, fixtureTag) {
+				t.Fatal("a refused image reached the destination")
+			}
+		})
+	}
+}
+
+// TestLoadTrustedRoot: the built-in public-good root parses and has
+// Fulcio and Rekor material; a file replaces it.
+func TestLoadTrustedRoot(t *testing.T) {
+	tr, err := LoadTrustedRoot("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.FulcioCertificateAuthorities()) == 0 || len(tr.RekorLogs()) == 0 {
+		t.Fatalf("built-in root: %d Fulcio CAs, %d Rekor logs", len(tr.FulcioCertificateAuthorities()), len(tr.RekorLogs()))
+	}
+	if _, err := LoadTrustedRoot("/nonexistent/trusted_root.json"); err == nil || !strings.Contains(err.Error(), "reading the Sigstore trusted root") {
+		t.Fatalf("missing file: %v", err)
+	}
+}
