@@ -6,16 +6,29 @@
 //
 //	go test -tags cosign -run Cosign ./pkg/gate/
 //
-// Everything is offline: keys are generated and nothing is uploaded to a
-// transparency log.
+// Everything is offline: keys are generated, and the one transparency log
+// is a fake Rekor in the test.
 package gate
 
 import (
+	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 
 	"github.com/portager/portager/internal/cosigntest"
 	"github.com/portager/portager/pkg/syncer"
@@ -109,4 +122,125 @@ func TestCosignCLIArtifactsPassTheGates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCosignCLIKeylessPassesTheGate: the real cosign CLI signs keyless the
+// way it does with a Fulcio certificate, here one issued by a virtual
+// Sigstore's CA (the public Fulcio and Rekor cannot be reached from here),
+// and uploads the signature to a fake Rekor that signs entries with the
+// virtual Sigstore's log key. The keyless gate accepts it for the
+// certificate's identity and refuses it for another.
+func TestCosignCLIKeylessPassesTheGate(t *testing.T) {
+	const issuer = "https://token.actions.githubusercontent.com"
+	const identity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+	bin := cosigntest.Binary(t)
+	dir := t.TempDir()
+	vs := cosigntest.NewSigstore(t)
+	rekor := newFakeRekor(t, vs)
+
+	// The signing key and its Fulcio-style certificate for identity.
+	leaf, priv, err := vs.GenerateLeafCert(identity, issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, blocks ...*pem.Block) {
+		var b []byte
+		for _, bl := range blocks {
+			b = append(b, pem.EncodeToMemory(bl)...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("leaf.key", &pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	write("leaf.pem", &pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
+	fulcio := vs.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
+	write("chain.pem", &pem.Block{Type: "CERTIFICATE", Bytes: fulcio.Intermediates[0].Raw}, &pem.Block{Type: "CERTIFICATE", Bytes: fulcio.Root.Raw})
+
+	cosign := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"), "COSIGN_PASSWORD=", "COSIGN_YES=true")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	cosign("import-key-pair", "--key", "leaf.key", "--output-key-prefix", "keyless")
+
+	src := newTestRegistry(t, true)
+	dst := newTestRegistry(t, true)
+	d, _ := src.pushImage("team/app", "v1", false)
+	cosign("sign", "--key", "keyless.key", "--certificate", "leaf.pem", "--certificate-chain", "chain.pem",
+		"--rekor-url", rekor.URL, "--allow-http-registry", "--allow-insecure-registry", src.host+"/team/app@"+d.Digest.String())
+	if rekor.entries.Load() != 1 {
+		t.Fatalf("cosign made %d Rekor entries, want 1", rekor.entries.Load())
+	}
+
+	for _, tc := range []struct {
+		identity string
+		want     string
+	}{
+		{identity, ""},
+		{"mallory@example.com", "expected SAN value"},
+	} {
+		r := syncWith(t, src, dst, "team/app", "v1", Policy{Cosign: &CosignPolicy{KeylessIssuer: issuer, KeylessIdentity: tc.identity, TrustedRoot: vs}})
+		switch {
+		case tc.want == "" && r.Outcome != syncer.OutcomeCopied && r.Outcome != syncer.OutcomeSkipped:
+			t.Errorf("%s: %+v, want it copied", tc.identity, r)
+		case tc.want != "" && (r.Reason != syncer.ReasonGateFailed || !strings.Contains(r.Message, tc.want)):
+			t.Errorf("%s: %+v, want GateFailed %q", tc.identity, r, tc.want)
+		}
+	}
+}
+
+// fakeRekor answers cosign's upload (POST /api/v1/log/entries) as Rekor v1
+// does, with an entry whose signed entry timestamp is made with the
+// virtual Sigstore's log key.
+type fakeRekor struct {
+	*httptest.Server
+	entries atomic.Int32
+}
+
+func newFakeRekor(t *testing.T, vs *cosigntest.Sigstore) *fakeRekor {
+	f := &fakeRekor{}
+	logID, err := vs.RekorLogID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/api/v1/log/entries" {
+			http.NotFound(w, r)
+			return
+		}
+		var proposed json.RawMessage
+		if err := json.NewDecoder(r.Body).Decode(&proposed); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var body bytes.Buffer
+		if err := json.Compact(&body, proposed); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		n := int64(f.entries.Add(1))
+		p := tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(body.Bytes()), IntegratedTime: time.Now().Unix(), LogIndex: n, LogID: logID}
+		set, err := vs.RekorSignPayload(p)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(map[string]any{fmt.Sprintf("%064x", n): map[string]any{
+			"body": p.Body, "integratedTime": p.IntegratedTime, "logID": logID, "logIndex": n,
+			"verification": map[string]any{"signedEntryTimestamp": base64.StdEncoding.EncodeToString(set)},
+		}})
+	}))
+	t.Cleanup(f.Close)
+	return f
 }
