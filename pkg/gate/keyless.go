@@ -38,6 +38,10 @@ type keyless struct {
 }
 
 func newKeyless(p CosignPolicy) (*keyless, error) {
+	if p.KeylessIssuer == "" {
+		// An empty issuer would match any (API validation requires one).
+		return nil, errors.New("keylessIssuer is required without publicKey")
+	}
 	if p.TrustedRoot == nil {
 		return nil, nil
 	}

@@ -156,3 +156,21 @@ func TestLoadTrustedRoot(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// TestKeylessPolicyErrors: policies that cannot be checked are refused
+// when the gate is built, not turned into a gate that accepts anyone.
+func TestKeylessPolicyErrors(t *testing.T) {
+	vs := cosigntest.NewSigstore(t)
+	for _, tc := range []struct {
+		name string
+		p    CosignPolicy
+		want string
+	}{
+		{"no issuer", CosignPolicy{KeylessIdentity: testIdentity, TrustedRoot: vs}, "keylessIssuer is required"},
+		{"bad identity regexp", CosignPolicy{KeylessIssuer: testIssuer, KeylessIdentityRegexp: "(", TrustedRoot: vs}, "keyless identity"},
+	} {
+		if _, err := New(Policy{Cosign: &tc.p}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
