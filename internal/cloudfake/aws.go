@@ -42,6 +42,7 @@ type AWS struct {
 	repos  map[string]bool
 	denied bool
 	badJWT bool
+	status int // ECR answers this status with an empty body, when set
 }
 
 // NewAWS starts the fake and points the AWS SDK's default credential chain
@@ -87,6 +88,9 @@ func (f *AWS) Count(op string) int {
 
 // SetDenied makes ECR answer AccessDeniedException.
 func (f *AWS) SetDenied(v bool) { f.mu.Lock(); f.denied = v; f.mu.Unlock() }
+
+// SetStatus makes ECR answer every call with status and no body (0 stops).
+func (f *AWS) SetStatus(status int) { f.mu.Lock(); f.status = status; f.mu.Unlock() }
 
 // SetBadWebIdentity makes STS refuse the web identity token.
 func (f *AWS) SetBadWebIdentity(v bool) { f.mu.Lock(); f.badJWT = v; f.mu.Unlock() }
@@ -136,6 +140,10 @@ func (f *AWS) serveECR(w http.ResponseWriter, r *http.Request, op string) {
 	// Signed with what STS issued, not anything ambient.
 	if !strings.Contains(r.Header.Get("Authorization"), "Credential="+AccessKey+"/") || r.Header.Get("X-Amz-Security-Token") != Session {
 		fail("UnrecognizedClientException", "not signed with the web identity's credentials")
+		return
+	}
+	if f.status != 0 {
+		w.WriteHeader(f.status)
 		return
 	}
 	if f.denied {

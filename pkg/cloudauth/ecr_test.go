@@ -2,6 +2,7 @@ package cloudauth
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,8 @@ func TestECRRefusals(t *testing.T) {
 		{name: "an ECR-looking host elsewhere", host: ecrHost + ".evil.example", want: "is not an Amazon ECR registry"},
 		{name: "access denied", host: ecrHost, setup: func(f *cloudfake.AWS) { f.SetDenied(true) },
 			want: "getting an ECR token for " + ecrHost + " failed: AccessDeniedException", awsCall: true},
+		{name: "ECR fails without an error code", host: ecrHost, setup: func(f *cloudfake.AWS) { f.SetStatus(http.StatusForbidden) },
+			want: "failed: AWS answered HTTP 403", awsCall: true},
 		{name: "web identity refused", host: ecrHost, setup: func(f *cloudfake.AWS) { f.SetBadWebIdentity(true) },
 			want: "failed: InvalidIdentityToken", awsCall: true},
 	}

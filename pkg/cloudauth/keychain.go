@@ -3,9 +3,11 @@ package cloudauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -41,9 +43,16 @@ func (e *Error) Unwrap() error { return e.err }
 // message, which can name the controller's role or account.
 func awsCode(err error) string {
 	var ae smithy.APIError
+	var re *smithyhttp.ResponseError
+	code := ""
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
 	switch {
-	case errors.As(err, &ae) && ae.ErrorCode() != "":
-		return ae.ErrorCode()
+	case code != "" && code != "UnknownError": // the SDK's name for none
+		return code
+	case errors.As(err, &re):
+		return fmt.Sprintf("AWS answered HTTP %d", re.HTTPStatusCode())
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timed out"
 	case errors.Is(err, context.Canceled):
