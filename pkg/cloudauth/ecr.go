@@ -107,25 +107,39 @@ func (p *ECR) client(ctx context.Context, r registryhost.ECR) (*ecr.Client, erro
 }
 
 // Keychain returns credentials for pushing to the ECR registry at host,
-// from a cached token or a new GetAuthorizationToken call. It fails, with a
-// message fit for status, when host is not ECR or no token can be had.
+// from a cached token or a new GetAuthorizationToken call, renewed on later
+// resolutions once the token nears its expiry. It fails, with a message fit
+// for status, when host is not ECR or no token can be had now.
 func (p *ECR) Keychain(ctx context.Context, host string) (authn.Keychain, error) {
 	host = strings.ToLower(host)
 	r, err := p.registry(host)
 	if err != nil {
 		return nil, err
 	}
+	creds := func(ctx context.Context) (authn.AuthConfig, error) {
+		t, err := p.token(ctx, host, r)
+		return t.cfg, err
+	}
+	if _, err := creds(ctx); err != nil {
+		return nil, err
+	}
+	return hostKeychain{host: host, creds: creds}, nil
+}
+
+// token returns the cached token for host, or fetches one (once for all
+// concurrent callers) when there is none or it nears expiry.
+func (p *ECR) token(ctx context.Context, host string, r registryhost.ECR) (ecrToken, error) {
 	p.mu.Lock()
 	t, ok := p.tokens[host]
 	p.mu.Unlock()
 	if ok && p.now().Before(t.expires.Add(-ecrTokenMargin)) {
-		return hostKeychain{host: host, cfg: t.cfg}, nil
+		return t, nil
 	}
 	v, err, _ := p.flights.Do(host, func() (any, error) { return p.fetchToken(ctx, host, r) })
 	if err != nil {
-		return nil, err
+		return ecrToken{}, err
 	}
-	return hostKeychain{host: host, cfg: v.(ecrToken).cfg}, nil
+	return v.(ecrToken), nil
 }
 
 func (p *ECR) fetchToken(ctx context.Context, host string, r registryhost.ECR) (ecrToken, error) {

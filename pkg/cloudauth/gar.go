@@ -47,9 +47,10 @@ type GAR struct {
 // NewGAR returns a GAR provider. Credentials are looked up on first use.
 func NewGAR() *GAR { return &GAR{} }
 
-// Keychain returns credentials for pushing to the Artifact Registry host.
-// It fails, with a message fit for status, when host is not Artifact
-// Registry or no access token can be had.
+// Keychain returns credentials for pushing to the Artifact Registry host,
+// renewed on later resolutions once the access token nears its expiry. It
+// fails, with a message fit for status, when host is not Artifact Registry
+// or no access token can be had now.
 func (p *GAR) Keychain(ctx context.Context, host string) (authn.Keychain, error) {
 	host = strings.ToLower(host)
 	if !p.Aliases[host] && !registryhost.IsGAR(host) {
@@ -59,12 +60,20 @@ func (p *GAR) Keychain(ctx context.Context, host string) (authn.Keychain, error)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := ts.Token()
-	if err != nil {
-		klog.FromContext(ctx).V(2).Info("Google access token request failed", "host", host, "code", oauthCode(err))
-		return nil, &Error{msg: fmt.Sprintf("getting a Google access token for %s failed: %s", host, oauthCode(err)), err: err}
+	// The token source reuses its token until shortly before it expires,
+	// so each resolution is cheap and a late one gets a renewed token.
+	creds := func(ctx context.Context) (authn.AuthConfig, error) {
+		tok, err := ts.Token()
+		if err != nil {
+			klog.FromContext(ctx).V(2).Info("Google access token request failed", "host", host, "code", oauthCode(err))
+			return authn.AuthConfig{}, &Error{msg: fmt.Sprintf("getting a Google access token for %s failed: %s", host, oauthCode(err)), err: err}
+		}
+		return authn.AuthConfig{Username: garUser, Password: tok.AccessToken}, nil
 	}
-	return hostKeychain{host: host, cfg: authn.AuthConfig{Username: garUser, Password: tok.AccessToken}}, nil
+	if _, err := creds(ctx); err != nil {
+		return nil, err
+	}
+	return hostKeychain{host: host, creds: creds}, nil
 }
 
 func (p *GAR) tokenSource(ctx context.Context) (oauth2.TokenSource, error) {

@@ -11,21 +11,31 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
-// hostKeychain serves one credential to exactly one registry host and
+// hostKeychain serves credentials to exactly one registry host and
 // nothing to any other: the engine resolves the destination keychain per
-// repository, and a cloud token must not reach another host.
+// repository, and a cloud token must not reach another host. Each
+// resolution asks the provider for its current token, so after a 401 the
+// engine gets a renewed one.
 type hostKeychain struct {
-	host string
-	cfg  authn.AuthConfig
+	host  string
+	creds func(ctx context.Context) (authn.AuthConfig, error)
 }
 
-var _ authn.Keychain = hostKeychain{}
+var _ authn.ContextKeychain = hostKeychain{}
 
 func (k hostKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	return k.ResolveContext(context.Background(), r)
+}
+
+func (k hostKeychain) ResolveContext(ctx context.Context, r authn.Resource) (authn.Authenticator, error) {
 	if !strings.EqualFold(r.RegistryStr(), k.host) {
 		return authn.Anonymous, nil
 	}
-	return authn.FromConfig(k.cfg), nil
+	cfg, err := k.creds(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return authn.FromConfig(cfg), nil
 }
 
 // Error is a failure to obtain cloud credentials or to create a

@@ -61,47 +61,66 @@ func parseChallenge(h string) challenge {
 // repository. Source and destination get separate authorizers even on the
 // same host, so a push never uses the source's credentials.
 type authorizer struct {
-	e    *Engine
-	host *hostState
-	cfg  authn.AuthConfig // zero value = anonymous
+	e        *Engine
+	host     *hostState
+	keychain authn.Keychain // nil is anonymous
+	repo     name.Repository
 
 	mu     sync.Mutex
+	cfg    authn.AuthConfig  // zero value = anonymous; replaced by refresh
 	tokens map[string]string // scope set -> bearer token
 }
 
 // newAuthorizer resolves keychain for repo. A nil keychain is anonymous.
 func (e *Engine) newAuthorizer(ctx context.Context, host *hostState, keychain authn.Keychain, repo name.Repository) (*authorizer, error) {
-	a := &authorizer{e: e, host: host, tokens: map[string]string{}}
-	if keychain == nil {
-		return a, nil
-	}
-	auth, err := authn.Resolve(ctx, keychain, repo)
+	a := &authorizer{e: e, host: host, keychain: keychain, repo: repo, tokens: map[string]string{}}
+	cfg, err := a.resolve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("resolving credentials for %s: %w", repo.RegistryStr(), err)
+		return nil, err
 	}
-	if auth == nil || auth == authn.Anonymous {
-		return a, nil
-	}
-	cfg, err := authn.Authorization(ctx, auth)
-	if err != nil {
-		return nil, fmt.Errorf("reading credentials for %s: %w", repo.RegistryStr(), err)
-	}
-	a.cfg = *cfg
-	if a.cfg.Auth != "" && a.cfg.Username == "" {
-		if raw, err := base64.StdEncoding.DecodeString(a.cfg.Auth); err == nil {
-			a.cfg.Username, a.cfg.Password, _ = strings.Cut(string(raw), ":")
-		}
-	}
-	for _, s := range []string{a.cfg.Password, a.cfg.Auth, a.cfg.IdentityToken, a.cfg.RegistryToken} {
-		rememberSecret(ctx, s)
-	}
-	if a.cfg.Username != "" || a.cfg.Password != "" {
-		rememberSecret(ctx, base64.StdEncoding.EncodeToString([]byte(a.cfg.Username+":"+a.cfg.Password)))
-	}
+	a.cfg = cfg
 	return a, nil
 }
 
+// resolve reads the keychain's current credentials for the repository and
+// registers every secret in them for redaction.
+func (a *authorizer) resolve(ctx context.Context) (authn.AuthConfig, error) {
+	if a.keychain == nil {
+		return authn.AuthConfig{}, nil
+	}
+	auth, err := authn.Resolve(ctx, a.keychain, a.repo)
+	if err != nil {
+		return authn.AuthConfig{}, fmt.Errorf("resolving credentials for %s: %w", a.repo.RegistryStr(), err)
+	}
+	if auth == nil || auth == authn.Anonymous {
+		return authn.AuthConfig{}, nil
+	}
+	c, err := authn.Authorization(ctx, auth)
+	if err != nil {
+		return authn.AuthConfig{}, fmt.Errorf("reading credentials for %s: %w", a.repo.RegistryStr(), err)
+	}
+	cfg := *c
+	if cfg.Auth != "" && cfg.Username == "" {
+		if raw, err := base64.StdEncoding.DecodeString(cfg.Auth); err == nil {
+			cfg.Username, cfg.Password, _ = strings.Cut(string(raw), ":")
+		}
+	}
+	for _, s := range []string{cfg.Password, cfg.Auth, cfg.IdentityToken, cfg.RegistryToken} {
+		rememberSecret(ctx, s)
+	}
+	if cfg.Username != "" || cfg.Password != "" {
+		rememberSecret(ctx, base64.StdEncoding.EncodeToString([]byte(cfg.Username+":"+cfg.Password)))
+	}
+	return cfg, nil
+}
+
 func (a *authorizer) anonymous() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.anonymousLocked()
+}
+
+func (a *authorizer) anonymousLocked() bool {
 	return a.cfg.Username == "" && a.cfg.Password == "" && a.cfg.IdentityToken == "" && a.cfg.RegistryToken == ""
 }
 
@@ -111,6 +130,8 @@ func (a *authorizer) header(ctx context.Context, scopes []string) (string, error
 	a.host.mu.Lock()
 	ch := a.host.challenge
 	a.host.mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	switch ch.scheme {
 	case "basic":
 		if a.cfg.Username == "" && a.cfg.Password == "" {
@@ -122,8 +143,6 @@ func (a *authorizer) header(ctx context.Context, scopes []string) (string, error
 			return "Bearer " + a.cfg.RegistryToken, nil
 		}
 		key := strings.Join(scopes, " ")
-		a.mu.Lock()
-		defer a.mu.Unlock()
 		if t, ok := a.tokens[key]; ok {
 			return "Bearer " + t, nil
 		}
@@ -138,16 +157,24 @@ func (a *authorizer) header(ctx context.Context, scopes []string) (string, error
 	return "", nil
 }
 
-// invalidate drops cached tokens after a 401 so the next attempt fetches a
-// fresh one (tokens expire; scopes may have been insufficient).
-func (a *authorizer) invalidate() {
+// refresh drops cached tokens after a 401 so the next attempt fetches a
+// fresh one (tokens expire; scopes may have been insufficient), and reads
+// the keychain again: credentials that expire on their own, such as a cloud
+// provider's registry token, come back renewed. If the keychain fails now,
+// the credentials in hand are kept and the replay decides.
+func (a *authorizer) refresh(ctx context.Context) {
+	cfg, err := a.resolve(ctx)
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.tokens = map[string]string{}
-	a.mu.Unlock()
+	if err == nil {
+		a.cfg = cfg
+	}
 }
 
 // fetchToken implements the distribution token flow: GET with basic auth or
-// anonymously, or the OAuth2 refresh-token POST for identity tokens.
+// anonymously, or the OAuth2 refresh-token POST for identity tokens. It is
+// called with a.mu held.
 func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []string) (string, error) {
 	realm, err := url.Parse(ch.realm)
 	if err != nil || realm.Host == "" {
@@ -187,7 +214,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 		if err != nil {
 			return "", fmt.Errorf("building token request: %w", err)
 		}
-		if !a.anonymous() {
+		if !a.anonymousLocked() {
 			req.SetBasicAuth(a.cfg.Username, a.cfg.Password)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -401,5 +402,67 @@ func TestAnonymousTokenChallengeWithoutPing(t *testing.T) {
 		if n := len(reg.all()); n != 1 {
 			t.Errorf("second run: %d requests, want 1 HEAD:\n%s", n, reg.dump())
 		}
+	}
+}
+
+// rotatingKeychain hands out the password current at each call, as a cloud
+// provider's keychain hands out its renewed registry token.
+type rotatingKeychain struct {
+	password *atomic.Value
+	resolved *atomic.Int32
+}
+
+func (k rotatingKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	k.resolved.Add(1)
+	return authn.FromConfig(authn.AuthConfig{Username: "AWS", Password: k.password.Load().(string)}), nil
+}
+
+// TestExpiredCredentialsAreRenewed: destination credentials that expire in
+// the middle of a run are read from the keychain again after the 401, and
+// the run finishes with the renewed ones.
+func TestExpiredCredentialsAreRenewed(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	img, _ := random.Image(1000, 3)
+	src.push("app:1", img)
+	dst := newTestRegistry(t)
+	var valid, current atomic.Value
+	valid.Store("token-1")
+	current.Store("token-1")
+	var accepted atomic.Int32
+	dst.authorize = func(r *http.Request) bool {
+		_, p, ok := r.BasicAuth()
+		if !ok || p != valid.Load().(string) {
+			return false
+		}
+		if accepted.Add(1) == 3 {
+			// The token expires after this request; the keychain now
+			// hands out its successor.
+			valid.Store("token-2")
+			current.Store("token-2")
+		}
+		return true
+	}
+	resolved := new(atomic.Int32)
+	e := newTestEngine(t, nil, src, dst)
+	r := mustSync(t, e, Request{
+		Source:      Endpoint{Registry: src.host},
+		Destination: Endpoint{Registry: dst.host, Keychain: rotatingKeychain{password: &current, resolved: resolved}},
+		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
+	})[0]
+	if r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, dst.dump())
+	}
+	if resolved.Load() < 2 {
+		t.Errorf("keychain read %d times, want a second read after the 401", resolved.Load())
+	}
+	var with2 int
+	for _, rec := range dst.all() {
+		if rec.Authorization == "Basic "+b64("AWS:token-2") && rec.Status < 300 {
+			with2++
+		}
+	}
+	if with2 == 0 {
+		t.Errorf("no request succeeded with the renewed token\n%s", dst.dump())
 	}
 }

@@ -139,11 +139,11 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 			return resp, nil
 		}
 		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
-			// Tokens expire and anonymous pings can hide a repository's
-			// challenge: drop cached tokens, and replay once (without
-			// spending the retry budget) unless the body is a stream the
-			// caller must reopen.
-			c.auth.invalidate()
+			// Tokens and credentials expire, and anonymous pings can hide
+			// a repository's challenge: refresh them, and replay once
+			// (without spending the retry budget) unless the body is a
+			// stream the caller must reopen.
+			c.auth.refresh(ctx)
 			if !reauthed && cl.stream == nil {
 				reauthed = true
 				attempt--
