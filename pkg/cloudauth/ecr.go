@@ -67,8 +67,8 @@ func NewECR() *ECR {
 	}
 }
 
-// registry returns the ECR registry host names, or an error a tenant may
-// read when host is none.
+// registry returns the ECR registry that host names, or an error a tenant
+// may read when host names none.
 func (p *ECR) registry(host string) (registryhost.ECR, error) {
 	host = strings.ToLower(host)
 	if r, ok := p.Aliases[host]; ok {
