@@ -39,7 +39,7 @@ func (r *result) med(f func(sample) int64) int64 {
 	for _, s := range r.samples {
 		xs = append(xs, f(s))
 	}
-	return medianInt(xs)
+	return median(xs)
 }
 
 type bench struct {

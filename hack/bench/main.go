@@ -31,7 +31,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -240,21 +240,10 @@ func run(c *config) error {
 	return nil
 }
 
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func medianInt(xs []int64) int64 {
-	s := append([]int64(nil), xs...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+// median of xs (the mean of the middle two for an even count; 0 for none).
+func median[T time.Duration | int64](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
 	if len(s) == 0 {
 		return 0
 	}

@@ -2,7 +2,6 @@ package validation
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -69,7 +68,7 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 		}
 	}
 
-	if dockerHubHosts[registryHost(spec.Source.Registry)] {
+	if dockerHubHosts[registryhost.Host(spec.Source.Registry)] {
 		if d, ok := shortestInterval(spec.Schedule); ok && d < DockerHubMinInterval {
 			add(specPath.Child("schedule"), "runs every %s against Docker Hub, which rate-limits pulls; schedule at most every %s", d, DockerHubMinInterval)
 		}
@@ -99,12 +98,6 @@ func cosignOf(spec *portager.ImageSyncSpec) *portager.CosignValidation {
 		return nil
 	}
 	return spec.Validation.Cosign
-}
-
-// registryHost returns the host[:port] part of a registry value.
-func registryHost(registry string) string {
-	host, _, _ := strings.Cut(registry, "/")
-	return strings.ToLower(host)
 }
 
 // shortestInterval returns the smallest gap between the next few activations
