@@ -9,11 +9,12 @@ BIN := _output/bin
 
 all: build
 
-## build: compile the server binaries into _output/bin
+## build: compile the binaries into _output/bin
 build:
 	$(GO) build -o $(BIN)/portager-apiserver ./cmd/apiserver
 	$(GO) build -o $(BIN)/portager-controller ./cmd/controller
 	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
+	$(GO) build -o $(BIN)/portager ./cmd/portager
 	$(GO) build -o $(BIN)/crane github.com/google/go-containerregistry/cmd/crane
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
@@ -91,8 +92,8 @@ bench-peers:
 
 ## bench: our engine against skopeo, regsync and crane on two real registries (BENCH_FLAGS=-size 128MiB -runs 1 for a quick look)
 bench: bench-peers
-	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) run ./hack/bench -ours $(BIN)/kubectl-imagesync -out _output/bench.md $(BENCH_FLAGS)
+	$(GO) build -o $(BIN)/portager ./cmd/portager
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) run ./hack/bench -ours $(BIN)/portager -out _output/bench.md $(BENCH_FLAGS)
 
 clean:
 	rm -rf _output/bin _output/local

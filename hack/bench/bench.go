@@ -145,7 +145,7 @@ func (b *bench) mainScenarios() error {
 		return fmt.Errorf("no tool brought the destination to the synced state")
 	}
 	if b.c.scenarios["noop"] || b.c.scenarios["raw"] {
-		b.rounds(ctx, "noop", b.main, "raw-head", b.c.tools)
+		b.rounds(ctx, "noop", b.main, "raw-head", b.c.tools, b.c.noopRuns)
 	}
 	if b.c.scenarios["one-tag"] {
 		results := byTool{}
@@ -182,15 +182,15 @@ func (b *bench) mainScenarios() error {
 
 // rounds measures a no-op re-sync of ds by each of tools (when scenario
 // is on), and the raw HEAD limit as rawScenario (when the raw scenario is on),
-// -runs rounds of each in turn. A tool that fails is dropped from later
+// runs rounds of each in turn. A tool that fails is dropped from later
 // rounds.
-func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string, tools []string) {
+func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string, tools []string, runs int) {
 	results := byTool{}
 	raw := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
 	if !b.c.scenarios[scenario] {
 		tools = nil
 	}
-	for i := 0; i < b.c.runs; i++ {
+	for i := 0; i < runs; i++ {
 		for _, t := range tools {
 			r := results.of(t)
 			if r.err != nil {
@@ -254,7 +254,7 @@ func (b *bench) manyScenario() error {
 		log.Printf("%-8s many-tags initial copy: %s", t, time.Since(start).Round(time.Millisecond))
 		ok = append(ok, t)
 	}
-	b.rounds(ctx, "many-tags", b.many, "raw-head-many", ok)
+	b.rounds(ctx, "many-tags", b.many, "raw-head-many", ok, b.c.runs)
 	return nil
 }
 
@@ -381,7 +381,7 @@ func (b *bench) report() string {
 	if b.many != nil {
 		fmt.Fprintf(&w, "Many-tags data set: %d tags in %d repositories. ", len(b.many.tags), len(b.many.repos))
 	}
-	fmt.Fprintf(&w, "Median of %d runs; registries: %s behind counting proxies on 127.0.0.1. ", c.runs, "docker-registry (distribution 2.8, filesystem storage)")
+	fmt.Fprintf(&w, "Median of %d runs (no-op and its raw HEAD limit: %d); registries: %s behind counting proxies on 127.0.0.1. ", c.runs, c.noopRuns, "docker-registry (distribution 2.8, filesystem storage)")
 	fmt.Fprintf(&w, "Peers: regsync parallel %d, crane copy loop -P %d, skopeo sync --all --preserve-digests.\n\n", c.regsyncPar, c.cranePar)
 
 	fmt.Fprintln(&w, "| scenario | tool | wall (median) | src requests | dst requests | pings src/dst | tag lists | bytes written to dst | bytes read from src | ours ÷ tool (wall) |")

@@ -8,7 +8,7 @@
 // written to the destination (request bodies) and read from the source
 // (response bodies).
 //
-// Scenarios, each run -runs times (the median is reported):
+// Scenarios, each run -runs times (noop: -noop-runs; the median is reported):
 //
 //   - cold: a full copy into a fresh, empty destination;
 //   - noop: a re-sync with everything already present;
@@ -17,8 +17,9 @@
 //
 // Two physical limits are measured with the same proxies: a raw GET→PUT of
 // every unique blob with 8 streams, and a raw manifest HEAD of every tag on
-// both sides with 8 streams. Our engine runs as the one-shot plugin
-// (kubectl-imagesync once), built by `make bench` or found with -ours.
+// both sides with 8 streams. Our engine runs as `portager once`, the one-shot
+// command of the cluster-free CLI (cmd/portager), built by `make bench` or
+// found with -ours.
 //
 //	go run ./hack/bench -size 128MiB -runs 1   # quick look
 //	make bench                                 # the full data set (1.35 GB)
@@ -42,6 +43,7 @@ type config struct {
 	tagsPerRepo  int
 	multiArch    int
 	runs         int
+	noopRuns     int
 	manyTags     int
 	manyRepos    int
 	tools        []string
@@ -67,12 +69,13 @@ func main() {
 	flag.IntVar(&c.tagsPerRepo, "tags-per-repo", 5, "tags per repository in the main data set")
 	flag.IntVar(&c.multiArch, "multi-arch-repos", 2, "repositories whose tags are two-platform indexes")
 	flag.IntVar(&c.runs, "runs", 5, "runs per tool and scenario (the median is reported)")
+	flag.IntVar(&c.noopRuns, "noop-runs", 15, "runs of the no-op scenario and the raw HEAD limit: each takes well under a second for ours, so more rounds are cheap and steady the medians a ratio to the limit is taken from")
 	flag.IntVar(&c.manyTags, "many-tags", 2000, "tags of the many-tags scenario (0 skips it)")
 	flag.IntVar(&c.manyRepos, "many-repos", 10, "repositories the many-tags scenario spreads its tags over")
 	flag.StringVar(&tools, "tools", "ours,regsync,crane,skopeo", "tools to run, comma-separated")
 	flag.StringVar(&scenarios, "scenarios", "cold,noop,one-tag,many-tags,raw", "scenarios to run, comma-separated")
-	flag.StringVar(&c.ours, "ours", "", "kubectl-imagesync binary (default: _output/bin/kubectl-imagesync, else built with go build)")
-	flag.StringVar(&oursArgs, "ours-args", "", "extra flags for `kubectl-imagesync once`, space-separated")
+	flag.StringVar(&c.ours, "ours", "", "portager binary (default: _output/bin/portager, else built with go build)")
+	flag.StringVar(&oursArgs, "ours-args", "", "extra flags for `portager once`, space-separated")
 	flag.IntVar(&c.cranePar, "crane-parallel", 4, "parallel `crane copy` processes in the crane loop")
 	flag.IntVar(&c.regsyncPar, "regsync-parallel", 4, "regsync defaults.parallel")
 	flag.IntVar(&c.rawStreams, "raw-streams", 8, "streams of the raw limits")
@@ -93,8 +96,8 @@ func main() {
 		c.scenarios[s] = true
 	}
 	c.oursExtraArg = strings.Fields(oursArgs)
-	if c.runs < 1 || c.repos < 1 || c.tagsPerRepo < 1 {
-		log.Fatal("-runs, -repos and -tags-per-repo must be positive")
+	if c.runs < 1 || c.noopRuns < 1 || c.repos < 1 || c.tagsPerRepo < 1 {
+		log.Fatal("-runs, -noop-runs, -repos and -tags-per-repo must be positive")
 	}
 	if err := run(&c); err != nil {
 		log.Fatal(err)
@@ -152,12 +155,12 @@ func oursBinary(c *config, dir string) (string, error) {
 	if c.ours != "" {
 		return c.ours, nil
 	}
-	if _, err := os.Stat("_output/bin/kubectl-imagesync"); err == nil {
-		return filepath.Abs("_output/bin/kubectl-imagesync")
+	if _, err := os.Stat("_output/bin/portager"); err == nil {
+		return filepath.Abs("_output/bin/portager")
 	}
-	p := filepath.Join(dir, "kubectl-imagesync")
+	p := filepath.Join(dir, "portager")
 	log.Printf("building %s", p)
-	cmd := exec.Command("go", "build", "-o", p, "./cmd/kubectl-imagesync")
+	cmd := exec.Command("go", "build", "-o", p, "./cmd/portager")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	return p, cmd.Run()
 }

@@ -54,7 +54,7 @@ func (b *bench) writeConfig(name, content string) (string, error) {
 }
 
 // runOurs: one ImageSync manifest, every repository with semver ">=0.0.0"
-// (all tags, read from the tag list), run by `kubectl-imagesync once`.
+// (all tags, read from the tag list), run by `portager once`.
 func (b *bench) runOurs(ctx context.Context, ds *dataset) error {
 	var m strings.Builder
 	fmt.Fprintf(&m, `apiVersion: portager.portager.io/v1alpha1

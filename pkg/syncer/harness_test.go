@@ -103,7 +103,7 @@ type fault struct {
 // stock registry lacks: cross-repository mounts and Link-paginated tag
 // lists.
 type testRegistry struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	host  string
 	blobs *repoBlobs
@@ -128,7 +128,7 @@ func withPageSize(n int) regOpt {
 	return func(r *testRegistry, _ *[]registry.Option) { r.pageSize = n }
 }
 
-func newTestRegistry(t *testing.T, opts ...regOpt) *testRegistry {
+func newTestRegistry(t testing.TB, opts ...regOpt) *testRegistry {
 	t.Helper()
 	tr := &testRegistry{t: t, blobs: newRepoBlobs()}
 	ropts := []registry.Option{registry.WithBlobHandler(tr.blobs), registry.Logger(log.New(io.Discard, "", 0))}
@@ -471,7 +471,7 @@ func mustDigest(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
 
 // newTestEngine returns an engine speaking plain HTTP to the given test
 // registries, with fast retries.
-func newTestEngine(t *testing.T, mod func(*Options), regs ...*testRegistry) *Engine {
+func newTestEngine(t testing.TB, mod func(*Options), regs ...*testRegistry) *Engine {
 	t.Helper()
 	o := Options{RetryBackoff: time.Millisecond, OperationTimeout: 5 * time.Second}
 	for _, r := range regs {
@@ -488,7 +488,7 @@ func newTestEngine(t *testing.T, mod func(*Options), regs ...*testRegistry) *Eng
 }
 
 // mustSync runs req, fails on Sync errors and checks result invariants.
-func mustSync(t *testing.T, e *Engine, req Request) []TagResult {
+func mustSync(t testing.TB, e *Engine, req Request) []TagResult {
 	t.Helper()
 	res, err := e.Sync(context.Background(), req)
 	if err != nil {

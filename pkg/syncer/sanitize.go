@@ -15,28 +15,34 @@ const MaxMessageLen = 256
 
 const redacted = "[REDACTED]"
 
-// The patterns cover the ways secrets leak into error strings: HTTP auth
-// headers, userinfo in URLs, signed or token-bearing query parameters, JSON
-// or key=value credential fields, and bare JWTs.
-var sanitizers = []struct {
+type sanitizer struct {
 	re   *regexp.Regexp
 	repl string
-}{
-	// Authorization: Bearer xxx / Basic xxx (with or without header name).
-	{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/=:]+`), "$1 " + redacted},
-	// scheme://user:pass@host
-	{regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]*://)[^/\s@]+@`), "${1}" + redacted + "@"},
-	// user:pass@host without a scheme (pasted into a registry field).
-	{regexp.MustCompile(`[^\s/@:"'=]+:[^\s/@"']+@`), redacted + "@"},
-	// JSON fields: "password":"...", "auth":"...", "identitytoken":"..."
-	{regexp.MustCompile(`(?i)("(?:password|passwd|auth|identitytoken|registrytoken|token|access_token|refresh_token|secret|client_secret)"\s*:\s*)"[^"]*"`), `$1"` + redacted + `"`},
-	// key=value in queries, forms and logs (token=, password=, X-Amz-Signature=, sig=...).
-	{regexp.MustCompile(`(?i)\b(password|passwd|pwd|token|access_token|refresh_token|id_token|secret|client_secret|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|auth)=([^&\s"']+)`), "$1=" + redacted},
-	// key: value in header-ish or YAML-ish text.
-	{regexp.MustCompile(`(?i)\b(password|passwd|token|secret|authorization|x-registry-auth)\s*:\s*([^\s,;"'}]+)`), "$1: " + redacted},
-	// JWTs (three base64url segments starting with eyJ).
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`), redacted},
 }
+
+// sanitizers cover the ways secrets leak into error strings: HTTP auth
+// headers, userinfo in URLs, signed or token-bearing query parameters, JSON
+// or key=value credential fields, and bare JWTs. They are compiled on first
+// use, not at package initialisation: a run with no failure never needs
+// them, and every start of the one-shot CLI would pay for compiling them.
+var sanitizers = sync.OnceValue(func() []sanitizer {
+	return []sanitizer{
+		// Authorization: Bearer xxx / Basic xxx (with or without header name).
+		{regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/=:]+`), "$1 " + redacted},
+		// scheme://user:pass@host
+		{regexp.MustCompile(`(?i)([a-z][a-z0-9+.\-]*://)[^/\s@]+@`), "${1}" + redacted + "@"},
+		// user:pass@host without a scheme (pasted into a registry field).
+		{regexp.MustCompile(`[^\s/@:"'=]+:[^\s/@"']+@`), redacted + "@"},
+		// JSON fields: "password":"...", "auth":"...", "identitytoken":"..."
+		{regexp.MustCompile(`(?i)("(?:password|passwd|auth|identitytoken|registrytoken|token|access_token|refresh_token|secret|client_secret)"\s*:\s*)"[^"]*"`), `$1"` + redacted + `"`},
+		// key=value in queries, forms and logs (token=, password=, X-Amz-Signature=, sig=...).
+		{regexp.MustCompile(`(?i)\b(password|passwd|pwd|token|access_token|refresh_token|id_token|secret|client_secret|sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|auth)=([^&\s"']+)`), "$1=" + redacted},
+		// key: value in header-ish or YAML-ish text.
+		{regexp.MustCompile(`(?i)\b(password|passwd|token|secret|authorization|x-registry-auth)\s*:\s*([^\s,;"'}]+)`), "$1: " + redacted},
+		// JWTs (three base64url segments starting with eyJ).
+		{regexp.MustCompile(`eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*`), redacted},
+	}
+})
 
 // Sanitize makes msg safe to show to tenants (status, Events, logs,
 // metrics): credentials, bearer tokens, basic auth and signed URL
@@ -59,7 +65,7 @@ func sanitizeWith(msg string, secrets []string) string {
 			msg = strings.ReplaceAll(msg, s, redacted)
 		}
 	}
-	for _, s := range sanitizers {
+	for _, s := range sanitizers() {
 		msg = s.re.ReplaceAllString(msg, s.repl)
 	}
 	msg = strings.Map(func(r rune) rune {

@@ -1,14 +1,13 @@
 package plugin
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
+	"github.com/portager/portager/pkg/cmd/once"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 )
 
@@ -53,7 +52,8 @@ their per-tag results.
   kubectl imagesync sync base-images --wait
   kubectl imagesync status base-images -n mirror
 
-once runs one sync of a manifest from this machine, without a cluster:
+once runs one sync of a manifest from this machine, without a cluster (the
+standalone portager CLI has the same command and starts faster):
 
   kubectl imagesync once -f base-images.yaml --docker-config ~/.docker/config.json`,
 		SilenceUsage: true,
@@ -63,31 +63,6 @@ once runs one sync of a manifest from this machine, without a cluster:
 	flags := cmd.PersistentFlags()
 	flags.StringVar(&o.loading.ExplicitPath, "kubeconfig", "", "Path to the kubeconfig file to use.")
 	clientcmd.BindOverrideFlags(o.overrides, flags, clientcmd.RecommendedConfigOverrideFlags(""))
-	cmd.AddCommand(newSyncCommand(o), newStatusCommand(o), newOnceCommand())
+	cmd.AddCommand(newSyncCommand(o), newStatusCommand(o), once.NewCommand("kubectl imagesync"))
 	return cmd
-}
-
-// Run executes cmd as the kubectl-imagesync binary does and returns its exit
-// status: 1 when the command failed, after printing the error the way
-// kubectl prints one.
-//
-// klog's -v and --vmodule are wired here rather than through
-// k8s.io/component-base/cli: that package links the metrics registry and
-// feature gates, whose package initialisation alone costs several
-// milliseconds on every invocation, and `once` runs in CI loops where a
-// whole run of an up-to-date manifest takes a few hundred.
-func Run(cmd *cobra.Command, errOut io.Writer) int {
-	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(klogFlags)
-	for _, name := range []string{"v", "vmodule"} {
-		cmd.PersistentFlags().AddGoFlag(klogFlags.Lookup(name))
-	}
-	cmd.SilenceErrors = true
-	err := cmd.Execute()
-	klog.Flush()
-	if err != nil {
-		fmt.Fprintf(errOut, "error: %v\n", err)
-		return 1
-	}
-	return 0
 }

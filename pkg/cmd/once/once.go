@@ -1,4 +1,4 @@
-package plugin
+package once
 
 import (
 	"bytes"
@@ -32,8 +32,8 @@ import (
 // manifestScheme holds the same API group installation the API server uses
 // (pkg/apiserver installs it the same way): decoding applies the v1alpha1
 // defaults and converts to the internal type that validation checks. It is
-// built here rather than imported from pkg/apiserver so the plugin binary
-// does not link the server and its storage.
+// built here rather than imported from pkg/apiserver so that the binaries
+// running once do not link the server and its storage.
 var (
 	manifestScheme = runtime.NewScheme()
 	manifestCodecs = serializer.NewCodecFactory(manifestScheme)
@@ -43,7 +43,7 @@ func init() {
 	install.Install(manifestScheme)
 }
 
-type onceOptions struct {
+type options struct {
 	file         string
 	dockerConfig string
 	insecure     []string
@@ -55,10 +55,16 @@ type onceOptions struct {
 }
 
 // errInvalidManifest and errTagsFailed make the command exit non-zero.
-var errInvalidManifest = errors.New("the manifest is invalid")
+var (
+	errInvalidManifest = errors.New("the manifest is invalid")
+	errTagsFailed      = errors.New("some tags failed to sync")
+)
 
-func newOnceCommand() *cobra.Command {
-	oo := &onceOptions{}
+// NewCommand returns the once command. parent is how users invoke the
+// binary that mounts it ("portager", "kubectl imagesync"), for the examples
+// in its help.
+func NewCommand(parent string) *cobra.Command {
+	oo := &options{}
 	cmd := &cobra.Command{
 		Use:   "once -f MANIFEST",
 		Short: "Run one sync of an ImageSync manifest locally, without a cluster",
@@ -85,8 +91,8 @@ trusted_root.json of --sigstore-trusted-root.
 TLS is always verified. --registry-ca-file adds CAs to the system roots;
 --insecure-registry makes one host[:port] use plain HTTP.
 
-  kubectl imagesync once -f base-images.yaml --docker-config ~/.docker/config.json
-  cat sync.json | kubectl imagesync once -f - --insecure-registry localhost:5000`,
+  ` + parent + ` once -f base-images.yaml --docker-config ~/.docker/config.json
+  cat sync.json | ` + parent + ` once -f - --insecure-registry localhost:5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return oo.run(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -106,7 +112,7 @@ TLS is always verified. --registry-ca-file adds CAs to the system roots;
 	return cmd
 }
 
-func (oo *onceOptions) run(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
+func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -169,7 +175,7 @@ func (oo *onceOptions) run(ctx context.Context, stdin io.Reader, out, errOut io.
 
 // loadManifest reads, decodes (with defaults) and validates the manifest
 // and returns its spec in the versioned form syncplan takes.
-func (oo *onceOptions) loadManifest(stdin io.Reader, errOut io.Writer) (*v1alpha1.ImageSyncSpec, error) {
+func (oo *options) loadManifest(stdin io.Reader, errOut io.Writer) (*v1alpha1.ImageSyncSpec, error) {
 	var data []byte
 	var err error
 	if oo.file == "-" {
@@ -240,7 +246,7 @@ func singleDocument(data []byte) ([]byte, error) {
 
 // engineOptions maps the transport and concurrency flags to the engine and
 // loads the keychain.
-func (oo *onceOptions) engineOptions() (syncer.Options, authn.Keychain, error) {
+func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 	opts := syncer.Options{
 		InsecureHosts:          oo.insecure,
 		TagConcurrency:         oo.tagConcurrency,
@@ -293,13 +299,21 @@ func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration
 			failed++
 		}
 		bytesMoved += r.Bytes
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Image, orDash(r.Tag), r.Outcome, orDash(r.Digest),
-			r.Bytes, r.Duration.Round(time.Millisecond), orDash(r.Reason), orDash(oneLine(r.Message)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Image, dash(r.Tag), r.Outcome, dash(r.Digest),
+			r.Bytes, r.Duration.Round(time.Millisecond), dash(r.Reason), dash(oneLine(r.Message)))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d copied, %d up to date, %d failed; %d bytes uploaded in %s\n",
 		copied, skipped, failed, bytesMoved, elapsed.Round(time.Millisecond))
 	return failed
+}
+
+// dash stands in for an empty cell so the columns stay aligned.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func oneLine(s string) string {

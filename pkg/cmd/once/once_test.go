@@ -1,4 +1,4 @@
-package plugin
+package once
 
 import (
 	"bytes"
@@ -22,6 +22,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+
+	"github.com/portager/portager/pkg/cmd/cli"
 )
 
 // startRegistry runs go-containerregistry's registry on 127.0.0.1. With
@@ -98,11 +101,20 @@ func randomIndex(t *testing.T) v1.ImageIndex {
 	return mutate.AppendManifests(empty.Index, adds...)
 }
 
-// runPlugin runs `kubectl-imagesync args...` and returns stdout, stderr and
-// the error Run would turn into the exit status.
-func runPlugin(stdin string, args ...string) (string, string, error) {
+// newRoot mounts the once command under a root, as the binaries do.
+func newRoot(out, errOut io.Writer) *cobra.Command {
+	root := &cobra.Command{Use: "portager"}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.AddCommand(NewCommand("portager"))
+	return root
+}
+
+// runOnce runs `portager args...` and returns stdout, stderr and the error
+// cli.Run would turn into the exit status.
+func runOnce(stdin string, args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
-	cmd := NewCommand(&out, &errOut)
+	cmd := newRoot(&out, &errOut)
 	cmd.SetIn(strings.NewReader(stdin))
 	cmd.SetArgs(args)
 	err := cmd.Execute()
@@ -303,7 +315,7 @@ spec:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			stdout, stderr, err := runPlugin(tc.stdin, tc.args...)
+			stdout, stderr, err := runOnce(tc.stdin, tc.args...)
 			switch {
 			case tc.want.err != nil:
 				if !errors.Is(err, tc.want.err) {
@@ -338,8 +350,8 @@ spec:
 	}
 }
 
-// TestOnceExitStatus checks the status main() exits with, through the same
-// Run it uses.
+// TestOnceExitStatus checks the status the binaries exit with, through the
+// cli.Run their main functions use.
 func TestOnceExitStatus(t *testing.T) {
 	src := startRegistry(t, "", "")
 	dst := startRegistry(t, "", "")
@@ -351,9 +363,9 @@ func TestOnceExitStatus(t *testing.T) {
 		code int
 	}{{ok, 0}, {bad, 1}, {writeFile(t, "invalid.yaml", "kind: ImageSync\napiVersion: portager.portager.io/v1alpha1\nspec: {}\n"), 1}} {
 		var out, errOut bytes.Buffer
-		cmd := NewCommand(&out, &errOut)
+		cmd := newRoot(&out, &errOut)
 		cmd.SetArgs([]string{"once", "-f", tc.file, "--insecure-registry", src, "--insecure-registry", dst})
-		if code := Run(cmd, &errOut); code != tc.code {
+		if code := cli.Run(cmd, &errOut); code != tc.code {
 			t.Errorf("%s: exit %d, want %d\n%s%s", filepath.Base(tc.file), code, tc.code, out.String(), errOut.String())
 		}
 	}

@@ -1,0 +1,41 @@
+// Command portager is Portager without a cluster, for CI pipelines and
+// workstations: `portager once -f mirror.yaml` runs one sync of an ImageSync
+// manifest with the controller's engine, validation and verification gates.
+//
+// It is `kubectl imagesync once` without the plugin's Kubernetes client:
+// the generated clientset links client-go's scheme of every built-in API
+// group, whose initialisation this binary skips on each of the many short
+// runs a pipeline makes (TestClusterFree keeps it that way).
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/portager/portager/pkg/cmd/cli"
+	"github.com/portager/portager/pkg/cmd/once"
+)
+
+func newRootCommand(out, errOut io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "portager",
+		Short: "Copy and verify container images between registries, without a cluster",
+		Long: `portager runs Portager's copy engine from this machine. An ImageSync manifest,
+the same one the cluster takes, says what to copy:
+
+  portager once -f base-images.yaml --docker-config ~/.docker/config.json
+
+In a cluster, use the ImageSync API and kubectl imagesync instead.`,
+		SilenceUsage: true,
+	}
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	cmd.AddCommand(once.NewCommand("portager"))
+	return cmd
+}
+
+func main() {
+	os.Exit(cli.Run(newRootCommand(os.Stdout, os.Stderr), os.Stderr))
+}
