@@ -187,6 +187,7 @@ func (b *bench) mainScenarios() error {
 func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string, tools []string, runs int) {
 	results := byTool{}
 	raw := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
+	floor := &result{note: fmt.Sprintf("tag lists + HEADs, %d streams", b.c.rawStreams)}
 	if !b.c.scenarios[scenario] {
 		tools = nil
 	}
@@ -214,10 +215,20 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 			logSample("raw", rawScenario, i+1, s)
 			raw.samples = append(raw.samples, s)
 		}
+		if b.c.scenarios["raw"] && floor.err == nil {
+			s, err := b.processFloor(ctx, ds)
+			if err != nil {
+				floor.err = err
+				continue
+			}
+			logSample("floor", rawScenario, i+1, s)
+			floor.samples = append(floor.samples, s)
+		}
 	}
 	b.recordAll(scenario, results)
 	if b.c.scenarios["raw"] {
 		b.record(rawScenario, "raw", raw)
+		b.record(rawScenario, "process floor", floor)
 	}
 }
 
@@ -387,7 +398,7 @@ func (b *bench) report() string {
 	fmt.Fprintln(&w, "| scenario | tool | wall (median) | src requests | dst requests | pings src/dst | tag lists | bytes written to dst | bytes read from src | ours ÷ tool (wall) |")
 	fmt.Fprintln(&w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	order := []string{"cold", "noop", "one-tag", "many-tags", "raw-copy", "raw-head", "raw-head-many"}
-	tools := append(append([]string(nil), c.tools...), "raw")
+	tools := append(append([]string(nil), c.tools...), "raw", "process floor")
 	for _, sc := range order {
 		rs := b.results[sc]
 		if rs == nil {
@@ -428,6 +439,20 @@ func (b *bench) report() string {
 	fmt.Fprintln(&w)
 	w.WriteString(b.targets())
 	return w.String()
+}
+
+// floorLine sets ours beside the process floor of the same data set (not
+// a target; it tells how much of ours' distance from the in-process raw
+// limit any command pays).
+func floorLine(scenario string, ours, raw, floor *result) string {
+	if floor == nil {
+		return ""
+	}
+	line := fmt.Sprintf("- %s vs the process floor (%s): %.2f×", scenario, fmtDur(floor.wall()), ours.wall().Seconds()/floor.wall().Seconds())
+	if raw != nil {
+		line += fmt.Sprintf("; the floor itself is %.2f× the raw HEAD limit", floor.wall().Seconds()/raw.wall().Seconds())
+	}
+	return line + "\n"
 }
 
 func fmtDur(d time.Duration) string {
@@ -492,6 +517,7 @@ func (b *bench) targets() string {
 		if raw := get("raw-head", "raw"); raw != nil {
 			fmt.Fprintf(&w, "- no-op wall ≤ 1.15× raw HEAD limit (%s): %.2f× — %s\n", fmtDur(raw.wall()), o.wall().Seconds()/raw.wall().Seconds(), ok(o.wall().Seconds() <= 1.15*raw.wall().Seconds()))
 		}
+		w.WriteString(floorLine("no-op", o, get("raw-head", "raw"), get("raw-head", "process floor")))
 	}
 	if o := get("one-tag", "ours"); o != nil {
 		written := o.med(func(s sample) int64 { return s.dst.BytesIn })
@@ -505,6 +531,7 @@ func (b *bench) targets() string {
 		if raw := get("raw-head-many", "raw"); raw != nil {
 			fmt.Fprintf(&w, "- many-tags no-op ≤ 1.1× raw HEAD limit (%s): %s = %.2f× — %s\n", fmtDur(raw.wall()), fmtDur(o.wall()), o.wall().Seconds()/raw.wall().Seconds(), ok(o.wall().Seconds() <= 1.1*raw.wall().Seconds()))
 		}
+		w.WriteString(floorLine("many-tags no-op", o, get("raw-head-many", "raw"), get("raw-head-many", "process floor")))
 		if b.many != nil {
 			reqs := o.med(func(s sample) int64 { return s.src.Requests + s.dst.Requests })
 			fmt.Fprintf(&w, "- many-tags no-op requests: %d for %d tags in %d repositories\n", reqs, len(b.many.tags), len(b.many.repos))

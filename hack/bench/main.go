@@ -62,6 +62,12 @@ type config struct {
 
 func main() {
 	log.SetFlags(log.Ltime)
+	if len(os.Args) > 1 && os.Args[1] == floorArg {
+		if err := floorMain(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	var c config
 	var size, tools, scenarios, oursArgs string
 	flag.StringVar(&size, "size", "1350MB", "unique blob bytes of the main data set (e.g. 1350MB, 1GiB, 128MiB)")
