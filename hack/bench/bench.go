@@ -187,7 +187,7 @@ func (b *bench) mainScenarios() error {
 func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string, tools []string, runs int) {
 	results := byTool{}
 	raw := &result{note: fmt.Sprintf("%d streams", b.c.rawStreams)}
-	floor := &result{note: fmt.Sprintf("tag lists + HEADs, %d streams", b.c.rawStreams)}
+	floor := &result{note: fmt.Sprintf("tag lists + HEADs, %d streams per registry", b.c.rawStreams)}
 	if !b.c.scenarios[scenario] {
 		tools = nil
 	}

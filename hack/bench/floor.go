@@ -19,7 +19,7 @@ const floorArg = "process-floor"
 // runs as a command, as every tool here does: the bench binary itself is
 // started as a minimal client (floorMain) that makes exactly the requests
 // such a re-sync needs, a tag list per repository and a manifest HEAD per
-// tag on each side, raw-streams at a time, and nothing else. Next to the
+// tag on each side, raw-streams at a time per registry, and nothing else. Next to the
 // in-process raw HEAD limit it shows what process start, fresh connections
 // and the tag lists cost before any tool's own work.
 func (b *bench) processFloor(ctx context.Context, ds *dataset) (sample, error) {
@@ -33,7 +33,8 @@ func (b *bench) processFloor(ctx context.Context, ds *dataset) (sample, error) {
 
 // floorMain is the process floor client: floorArg STREAMS SRC DST REPO...
 // It lists each repository's tags on SRC, HEADs every tag on SRC and DST as
-// soon as its list arrives, and fails unless both sides name one digest.
+// soon as its list arrives, STREAMS requests at a time on each registry,
+// and fails unless both sides name one digest.
 func floorMain(args []string) error {
 	if len(args) < 4 {
 		return fmt.Errorf("usage: %s STREAMS SRC DST REPO...", floorArg)
@@ -43,12 +44,13 @@ func floorMain(args []string) error {
 		return fmt.Errorf("streams %q: want a positive number", args[0])
 	}
 	src, dst, repos := args[1], args[2], args[3:]
-	slots := make(chan struct{}, streams)
-	slot := func() func() { slots <- struct{}{}; return func() { <-slots } }
+	// STREAMS requests per registry, as our engine bounds its own.
+	slots := map[string]chan struct{}{src: make(chan struct{}, streams), dst: make(chan struct{}, streams)}
+	slot := func(reg string) func() { slots[reg] <- struct{}{}; return func() { <-slots[reg] } }
 	var g errgroup.Group
 	for _, repo := range repos {
 		g.Go(func() error {
-			release := slot()
+			release := slot(src)
 			tags, err := listTags(src, repo)
 			release()
 			if err != nil {
@@ -61,7 +63,7 @@ func floorMain(args []string) error {
 					var sides errgroup.Group
 					for i, reg := range []string{src, dst} {
 						sides.Go(func() error {
-							defer slot()()
+							defer slot(reg)()
 							d, err := headDigest(reg, repo, tag)
 							digests[i] = d
 							return err
