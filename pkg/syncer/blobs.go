@@ -173,25 +173,39 @@ func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.De
 			return 0, err
 		}
 	}
+	var source <-chan openedBlob
 	if location == "" {
+		if src.host != dst.host {
+			// The upload is certain now, so the source stream opens while
+			// the destination opens the upload: one round trip on the
+			// copy's critical path instead of two. Each runs under its own
+			// host's held slot.
+			source = openBlob(ctx, src, desc.Digest)
+		}
 		resp, err := dst.do(ctx, call{
 			op: "start upload to " + dst.repo, method: http.MethodPost,
 			url: "/v2/" + dst.repo + "/blobs/uploads/", ok: []int{http.StatusAccepted}, noRetry: true,
 		})
 		if err != nil {
+			closeOpened(source)
 			return 0, err
 		}
 		resp.Body.Close()
 		location = resp.Header.Get("Location")
 	}
 	if location == "" {
+		closeOpened(source)
 		return 0, fmt.Errorf("start upload to %s: registry returned no upload location", dst.repo)
 	}
 
-	body, err := src.getBlob(ctx, desc.Digest)
-	if err != nil {
-		return 0, err
+	if source == nil {
+		source = openBlob(ctx, src, desc.Digest)
 	}
+	opened := <-source
+	if opened.err != nil {
+		return 0, opened.err
+	}
+	body := opened.body
 	defer body.Close()
 	vr := newVerifier(body, desc)
 
@@ -235,6 +249,33 @@ func (c *repoClient) headBlob(ctx context.Context, d v1.Hash) (bool, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK, nil
+}
+
+// openedBlob is a source blob stream being opened by openBlob.
+type openedBlob struct {
+	body io.ReadCloser
+	err  error
+}
+
+// openBlob starts getBlob and delivers its outcome on the returned channel.
+func openBlob(ctx context.Context, c *repoClient, d v1.Hash) <-chan openedBlob {
+	ch := make(chan openedBlob, 1)
+	go func() {
+		body, err := c.getBlob(ctx, d)
+		ch <- openedBlob{body, err}
+	}()
+	return ch
+}
+
+// closeOpened waits for a stream openBlob started and closes it, for a
+// transfer that ends before reading it.
+func closeOpened(ch <-chan openedBlob) {
+	if ch == nil {
+		return
+	}
+	if o := <-ch; o.body != nil {
+		o.body.Close()
+	}
 }
 
 // getBlob opens a stream of the blob (redirects to storage are followed

@@ -3,7 +3,9 @@ package syncer
 import (
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -260,5 +262,59 @@ func TestNondistributableLayers(t *testing.T) {
 		if fetched != allow || dst.blobs.has("win", fd.String()) != allow {
 			t.Errorf("allow=%v: foreign layer fetched=%v present=%v", allow, fetched, dst.blobs.has("win", fd.String()))
 		}
+	}
+}
+
+// TestUploadOverlapsSourceRead: once a blob must be uploaded, its source
+// stream opens while the destination opens the upload, so each copied
+// blob's critical path is one round trip shorter (on remote registries, the
+// round trip is most of a small blob's copy). The destination holds each
+// upload POST until the source has been asked for that blob; an engine that
+// opens the source only after the POST answers makes every hold time out.
+func TestUploadOverlapsSourceRead(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	img := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 4096, types.OCILayer))
+	src.push("team/app:1", img)
+
+	// The k-th upload POST waits (up to 2 s) until the source has been
+	// asked for k blobs.
+	var gets, posts, overlapped atomic.Int32
+	src.setHook(func(r *http.Request) func() {
+		if r.Method == http.MethodGet && kindOf(r) == "blob" {
+			gets.Add(1)
+		}
+		return func() {}
+	})
+	dst.setHook(func(r *http.Request) func() {
+		if r.Method == http.MethodPost && kindOf(r) == "upload" {
+			k := posts.Add(1)
+			for deadline := time.Now().Add(2 * time.Second); gets.Load() < k && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if gets.Load() >= k {
+				overlapped.Add(1)
+			}
+		}
+		return func() {}
+	})
+
+	e := newTestEngine(t, func(o *Options) { o.BlobConcurrency = 1; o.MaxRetries = -1 }, src, dst)
+	res := mustSync(t, e, Request{
+		Source:      Endpoint{Registry: src.ref("team")},
+		Destination: Endpoint{Registry: dst.host},
+		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
+	})
+	if r := resultFor(t, res, "app", "1"); r.Outcome != OutcomeCopied {
+		t.Fatalf("result %+v", r)
+	}
+	if got, want := dst.digestOf("app:1"), mustDigest(t, img); got != want {
+		t.Errorf("destination digest %q, want %q", got, want)
+	}
+	// Two uploads (config and layer), one at a time, each overlapping
+	// its own source read.
+	if n, p := overlapped.Load(), posts.Load(); n != 2 || p != 2 {
+		t.Errorf("%d of %d upload POSTs overlapped their source read, want 2 of 2", n, p)
 	}
 }
