@@ -191,38 +191,29 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 	if !b.c.scenarios[scenario] {
 		tools = nil
 	}
+	// take adds one sample to r; after a failure r is not measured again.
+	take := func(r *result, name, sc string, run int, measure func() (sample, error)) {
+		if r.err != nil {
+			return
+		}
+		s, err := measure()
+		if err != nil {
+			r.err = err
+			log.Printf("%s %s: %v", name, sc, err)
+			return
+		}
+		logSample(name, sc, run, s)
+		r.samples = append(r.samples, s)
+	}
 	for i := 0; i < runs; i++ {
 		for _, t := range tools {
-			r := results.of(t)
-			if r.err != nil {
-				continue
-			}
-			s, err := b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, ds) })
-			if err != nil {
-				r.err = err
-				log.Printf("%s %s: %v", t, scenario, err)
-				continue
-			}
-			logSample(t, scenario, i+1, s)
-			r.samples = append(r.samples, s)
+			take(results.of(t), t, scenario, i+1, func() (sample, error) {
+				return b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, ds) })
+			})
 		}
-		if b.c.scenarios["raw"] && raw.err == nil {
-			s, err := b.rawHead(ctx, ds)
-			if err != nil {
-				raw.err = err
-				continue
-			}
-			logSample("raw", rawScenario, i+1, s)
-			raw.samples = append(raw.samples, s)
-		}
-		if b.c.scenarios["raw"] && floor.err == nil {
-			s, err := b.processFloor(ctx, ds)
-			if err != nil {
-				floor.err = err
-				continue
-			}
-			logSample("floor", rawScenario, i+1, s)
-			floor.samples = append(floor.samples, s)
+		if b.c.scenarios["raw"] {
+			take(raw, "raw", rawScenario, i+1, func() (sample, error) { return b.rawHead(ctx, ds) })
+			take(floor, "floor", rawScenario, i+1, func() (sample, error) { return b.processFloor(ctx, ds) })
 		}
 	}
 	b.recordAll(scenario, results)
