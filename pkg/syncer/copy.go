@@ -14,45 +14,128 @@ import (
 
 // copyImage copies the manifest tree rooted at top (already resolved to a
 // digest) and its referrers, then moves the tag. Order is what keeps a
-// failure invisible: blobs, child manifests by digest, the top manifest by
-// digest, referrers, and the tag last.
+// failure invisible: blobs, then child manifests by digest, then (for an
+// image with referrers) the top manifest by digest and its referrers, and
+// the tag last. An image without referrers needs no push by digest: the
+// tag's PUT creates the manifest and moves the tag in one request.
 func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, tag string, moved *atomic.Int64) error {
-	raw, mt, err := r.copyManifest(ctx, src, dst, top, moved)
+	if err := r.prepareImage(ctx, src, dst, top, moved); err != nil {
+		return err
+	}
+	m, err := r.fetchManifest(ctx, src, top.Digest) // read by prepareImage
 	if err != nil {
 		return err
 	}
-	if raw == nil {
-		// Present at the destination by digest already (an earlier run
-		// failed after pushing it, or another tag shares it): the tag still
-		// needs the bytes and referrers still need the children.
-		m, err := r.fetchManifest(ctx, src, top.Digest)
+	// Tag last: only now does the new digest become visible under the tag.
+	return dst.putManifest(ctx, tag, m.raw, m.mt, top.Digest)
+}
+
+// prepareImage makes everything the tag of top will need exist at dst: all
+// the content below the top manifest and, when the image has referrers, the
+// top manifest by digest and the referrers. It runs once per destination
+// repository per run, however many tags share the digest.
+//
+// Reads that do not depend on each other overlap, since on a remote
+// registry each serial round trip is most of a small image's copy: the
+// source's referrers are looked up while the content is copied, and the
+// top manifest is read while the destination is asked whether it has it
+// (the tag's PUT needs its bytes either way).
+func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, moved *atomic.Int64) error {
+	_, err := r.share(ctx, "image|"+dst.host.host+"|"+dst.repo+"|"+top.Digest.String(), func() error {
+		ctx, cancel := context.WithCancel(ctx)
+		var discover errgroup.Group
+		defer func() {
+			cancel()
+			_ = discover.Wait()
+		}()
+		find := func(d v1.Hash) {
+			discover.Go(func() error {
+				_, err := r.findReferrers(ctx, src, d)
+				return err
+			})
+		}
+		find(top.Digest)
+
+		var (
+			present bool
+			m       cachedManifest
+			reads   errgroup.Group
+		)
+		reads.Go(func() (err error) {
+			_, present, err = dst.headManifest(ctx, top.Digest.String())
+			return err
+		})
+		reads.Go(func() (err error) {
+			m, err = r.fetchManifest(ctx, src, top.Digest)
+			return err
+		})
+		if err := reads.Wait(); err != nil {
+			return err
+		}
+		subjects, err := subjectsOf(top.Digest, m)
 		if err != nil {
 			return err
 		}
-		raw, mt = m.raw, m.mt
-	}
-	subjects := []v1.Hash{top.Digest}
-	if mt.IsIndex() {
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(raw))
-		if err != nil {
-			return fmt.Errorf("parsing index %s: %w", top.Digest, err)
+		for _, child := range subjects[1:] {
+			find(child)
 		}
-		for _, c := range idx.Manifests {
-			if c.MediaType.IsIndex() || c.MediaType.IsImage() {
-				subjects = append(subjects, c.Digest)
+		// A manifest present by digest was pushed after all of its content
+		// (we push bottom-up), so the subtree needs nothing.
+		if !present {
+			if err := r.copyContent(ctx, src, dst, top.Digest, m, moved); err != nil {
+				return err
 			}
 		}
+		if err := discover.Wait(); err != nil {
+			return err
+		}
+		withReferrers := false
+		for _, d := range subjects {
+			set, err := r.findReferrers(ctx, src, d) // answered from the run's cache
+			if err != nil {
+				return err
+			}
+			withReferrers = withReferrers || !set.empty()
+		}
+		if !withReferrers {
+			return nil
+		}
+		// Referrers go after their subject, so the destination never
+		// holds a signature for a manifest it does not have.
+		if !present {
+			if err := dst.putManifest(ctx, top.Digest.String(), m.raw, m.mt, top.Digest); err != nil {
+				return err
+			}
+		}
+		return r.copyReferrers(ctx, src, dst, subjects, 0, moved)
+	})
+	return err
+}
+
+// subjectsOf lists the digests whose referrers travel with the manifest m
+// (digest d): d itself and, for an index, its child manifests, since
+// platform images are signed too.
+func subjectsOf(d v1.Hash, m cachedManifest) ([]v1.Hash, error) {
+	subjects := []v1.Hash{d}
+	if !m.mt.IsIndex() {
+		return subjects, nil
 	}
-	if err := r.copyReferrers(ctx, src, dst, subjects, 0, moved); err != nil {
-		return err
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(m.raw))
+	if err != nil {
+		return nil, fmt.Errorf("parsing index %s: %w", d, err)
 	}
-	// Tag last: only now does the new digest become visible under the tag.
-	return dst.putManifest(ctx, tag, raw, mt, top.Digest)
+	for _, c := range idx.Manifests {
+		if c.MediaType.IsIndex() || c.MediaType.IsImage() {
+			subjects = append(subjects, c.Digest)
+		}
+	}
+	return subjects, nil
 }
 
 // copyManifest makes the manifest desc (and everything it references) exist
-// in dst by digest and returns its verified content. The work is done once
-// per destination repository per run, however many tags share it.
+// in dst by digest and returns its verified content, or nil content when
+// dst already had it. The work is done once per destination repository per
+// run, however many tags share it.
 func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, moved *atomic.Int64) ([]byte, types.MediaType, error) {
 	key := "manifest|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
 	var m cachedManifest
@@ -71,45 +154,8 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 		if err != nil {
 			return err
 		}
-		switch {
-		case m.mt.IsIndex():
-			idx, err := v1.ParseIndexManifest(bytes.NewReader(m.raw))
-			if err != nil {
-				return fmt.Errorf("parsing index %s: %w", desc.Digest, err)
-			}
-			// Children in parallel (bounded), failing fast: the index
-			// cannot be pushed unless every child landed.
-			g, gctx := errgroup.WithContext(ctx)
-			g.SetLimit(r.e.opts.BlobConcurrency)
-			for _, c := range idx.Manifests {
-				switch {
-				case c.MediaType.IsIndex() || c.MediaType.IsImage():
-					g.Go(func() error {
-						_, _, err := r.copyManifest(gctx, src, dst, c, moved)
-						return err
-					})
-				case !c.MediaType.IsDistributable() && !r.e.opts.AllowNondistributable:
-				default:
-					g.Go(func() error {
-						n, err := r.copyBlob(gctx, src, dst, c)
-						moved.Add(n)
-						return err
-					})
-				}
-			}
-			if err := g.Wait(); err != nil {
-				return err
-			}
-		case m.mt.IsImage():
-			mf, err := v1.ParseManifest(bytes.NewReader(m.raw))
-			if err != nil {
-				return fmt.Errorf("parsing manifest %s: %w", desc.Digest, err)
-			}
-			if err := r.copyBlobs(ctx, src, dst, append([]v1.Descriptor{mf.Config}, mf.Layers...), moved); err != nil {
-				return err
-			}
-		default:
-			return &unsupportedError{mediaType: string(m.mt)}
+		if err := r.copyContent(ctx, src, dst, desc.Digest, m, moved); err != nil {
+			return err
 		}
 		return dst.putManifest(ctx, desc.Digest.String(), m.raw, m.mt, desc.Digest)
 	})
@@ -120,6 +166,48 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 		m = r.manifest(desc.Digest)
 	}
 	return m.raw, m.mt, nil
+}
+
+// copyContent copies what the manifest m (digest d) references, so that m
+// can be pushed: an index's child manifests and blobs, an image's config
+// and layers.
+func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, m cachedManifest, moved *atomic.Int64) error {
+	switch {
+	case m.mt.IsIndex():
+		idx, err := v1.ParseIndexManifest(bytes.NewReader(m.raw))
+		if err != nil {
+			return fmt.Errorf("parsing index %s: %w", d, err)
+		}
+		// Children in parallel (bounded), failing fast: the index cannot be
+		// pushed unless every child landed.
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(r.e.opts.BlobConcurrency)
+		for _, c := range idx.Manifests {
+			switch {
+			case c.MediaType.IsIndex() || c.MediaType.IsImage():
+				g.Go(func() error {
+					_, _, err := r.copyManifest(gctx, src, dst, c, moved)
+					return err
+				})
+			case !c.MediaType.IsDistributable() && !r.e.opts.AllowNondistributable:
+			default:
+				g.Go(func() error {
+					n, err := r.copyBlob(gctx, src, dst, c)
+					moved.Add(n)
+					return err
+				})
+			}
+		}
+		return g.Wait()
+	case m.mt.IsImage():
+		mf, err := v1.ParseManifest(bytes.NewReader(m.raw))
+		if err != nil {
+			return fmt.Errorf("parsing manifest %s: %w", d, err)
+		}
+		return r.copyBlobs(ctx, src, dst, append([]v1.Descriptor{mf.Config}, mf.Layers...), moved)
+	default:
+		return &unsupportedError{mediaType: string(m.mt)}
+	}
 }
 
 // copyBlobs copies descs with bounded concurrency, failing fast: once one

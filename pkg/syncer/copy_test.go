@@ -318,3 +318,90 @@ func TestUploadOverlapsSourceRead(t *testing.T) {
 		t.Errorf("%d of %d upload POSTs overlapped their source read, want 2 of 2", n, p)
 	}
 }
+
+// TestCopyCriticalPath: reads that do not depend on each other overlap, and
+// an image is pushed no more often than its referrers need. The
+// destination's HEAD of the new digest is held until the source has been
+// asked for that manifest and for its referrers; an engine that waits for
+// one answer before asking the next makes the hold time out. An image
+// without referrers is pushed once, by its tag; a signed one is pushed by
+// digest first, so its signature never lands before it, and tagged last.
+func TestCopyCriticalPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		signed bool
+	}{
+		{"no referrers", false},
+		{"cosign signature", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := newTestRegistry(t)
+			dst := newTestRegistry(t)
+			img := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 4096, types.OCILayer))
+			src.push("app:1", img)
+			d := mustDigest(t, img)
+			sigTag := fallbackTag(hashOf(t, img)) + ".sig"
+			var sig v1.Image
+			if tc.signed {
+				sig, _ = random.Image(150, 1)
+				src.push("app:"+sigTag, sig)
+			}
+			src.reset()
+
+			var manifestGET, referrersAsked, overlapped atomic.Bool
+			src.setHook(func(r *http.Request) func() {
+				switch {
+				case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+d):
+					manifestGET.Store(true)
+				case kindOf(r) == "referrers":
+					referrersAsked.Store(true)
+				}
+				return func() {}
+			})
+			dst.setHook(func(r *http.Request) func() {
+				if r.Method == http.MethodHead && strings.HasSuffix(r.URL.Path, "/manifests/"+d) {
+					for deadline := time.Now().Add(2 * time.Second); !(manifestGET.Load() && referrersAsked.Load()) && time.Now().Before(deadline); {
+						time.Sleep(time.Millisecond)
+					}
+					overlapped.Store(manifestGET.Load() && referrersAsked.Load())
+				}
+				return func() {}
+			})
+
+			e := newTestEngine(t, nil, src, dst)
+			res := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Images: []Image{{Name: "app", Tags: []string{"1"}}},
+			})
+			if r := resultFor(t, res, "app", "1"); r.Outcome != OutcomeCopied {
+				t.Fatalf("result %+v", r)
+			}
+			if got := dst.digestOf("app:1"); got != d {
+				t.Errorf("destination digest %q, want %q", got, d)
+			}
+			if !overlapped.Load() {
+				t.Errorf("the destination's HEAD of %s waited 2 s for the source's manifest GET and referrers lookup: they follow it instead of overlapping it", d)
+			}
+
+			var puts []string
+			for _, rec := range dst.all() {
+				if rec.Method == http.MethodPut && rec.Kind == "manifest" {
+					puts = append(puts, rec.Path[strings.LastIndex(rec.Path, "/")+1:])
+				}
+			}
+			want := []string{"1"}
+			if tc.signed {
+				want = []string{d, mustDigest(t, sig), sigTag, "1"}
+				if got := dst.digestOf("app:" + sigTag); got != mustDigest(t, sig) {
+					t.Errorf("signature at the destination %q, want %s", got, mustDigest(t, sig))
+				}
+			}
+			if strings.Join(puts, " ") != strings.Join(want, " ") {
+				t.Errorf("destination manifest PUTs %v, want %v", puts, want)
+			}
+		})
+	}
+}

@@ -26,6 +26,72 @@ const maxReferrerDepth = 2
 // fallbackTag is the OCI 1.1 referrers tag schema: sha256:<hex> -> sha256-<hex>.
 func fallbackTag(d v1.Hash) string { return d.Algorithm + "-" + d.Hex }
 
+// referrerSet is what the source holds for one subject: its cosign
+// tag-scheme artifacts and its OCI 1.1 referrers.
+type referrerSet struct {
+	cosign []cosignArtifact
+	oci    []v1.Descriptor
+}
+
+// cosignArtifact is a cosign tag-scheme tag found at the source.
+type cosignArtifact struct {
+	tag  string
+	desc v1.Descriptor
+}
+
+func (s referrerSet) empty() bool { return len(s.cosign) == 0 && len(s.oci) == 0 }
+
+// findReferrers reads, once per run, what the source holds for subject d.
+// It asks nothing of the destination, so a copy starts it first and lets it
+// run alongside the blobs instead of after them. Its lookups go out
+// together: on a repository read without a tag list that is three cosign
+// HEADs and the referrers lookup in one round trip rather than four.
+func (r *run) findReferrers(ctx context.Context, src *repoClient, d v1.Hash) (referrerSet, error) {
+	key := "find-referrers|" + src.host.host + "|" + src.repo + "|" + d.String()
+	_, err := r.share(ctx, key, func() error {
+		found := make([]*cosignArtifact, len(cosignSuffixes))
+		var oci []v1.Descriptor
+		g, gctx := errgroup.WithContext(ctx)
+		for i, s := range cosignSuffixes {
+			tag := fallbackTag(d) + "." + s
+			if src.knownTags != nil && !src.knownTags[tag] {
+				continue // not in the tag list read this run
+			}
+			g.Go(func() error {
+				desc, ok, err := src.headManifest(gctx, tag)
+				if ok {
+					found[i] = &cosignArtifact{tag: tag, desc: desc}
+				}
+				return err
+			})
+		}
+		g.Go(func() (err error) {
+			oci, err = src.referrers(gctx, d)
+			return err
+		})
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		var set referrerSet
+		for _, a := range found {
+			if a != nil {
+				set.cosign = append(set.cosign, *a)
+			}
+		}
+		set.oci = oci
+		r.mu.Lock()
+		r.referrerSets[key] = set
+		r.mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return referrerSet{}, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.referrerSets[key], nil
+}
+
 // copyReferrers makes the signatures, attestations and SBOMs of each
 // subject travel with the image: cosign tag-scheme artifacts and OCI 1.1
 // referrers (via the referrers API or its fallback tag). Subjects include
@@ -43,17 +109,17 @@ func (r *run) copyReferrers(ctx context.Context, src, dst *repoClient, subjects 
 
 func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Hash, depth int, moved *atomic.Int64) error {
 	_, err := r.share(ctx, "referrers|"+dst.host.host+"|"+dst.repo+"|"+d.String(), func() error {
-		for _, s := range cosignSuffixes {
-			if err := r.copyCosignTag(ctx, src, dst, fallbackTag(d)+"."+s, moved); err != nil {
-				return err
-			}
-		}
-		list, err := src.referrers(ctx, d)
+		set, err := r.findReferrers(ctx, src, d)
 		if err != nil {
 			return err
 		}
+		for _, a := range set.cosign {
+			if err := r.copyCosignTag(ctx, src, dst, a, moved); err != nil {
+				return err
+			}
+		}
 		var copied []v1.Descriptor
-		for _, desc := range list {
+		for _, desc := range set.oci {
 			if !desc.MediaType.IsImage() && !desc.MediaType.IsIndex() {
 				klog.FromContext(ctx).V(2).Info("skipping referrer of unsupported media type", "subject", d.String(), "digest", desc.Digest.String(), "mediaType", string(desc.MediaType))
 				continue
@@ -76,35 +142,28 @@ func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Ha
 	return err
 }
 
-// copyCosignTag copies one cosign tag-scheme artifact if the source has it
-// and the destination does not have the same digest under that tag.
-func (r *run) copyCosignTag(ctx context.Context, src, dst *repoClient, tag string, moved *atomic.Int64) error {
-	if src.knownTags != nil && !src.knownTags[tag] {
-		return nil // not in the tag list read this run
-	}
-	sdesc, found, err := src.headManifest(ctx, tag)
-	if err != nil || !found {
-		return err
-	}
-	ddesc, dfound, err := dst.headManifest(ctx, tag)
+// copyCosignTag copies one cosign tag-scheme artifact found at the source
+// unless the destination has the same digest under that tag.
+func (r *run) copyCosignTag(ctx context.Context, src, dst *repoClient, a cosignArtifact, moved *atomic.Int64) error {
+	ddesc, dfound, err := dst.headManifest(ctx, a.tag)
 	if err != nil {
 		return err
 	}
-	if dfound && ddesc.Digest == sdesc.Digest {
+	if dfound && ddesc.Digest == a.desc.Digest {
 		return nil
 	}
-	raw, mt, err := r.copyManifest(ctx, src, dst, sdesc, moved)
+	raw, mt, err := r.copyManifest(ctx, src, dst, a.desc, moved)
 	if err != nil {
-		return fmt.Errorf("copying %s: %w", tag, err)
+		return fmt.Errorf("copying %s: %w", a.tag, err)
 	}
 	if raw == nil {
-		m, err := r.fetchManifest(ctx, src, sdesc.Digest)
+		m, err := r.fetchManifest(ctx, src, a.desc.Digest)
 		if err != nil {
 			return err
 		}
 		raw, mt = m.raw, m.mt
 	}
-	return dst.putManifest(ctx, tag, raw, mt, sdesc.Digest)
+	return dst.putManifest(ctx, a.tag, raw, mt, a.desc.Digest)
 }
 
 // referrers lists the OCI 1.1 referrers of d: the referrers API when the

@@ -65,6 +65,8 @@ type run struct {
 	flights   map[string]*flight
 	landed    map[string]map[string]bool
 	manifests map[v1.Hash]cachedManifest
+	// referrerSets holds findReferrers' answers by flight key.
+	referrerSets map[string]referrerSet
 
 	progressMu sync.Mutex
 }
@@ -90,6 +92,8 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		runHosts:  map[string]*runHost{},
 		landed:    map[string]map[string]bool{},
 		manifests: map[v1.Hash]cachedManifest{},
+
+		referrerSets: map[string]referrerSet{},
 	}
 
 	// Plan (resolve each image's tags) and sync tags as a pipeline: an
