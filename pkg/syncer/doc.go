@@ -17,10 +17,11 @@
 //     keychain, even on the same host) and only to that registry's host.
 //
 // Nothing partial becomes visible at the destination: blobs are pushed
-// first, then child manifests by digest, then the top manifest by digest,
-// then referrers, and the tag last. A failed tag therefore leaves the
-// destination tag at its previous digest (or absent) and a re-run only moves
-// what did not land.
+// first, then child manifests by digest, then (for an image with
+// referrers) the top manifest by digest and its referrers, and the tag
+// last; an image without referrers is pushed once, by its tag. A failed tag
+// therefore leaves the destination tag at its previous digest (or absent)
+// and a re-run only moves what did not land.
 //
 // Referrers (cosign .sig/.att/.sbom tags and OCI 1.1 referrers, found via
 // the referrers API or its sha256-<hex> fallback tag, for the top manifest,
