@@ -21,9 +21,15 @@ var (
 	pathComponentRegexp = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
 	// domainComponentRegexp is one DNS label of a registry host.
 	domainComponentRegexp = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$`)
-	tagRegexp             = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	digestRegexp          = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+	// tagRegexp leaves the length to ValidateTag: a bounded repetition
+	// would compile into 128 copies of the class, about a millisecond of
+	// every CLI start.
+	tagRegexp    = regexp.MustCompile(`^\w[\w.-]*$`)
+	digestRegexp = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
 )
+
+// MaxTagLength is the distribution spec's limit on a tag.
+const MaxTagLength = 128
 
 // MaxReferenceNameLength is the distribution spec's limit on a repository name
 // including its registry host.
@@ -125,7 +131,7 @@ func ValidateTag(tag string, fldPath *field.Path) field.ErrorList {
 	if tag == "" {
 		return field.ErrorList{field.Required(fldPath, "")}
 	}
-	if !tagRegexp.MatchString(tag) {
+	if len(tag) > MaxTagLength || !tagRegexp.MatchString(tag) {
 		return field.ErrorList{field.Invalid(fldPath, tag, "must be at most 128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'")}
 	}
 	return nil

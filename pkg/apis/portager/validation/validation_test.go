@@ -129,6 +129,7 @@ func TestValidateImageSync(t *testing.T) {
 		{"tag invalid characters", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{"3.21", "la:test"} }, []string{"spec.images[0].tags[1]:Invalid"}},
 		{"tag leading dot", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{".hidden"} }, []string{"spec.images[0].tags[0]:Invalid"}},
 		{"tag too long", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{strings.Repeat("a", 129)} }, []string{"spec.images[0].tags[0]:Invalid"}},
+		{"tag of the longest length", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{"v" + strings.Repeat("1.", 63) + "x"} }, nil},
 		{"tag empty", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{""} }, []string{"spec.images[0].tags[0]:Required"}},
 		{"too many tags in one image", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = tags(MaxTagsPerImage + 1) }, []string{"spec.images[0].tags:TooMany"}},
 		{"too many tags in all", func(is *portager.ImageSync) {
