@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,6 +18,9 @@ import (
 type sample struct {
 	wall     time.Duration
 	src, dst snapshot
+	// toolCPU is the user+system time of the processes the tool ran (0
+	// for in-process measurements); registryCPU is both registries'.
+	toolCPU, registryCPU time.Duration
 }
 
 // result is every run of one tool in one scenario.
@@ -48,6 +52,8 @@ type bench struct {
 	src, dst   *registry
 	bins       map[string]string
 	main, many *dataset
+
+	toolCPU atomic.Int64 // ns, of the processes run since the last sample
 
 	mu      sync.Mutex
 	results map[string]map[string]*result // scenario -> tool -> result
@@ -386,8 +392,8 @@ func (b *bench) report() string {
 	fmt.Fprintf(&w, "Median of %d runs (no-op and its raw HEAD limit: %d); registries: %s behind counting proxies on 127.0.0.1. ", c.runs, c.noopRuns, "docker-registry (distribution 2.8, filesystem storage)")
 	fmt.Fprintf(&w, "Peers: regsync parallel %d, crane copy loop -P %d, skopeo sync --all --preserve-digests.\n\n", c.regsyncPar, c.cranePar)
 
-	fmt.Fprintln(&w, "| scenario | tool | wall (median) | src requests | dst requests | pings src/dst | tag lists | bytes written to dst | bytes read from src | ours ÷ tool (wall) |")
-	fmt.Fprintln(&w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(&w, "| scenario | tool | wall (median) | src requests | dst requests | pings src/dst | tag lists | bytes written to dst | bytes read from src | tool CPU | registries' CPU | ours ÷ tool (wall) |")
+	fmt.Fprintln(&w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	order := []string{"cold", "noop", "one-tag", "many-tags", "raw-copy", "raw-head", "raw-head-many"}
 	tools := append(append([]string(nil), c.tools...), "raw", "process floor")
 	for _, sc := range order {
@@ -409,7 +415,7 @@ func (b *bench) report() string {
 						msg = msg[:160] + "…"
 					}
 				}
-				fmt.Fprintf(&w, "| %s | %s | FAILED: %s | | | | | | | |\n", sc, t, msg)
+				fmt.Fprintf(&w, "| %s | %s | FAILED: %s | | | | | | | | | |\n", sc, t, msg)
 				continue
 			}
 			ratio := "—"
@@ -420,11 +426,16 @@ func (b *bench) report() string {
 			if r.note != "" {
 				name += " (" + r.note + ")"
 			}
-			fmt.Fprintf(&w, "| %s | %s | %s | %d | %d | %d/%d | %d | %s | %s | %s |\n", sc, name,
+			toolCPU := "—" // in-process: shares the bench process with the proxies
+			if t != "raw" {
+				toolCPU = fmtDur(time.Duration(r.med(func(s sample) int64 { return int64(s.toolCPU) })))
+			}
+			fmt.Fprintf(&w, "| %s | %s | %s | %d | %d | %d/%d | %d | %s | %s | %s | %s | %s |\n", sc, name,
 				fmtDur(r.wall()), r.med(func(s sample) int64 { return s.src.Requests }), r.med(func(s sample) int64 { return s.dst.Requests }),
 				r.med(func(s sample) int64 { return s.src.Pings }), r.med(func(s sample) int64 { return s.dst.Pings }),
 				r.med(func(s sample) int64 { return s.src.TagLists + s.dst.TagLists }),
-				human(r.med(func(s sample) int64 { return s.dst.BytesIn })), human(r.med(func(s sample) int64 { return s.src.BytesOut })), ratio)
+				human(r.med(func(s sample) int64 { return s.dst.BytesIn })), human(r.med(func(s sample) int64 { return s.src.BytesOut })),
+				toolCPU, fmtDur(time.Duration(r.med(func(s sample) int64 { return int64(s.registryCPU) }))), ratio)
 		}
 	}
 	fmt.Fprintln(&w)

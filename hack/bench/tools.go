@@ -38,7 +38,9 @@ func (b *bench) exec(ctx context.Context, name string, args ...string) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = append(os.Environ(), "HOME="+b.dir) // no user docker config or caches
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	b.chargeCPU(cmd)
+	if err != nil {
 		o := out.String()
 		if len(o) > 4000 {
 			o = o[len(o)-4000:]
@@ -135,6 +137,7 @@ func (b *bench) runCrane(ctx context.Context, ds *dataset) error {
 		cmd := exec.CommandContext(ctx, b.bins["crane"], "ls", "--insecure", b.src.proxyAddr+"/"+r)
 		cmd.Env = append(os.Environ(), "HOME="+b.dir)
 		out, err := cmd.Output()
+		b.chargeCPU(cmd)
 		if err != nil {
 			return fmt.Errorf("crane ls %s: %w", r, err)
 		}
@@ -173,18 +176,23 @@ func (b *bench) verify(ds *dataset) error {
 	return nil
 }
 
-// measure runs f with fresh counters and returns the wall time and what
-// each proxy saw.
+// measure runs f with fresh counters and returns the wall time, what each
+// proxy saw, and the CPU used by the tool's processes and by the registries.
 func (b *bench) measure(ctx context.Context, f func(context.Context) error) (sample, error) {
 	b.src.counts.take()
 	b.dst.counts.take()
+	b.toolCPU.Swap(0)
+	regCPU := b.src.cpu() + b.dst.cpu()
 	start := time.Now()
 	err := f(ctx)
 	s := sample{wall: time.Since(start), src: b.src.counts.take(), dst: b.dst.counts.take()}
+	s.toolCPU = time.Duration(b.toolCPU.Swap(0))
+	s.registryCPU = b.src.cpu() + b.dst.cpu() - regCPU
 	return s, err
 }
 
 func logSample(tool, scenario string, run int, s sample) {
-	log.Printf("%-8s %-10s run %d: %8s  src %5d req (%d pings)  dst %5d req (%d pings)  written %s",
-		tool, scenario, run, s.wall.Round(time.Millisecond), s.src.Requests, s.src.Pings, s.dst.Requests, s.dst.Pings, human(s.dst.BytesIn))
+	log.Printf("%-8s %-10s run %d: %8s  src %5d req (%d pings)  dst %5d req (%d pings)  written %s  cpu tool %s registries %s",
+		tool, scenario, run, s.wall.Round(time.Millisecond), s.src.Requests, s.src.Pings, s.dst.Requests, s.dst.Pings, human(s.dst.BytesIn),
+		s.toolCPU.Round(time.Millisecond), s.registryCPU.Round(time.Millisecond))
 }
