@@ -250,7 +250,7 @@ func run(c *config) error {
 }
 
 // median of xs (the mean of the middle two for an even count; 0 for none).
-func median[T time.Duration | int64](xs []T) T {
+func median[T time.Duration | int64 | float64](xs []T) T {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	if len(s) == 0 {
