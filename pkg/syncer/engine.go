@@ -24,12 +24,14 @@ type Options struct {
 	// TLS policy intact), e.g. to count requests per registry for metrics.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 
-	// TagConcurrency bounds tags processed at once (default 16). It is
-	// twice PerRegistryConcurrency's default so that the request slots of
-	// both registries stay full while tags wait on each other: a tag
-	// holds one slot per side while it is checked, and many tags are
-	// cheap once they are known to be current.
+	// TagConcurrency bounds tags being copied at once (default 16).
 	TagConcurrency int
+	// CheckConcurrency bounds tags being checked at once: resolved to a
+	// digest on both sides and gated (default 64), and image tag lists
+	// read. A check is a request or two that then wait for the registries'
+	// request slots, so many more are under way than copies: that keeps
+	// both registries' slots full while a tag waits on the slower one.
+	CheckConcurrency int
 	// BlobConcurrency bounds blobs copied at once per manifest (default 4).
 	BlobConcurrency int
 	// PerRegistryConcurrency bounds in-flight requests per registry host
@@ -75,6 +77,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.TagConcurrency == 0 {
 		opts.TagConcurrency = 16
 	}
+	if opts.CheckConcurrency == 0 {
+		opts.CheckConcurrency = 64
+	}
 	if opts.BlobConcurrency == 0 {
 		opts.BlobConcurrency = 4
 	}
@@ -96,7 +101,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.RetryAfterCap == 0 {
 		opts.RetryAfterCap = 60 * time.Second
 	}
-	if opts.TagConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
+	if opts.TagConcurrency < 0 || opts.CheckConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
 		return nil, fmt.Errorf("concurrency options must not be negative")
 	}
 	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 {

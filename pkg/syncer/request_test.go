@@ -65,6 +65,7 @@ func TestOptionsValidation(t *testing.T) {
 	t.Parallel()
 	for name, o := range map[string]Options{
 		"negative concurrency": {TagConcurrency: -1},
+		"negative checks":      {CheckConcurrency: -1},
 		"negative timeout":     {OperationTimeout: -1},
 		"insecure with path":   {InsecureHosts: []string{"r.example/path"}},
 		"insecure with scheme": {InsecureHosts: []string{"http://r.example"}},
@@ -77,7 +78,7 @@ func TestOptionsValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.opts.TagConcurrency <= 0 || e.opts.BlobConcurrency <= 0 || e.opts.PerRegistryConcurrency <= 0 || e.opts.OperationTimeout <= 0 || e.opts.RetryAfterCap <= 0 || e.opts.MaxRetries <= 0 {
+	if e.opts.TagConcurrency <= 0 || e.opts.CheckConcurrency <= 0 || e.opts.BlobConcurrency <= 0 || e.opts.PerRegistryConcurrency <= 0 || e.opts.OperationTimeout <= 0 || e.opts.RetryAfterCap <= 0 || e.opts.MaxRetries <= 0 {
 		t.Errorf("defaults not applied: %+v", e.opts)
 	}
 }

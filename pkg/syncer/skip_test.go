@@ -2,7 +2,10 @@ package syncer
 
 import (
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
 )
@@ -61,5 +64,80 @@ func TestUpToDateCostsTwoHEADs(t *testing.T) {
 				t.Errorf("%s: total requests = %d, want %d:\n%s", tc.name, n, 3+tc.wantPings, reg.dump())
 			}
 		}
+	}
+}
+
+// TestChecksFillRequestSlots: TagConcurrency bounds copies, not checks. With
+// one copy at a time, copying never overlaps two tags' uploads, yet a
+// re-sync checks tags until the registry's request slots are full: each
+// destination HEAD is held until PerRegistryConcurrency of them are in
+// flight (or 500 ms pass), which an engine checking one tag at a time never
+// reaches.
+func TestChecksFillRequestSlots(t *testing.T) {
+	t.Parallel()
+	const slots = 4
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	var tags []string
+	for _, tag := range []string{"1", "2", "3", "4", "5", "6", "7", "8"} {
+		img, _ := random.Image(256, 1)
+		src.push("app:"+tag, img)
+		tags = append(tags, tag)
+	}
+	var uploads, uploadPeak, heads, headPeak atomic.Int64
+	var hold atomic.Bool // in the re-sync only: while copying, uploads hold slots too
+	var seen atomic.Int64
+	raise := func(peak *atomic.Int64, n int64) {
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	}
+	dst.setHook(func(r *http.Request) func() {
+		switch {
+		case r.Method == http.MethodPut && kindOf(r) == "upload":
+			raise(&uploadPeak, uploads.Add(1))
+			time.Sleep(20 * time.Millisecond) // long enough for a second copy to overlap
+			return func() { uploads.Add(-1) }
+		case r.Method == http.MethodHead && kindOf(r) == "manifest" && !strings.Contains(r.URL.Path, "sha256:"):
+			n := heads.Add(1)
+			raise(&headPeak, n)
+			seen.Add(1)
+			// Once every tag's HEAD has come, no more will: release.
+			for deadline := time.Now().Add(500 * time.Millisecond); hold.Load() && seen.Load() < int64(len(tags)) && heads.Load() < slots && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			return func() { heads.Add(-1) }
+		}
+		return func() {}
+	})
+	e := newTestEngine(t, func(o *Options) {
+		o.TagConcurrency = 1
+		o.BlobConcurrency = 1
+		o.PerRegistryConcurrency = slots
+	}, src, dst)
+	req := Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: tags}},
+	}
+
+	for _, r := range mustSync(t, e, req) {
+		if r.Outcome != OutcomeCopied {
+			t.Fatalf("copy: %+v", r)
+		}
+	}
+	if p := uploadPeak.Load(); p != 1 {
+		t.Errorf("peak blob uploads in flight = %d, want 1 (one tag copied at a time, one blob at a time)", p)
+	}
+
+	headPeak.Store(0)
+	seen.Store(0)
+	hold.Store(true)
+	start := time.Now()
+	for _, r := range mustSync(t, e, req) {
+		if r.Outcome != OutcomeSkipped {
+			t.Fatalf("re-sync: %+v", r)
+		}
+	}
+	if p := headPeak.Load(); p != slots {
+		t.Errorf("peak destination tag HEADs in flight = %d, want %d (the registry's request slots); the re-sync took %s", p, slots, time.Since(start).Round(time.Millisecond))
 	}
 }

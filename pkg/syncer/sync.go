@@ -67,6 +67,8 @@ type run struct {
 	manifests map[v1.Hash]cachedManifest
 	// referrerSets holds findReferrers' answers by flight key.
 	referrerSets map[string]referrerSet
+	// copySlots bounds tags being copied (TagConcurrency).
+	copySlots chan struct{}
 
 	progressMu sync.Mutex
 }
@@ -94,12 +96,13 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		manifests: map[v1.Hash]cachedManifest{},
 
 		referrerSets: map[string]referrerSet{},
+		copySlots:    make(chan struct{}, e.opts.TagConcurrency),
 	}
 
 	// Plan (resolve each image's tags) and sync tags as a pipeline: an
 	// image's tags start as soon as its tag list is read, so listing
 	// overlaps with the HEADs of tags already planned. Both stages are
-	// bounded by TagConcurrency.
+	// bounded by CheckConcurrency; copies within them by TagConcurrency.
 	perImage := make([][]TagResult, len(req.Images))
 	tagResults := make([][]TagResult, len(req.Images))
 	type queued struct {
@@ -110,7 +113,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	go func() {
 		defer close(queue)
 		var planners errgroup.Group
-		planners.SetLimit(e.opts.TagConcurrency)
+		planners.SetLimit(e.opts.CheckConcurrency)
 		for i, img := range req.Images {
 			planners.Go(func() error {
 				var jobs []job
@@ -125,7 +128,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		_ = planners.Wait()
 	}()
 	var workers sync.WaitGroup
-	for w := 0; w < e.opts.TagConcurrency; w++ {
+	for w := 0; w < e.opts.CheckConcurrency; w++ {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
@@ -275,6 +278,12 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		return res
 	}
 
+	select {
+	case r.copySlots <- struct{}{}:
+		defer func() { <-r.copySlots }()
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
 	var moved atomic.Int64
 	err = r.copyImage(ctx, j.src, j.dst, desc, j.tag, &moved)
 	res.Bytes = moved.Load()

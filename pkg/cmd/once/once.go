@@ -105,7 +105,7 @@ TLS is always verified. --registry-ca-file adds CAs to the system roots;
 	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
 	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for keyless cosign verification (default: the public-good root built in).")
 	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
-	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags synced at once (default: the engine's, 16).")
+	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags copied at once (default: the engine's, 16). Checks that a tag is current run 64 at once regardless.")
 	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
 	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
 	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
