@@ -278,6 +278,8 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		return res
 	}
 
+	// Copies hold request slots for whole transfers, so only
+	// TagConcurrency run at once; other tags' checks go on meanwhile.
 	select {
 	case r.copySlots <- struct{}{}:
 		defer func() { <-r.copySlots }()
