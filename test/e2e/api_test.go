@@ -62,7 +62,15 @@ func TestImageSyncThroughKubeAPIServer(t *testing.T) {
 	})
 
 	t.Run("kubectl explain", func(t *testing.T) {
-		out := s.mustKubectl(t, "admin", "explain", "imagesync.spec.images")
+		// The aggregator publishes our OpenAPI some time after the
+		// APIService turns Available (it downloads the spec in the
+		// background), so explain is retried until the schema is there.
+		var out string
+		s.eventually(t, time.Minute, "explain imagesync.spec.images", func() error {
+			var err error
+			out, err = s.kubectl("admin", "explain", "imagesync.spec.images")
+			return err
+		})
 		for _, want := range []string{"semver", "maxTags", "tags", "name", "-required-"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("explain lacks %q:\n%s", want, out)
