@@ -71,7 +71,7 @@ func TestUpToDateCostsTwoHEADs(t *testing.T) {
 // one copy at a time, copying never overlaps two tags' uploads, yet a
 // re-sync checks tags until the registry's request slots are full: each
 // destination HEAD is held until PerRegistryConcurrency of them are in
-// flight (or 500 ms pass), which an engine checking one tag at a time never
+// flight (or 2 s pass), which an engine checking one tag at a time never
 // reaches.
 func TestChecksFillRequestSlots(t *testing.T) {
 	t.Parallel()
@@ -102,7 +102,7 @@ func TestChecksFillRequestSlots(t *testing.T) {
 			raise(&headPeak, n)
 			seen.Add(1)
 			// Once every tag's HEAD has come, no more will: release.
-			for deadline := time.Now().Add(500 * time.Millisecond); hold.Load() && seen.Load() < int64(len(tags)) && heads.Load() < slots && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(2 * time.Second); hold.Load() && seen.Load() < int64(len(tags)) && heads.Load() < slots && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond)
 			}
 			return func() { heads.Add(-1) }
