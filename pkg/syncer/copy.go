@@ -48,9 +48,13 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 			cancel()
 			_ = discover.Wait()
 		}()
+		var withReferrers atomic.Bool
 		find := func(d v1.Hash) {
 			discover.Go(func() error {
-				_, err := r.findReferrers(ctx, src, d)
+				set, err := r.findReferrers(ctx, src, d)
+				if !set.empty() {
+					withReferrers.Store(true)
+				}
 				return err
 			})
 		}
@@ -89,15 +93,7 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 		if err := discover.Wait(); err != nil {
 			return err
 		}
-		withReferrers := false
-		for _, d := range subjects {
-			set, err := r.findReferrers(ctx, src, d) // answered from the run's cache
-			if err != nil {
-				return err
-			}
-			withReferrers = withReferrers || !set.empty()
-		}
-		if !withReferrers {
+		if !withReferrers.Load() {
 			return nil
 		}
 		// Referrers go after their subject, so the destination never

@@ -49,8 +49,10 @@ func (s referrerSet) empty() bool { return len(s.cosign) == 0 && len(s.oci) == 0
 func (r *run) findReferrers(ctx context.Context, src *repoClient, d v1.Hash) (referrerSet, error) {
 	key := "find-referrers|" + src.host.host + "|" + src.repo + "|" + d.String()
 	_, err := r.share(ctx, key, func() error {
+		// Indexed by suffix, so the set keeps cosign's order whichever
+		// lookup answers first.
 		found := make([]*cosignArtifact, len(cosignSuffixes))
-		var oci []v1.Descriptor
+		var set referrerSet
 		g, gctx := errgroup.WithContext(ctx)
 		for i, s := range cosignSuffixes {
 			tag := fallbackTag(d) + "." + s
@@ -66,19 +68,17 @@ func (r *run) findReferrers(ctx context.Context, src *repoClient, d v1.Hash) (re
 			})
 		}
 		g.Go(func() (err error) {
-			oci, err = src.referrers(gctx, d)
+			set.oci, err = src.referrers(gctx, d)
 			return err
 		})
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		var set referrerSet
 		for _, a := range found {
 			if a != nil {
 				set.cosign = append(set.cosign, *a)
 			}
 		}
-		set.oci = oci
 		r.mu.Lock()
 		r.referrerSets[key] = set
 		r.mu.Unlock()
