@@ -160,8 +160,9 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 	src.reset()
 
 	// Sequential tags so that image a lands before image b starts: b's
-	// ls and l1 must then be mounted from m/a.
-	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1 }, src, dst)
+	// ls and l1 must then be mounted from m/a. Checks are serialised too:
+	// with more than one, b's check may win the only copy slot first.
+	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1; o.CheckConcurrency = 1 }, src, dst)
 	res := mustSync(t, e, Request{
 		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host}, RepositoryPrefix: "m",
 		Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}, {Name: "b", Tags: []string{"1"}}},

@@ -464,7 +464,8 @@ func TestSiblingFailureDoesNotPoisonSharedBlobs(t *testing.T) {
 		}
 		w.Write(data)
 	}})
-	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1; o.BlobConcurrency = 4 }, src, dst)
+	// One check and one copy at a time, so tag a (the failing one) goes first.
+	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1; o.CheckConcurrency = 1; o.BlobConcurrency = 4 }, src, dst)
 	res := mustSync(t, e, Request{
 		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
 		Images: []Image{{Name: "app", Tags: []string{"a", "b"}}},
