@@ -1,4 +1,3 @@
-// Command portager-apiserver serves the ImageSync API. See pkg/cmd/server.
 package main
 
 import (

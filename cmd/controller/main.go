@@ -1,4 +1,3 @@
-// Command portager-controller runs the ImageSync controller. See pkg/cmd/controller.
 package main
 
 import (

@@ -1,4 +1,3 @@
-// Package install registers the portager.portager.io API group in a scheme.
 package install
 
 import (
