@@ -156,7 +156,8 @@ func (b *bench) mainScenarios() error {
 	if b.c.scenarios["one-tag"] {
 		results := byTool{}
 		for i := 0; i < b.c.runs; i++ {
-			for _, t := range b.c.tools {
+			for k := range b.c.tools {
+				t := b.c.tools[(i+k)%len(b.c.tools)] // rotated, as in rounds
 				r := results.of(t)
 				if r.err != nil {
 					continue
@@ -211,15 +212,29 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 		logSample(name, sc, run, s)
 		r.samples = append(r.samples, s)
 	}
+	// Each round starts one place further down the list, so that no one
+	// is always measured right after the same neighbour, whose garbage the
+	// registries may still be collecting.
+	type entry struct {
+		name, scenario string
+		r              *result
+		measure        func() (sample, error)
+	}
+	var order []entry
+	for _, t := range tools {
+		order = append(order, entry{t, scenario, results.of(t), func() (sample, error) {
+			return b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, ds) })
+		}})
+	}
+	if b.c.scenarios["raw"] {
+		order = append(order,
+			entry{"raw", rawScenario, raw, func() (sample, error) { return b.rawHead(ctx, ds) }},
+			entry{"floor", rawScenario, floor, func() (sample, error) { return b.processFloor(ctx, ds) }})
+	}
 	for i := 0; i < runs; i++ {
-		for _, t := range tools {
-			take(results.of(t), t, scenario, i+1, func() (sample, error) {
-				return b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, ds) })
-			})
-		}
-		if b.c.scenarios["raw"] {
-			take(raw, "raw", rawScenario, i+1, func() (sample, error) { return b.rawHead(ctx, ds) })
-			take(floor, "floor", rawScenario, i+1, func() (sample, error) { return b.processFloor(ctx, ds) })
+		for k := range order {
+			e := order[(i+k)%len(order)]
+			take(e.r, e.name, e.scenario, i+1, e.measure)
 		}
 	}
 	b.recordAll(scenario, results)
