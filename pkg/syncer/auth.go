@@ -196,7 +196,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 			"service":       {ch.service},
 			"scope":         {strings.Join(scopes, " ")},
 		}
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
+		req, err = a.e.newRequest(ctx, http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
 		if err != nil {
 			return "", fmt.Errorf("building token request: %w", err)
 		}
@@ -210,7 +210,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 			q.Add("scope", s)
 		}
 		realm.RawQuery = q.Encode()
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
+		req, err = a.e.newRequest(ctx, http.MethodGet, realm.String(), nil)
 		if err != nil {
 			return "", fmt.Errorf("building token request: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
@@ -124,6 +125,7 @@ type tokenServer struct {
 	mu     sync.Mutex
 	issued map[string]string // token -> "user scopes"
 	calls  int
+	agents []string // User-Agent of each call
 }
 
 func newTokenServer(t *testing.T, user, pass string) *tokenServer {
@@ -132,6 +134,7 @@ func newTokenServer(t *testing.T, user, pass string) *tokenServer {
 		ts.mu.Lock()
 		defer ts.mu.Unlock()
 		ts.calls++
+		ts.agents = append(ts.agents, r.UserAgent())
 		u, p, ok := r.BasicAuth()
 		if !ok || u != user || p != pass {
 			w.WriteHeader(http.StatusUnauthorized)
@@ -143,6 +146,62 @@ func newTokenServer(t *testing.T, user, pass string) *tokenServer {
 	}))
 	t.Cleanup(ts.srv.Close)
 	return ts
+}
+
+// protect puts reg behind ts: reg answers with ts's challenge and accepts
+// only the tokens ts issued, for the repositories and actions they name.
+func (ts *tokenServer) protect(reg *testRegistry) {
+	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
+	reg.authorize = ts.allows
+}
+
+// host is ts's host:port, which engines must be allowed to reach over HTTP.
+func (ts *tokenServer) host() string { return strings.TrimPrefix(ts.srv.URL, "http://") }
+
+// tokenFixture is one registry behind a token service, holding src/app:1,
+// and the keychain of the robot account both sides use.
+type tokenFixture struct {
+	reg *testRegistry
+	ts  *tokenServer
+	img v1.Image
+	kc  authn.Keychain
+}
+
+func newTokenFixture(t *testing.T) *tokenFixture {
+	f := &tokenFixture{reg: newTestRegistry(t), ts: newTokenServer(t, "robot", "robot-pw")}
+	f.img, _ = random.Image(800, 2)
+	f.reg.push("src/app:1", f.img)
+	f.ts.protect(f.reg)
+	f.reg.reset()
+	f.kc = dockerConfig(t, f.reg.host, "robot", "robot-pw")
+	return f
+}
+
+// engine is an engine for f with mod applied, allowed to reach the token
+// service over HTTP.
+func (f *tokenFixture) engine(t *testing.T, mod func(*Options)) *Engine {
+	return newTestEngine(t, func(o *Options) {
+		o.InsecureHosts = append(o.InsecureHosts, f.ts.host())
+		if mod != nil {
+			mod(o)
+		}
+	}, f.reg)
+}
+
+// copyApp copies src/app:1 to dst/app:1 with e and fails t unless it was
+// copied intact.
+func (f *tokenFixture) copyApp(t *testing.T, e *Engine) TagResult {
+	t.Helper()
+	r := mustSync(t, e, Request{
+		Source:           Endpoint{Registry: f.reg.ref("src"), Keychain: f.kc},
+		Destination:      Endpoint{Registry: f.reg.host, Keychain: f.kc},
+		RepositoryPrefix: "dst",
+		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
+	})[0]
+	if r.Outcome != OutcomeCopied || f.reg.digestOf("dst/app:1") != mustDigest(t, f.img) {
+		t.Fatalf("%+v\n%s", r, f.reg.dump())
+	}
+	return r
 }
 
 func (ts *tokenServer) allows(r *http.Request) bool {
@@ -176,27 +235,9 @@ func (ts *tokenServer) allows(r *http.Request) bool {
 // once per side and scope for the run and reused.
 func TestBearerTokenFlow(t *testing.T) {
 	t.Parallel()
-	reg := newTestRegistry(t)
-	img, _ := random.Image(800, 2)
-	reg.push("src/app:1", img)
-	ts := newTokenServer(t, "robot", "robot-pw")
-	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
-	reg.authorize = ts.allows
-	reg.reset()
-	kc := dockerConfig(t, reg.host, "robot", "robot-pw")
-	e := newTestEngine(t, func(o *Options) {
-		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(ts.srv.URL, "http://"))
-	}, reg)
-	req := Request{
-		Source:           Endpoint{Registry: reg.ref("src"), Keychain: kc},
-		Destination:      Endpoint{Registry: reg.host, Keychain: kc},
-		RepositoryPrefix: "dst",
-		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
-	}
-	r := mustSync(t, e, req)[0]
-	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
-		t.Fatalf("%+v\n%s", r, reg.dump())
-	}
+	f := newTokenFixture(t)
+	reg, ts := f.reg, f.ts
+	r := f.copyApp(t, f.engine(t, nil))
 	// One token for src pull and one for dst pull,push.
 	if ts.calls != 2 {
 		t.Errorf("token requests = %d, want 2", ts.calls)
@@ -265,12 +306,8 @@ func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 // and the operation redone once.
 func TestExpiredTokenRefreshed(t *testing.T) {
 	t.Parallel()
-	reg := newTestRegistry(t)
-	img, _ := random.Image(800, 2)
-	reg.push("src/app:1", img)
-	ts := newTokenServer(t, "robot", "robot-pw")
-	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
-	reg.authorize = ts.allows
+	f := newTokenFixture(t)
+	reg, ts := f.reg, f.ts
 	expire := func(w http.ResponseWriter, r *http.Request) {
 		ts.mu.Lock()
 		ts.issued = map[string]string{}
@@ -279,21 +316,9 @@ func TestExpiredTokenRefreshed(t *testing.T) {
 		w.WriteHeader(http.StatusUnauthorized)
 	}
 	reg.addFault(&fault{match: match(http.MethodPut, "upload"), times: 1, handle: expire})
-	reg.reset()
-	kc := dockerConfig(t, reg.host, "robot", "robot-pw")
-	e := newTestEngine(t, func(o *Options) {
-		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(ts.srv.URL, "http://"))
+	f.copyApp(t, f.engine(t, func(o *Options) {
 		o.MaxRetries = -1 // the refresh must not depend on the transient retry budget
-	}, reg)
-	r := mustSync(t, e, Request{
-		Source:           Endpoint{Registry: reg.ref("src"), Keychain: kc},
-		Destination:      Endpoint{Registry: reg.host, Keychain: kc},
-		RepositoryPrefix: "dst",
-		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
-	})[0]
-	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
-		t.Fatalf("%+v\n%s", r, reg.dump())
-	}
+	}))
 	// src pull, dst push, then after the expiry: fresh tokens for both
 	// sides as each next hits a 401.
 	if ts.calls < 3 {

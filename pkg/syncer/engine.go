@@ -23,6 +23,9 @@ type Options struct {
 	// WrapTransport, if set, wraps the transport the engine built (with its
 	// TLS policy intact), e.g. to count requests per registry for metrics.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// UserAgent is sent with every request to registries and token
+	// services (default: DefaultUserAgent()).
+	UserAgent string
 
 	// TagConcurrency bounds tags being copied at once (default 16).
 	TagConcurrency int
@@ -74,6 +77,9 @@ type Engine struct {
 
 // New validates opts, applies defaults and builds an Engine.
 func New(opts Options) (*Engine, error) {
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent()
+	}
 	if opts.TagConcurrency == 0 {
 		opts.TagConcurrency = 16
 	}

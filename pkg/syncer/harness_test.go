@@ -87,7 +87,7 @@ type record struct {
 	Method, Path, Query, Kind string
 	Status                    int
 	Bytes                     int64 // request body bytes
-	Authorization             string
+	Authorization, UserAgent  string
 }
 
 // fault intercepts matching requests: it answers them itself instead of the
@@ -205,7 +205,7 @@ func (tr *testRegistry) handler(inner http.Handler) http.Handler {
 		// completed when the handler returns.
 		tr.mu.Lock()
 		idx := len(tr.records)
-		tr.records = append(tr.records, record{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Kind: kindOf(r), Authorization: r.Header.Get("Authorization")})
+		tr.records = append(tr.records, record{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Kind: kindOf(r), Authorization: r.Header.Get("Authorization"), UserAgent: r.UserAgent()})
 		tr.mu.Unlock()
 		defer func() {
 			tr.mu.Lock()

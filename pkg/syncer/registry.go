@@ -84,7 +84,7 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 	err := e.withRetry(ctx, "ping "+h.host, func(ctx context.Context) error {
 		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout)
 		defer wd.stop()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
+		req, err := e.newRequest(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
 		if err != nil {
 			return fmt.Errorf("ping %s: %w", h.host, err)
 		}
@@ -212,7 +212,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	case cl.body != nil:
 		body = strings.NewReader(string(cl.body))
 	}
-	req, err := http.NewRequestWithContext(wctx, cl.method, u.String(), body)
+	req, err := e.newRequest(wctx, cl.method, u.String(), body)
 	if err != nil {
 		done()
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
