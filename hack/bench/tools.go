@@ -130,9 +130,13 @@ func (b *bench) runSkopeo(ctx context.Context, ds *dataset) error {
 
 // runCrane: what a user scripts without a sync command: `crane ls` each
 // repository, then `crane copy` each tag, -crane-parallel at a time
-// (xargs -P).
+// (xargs -P). The copies take the repositories in turn (the first tag of
+// each, then the second, ...): two copies at once into one repository
+// upload their shared layers at the same time, and distribution 2.8's
+// filesystem driver can then lose one of them and refuse the manifest
+// (see RESULTS.md). That is a registry race, not crane's work to measure.
 func (b *bench) runCrane(ctx context.Context, ds *dataset) error {
-	var refs []string
+	var byRepo [][]string
 	for _, r := range ds.repos {
 		cmd := exec.CommandContext(ctx, b.bins["crane"], "ls", "--insecure", b.src.proxyAddr+"/"+r)
 		cmd.Env = append(os.Environ(), "HOME="+b.dir)
@@ -141,8 +145,22 @@ func (b *bench) runCrane(ctx context.Context, ds *dataset) error {
 		if err != nil {
 			return fmt.Errorf("crane ls %s: %w", r, err)
 		}
+		var refs []string
 		for _, t := range strings.Fields(string(out)) {
 			refs = append(refs, r+":"+t)
+		}
+		byRepo = append(byRepo, refs)
+	}
+	var refs []string
+	for i := 0; ; i++ {
+		n := len(refs)
+		for _, repo := range byRepo {
+			if i < len(repo) {
+				refs = append(refs, repo[i])
+			}
+		}
+		if len(refs) == n {
+			break
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
