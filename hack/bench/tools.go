@@ -151,16 +151,16 @@ func (b *bench) runCrane(ctx context.Context, ds *dataset) error {
 		}
 		byRepo = append(byRepo, refs)
 	}
+	longest := 0
+	for _, repo := range byRepo {
+		longest = max(longest, len(repo))
+	}
 	var refs []string
-	for i := 0; ; i++ {
-		n := len(refs)
+	for i := range longest {
 		for _, repo := range byRepo {
 			if i < len(repo) {
 				refs = append(refs, repo[i])
 			}
-		}
-		if len(refs) == n {
-			break
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)

@@ -129,24 +129,19 @@ func subjectsOf(d v1.Hash, m cachedManifest) ([]v1.Hash, error) {
 }
 
 // copyManifest makes the manifest desc (and everything it references) exist
-// in dst by digest and returns its verified content, or nil content when
-// dst already had it. The work is done once per destination repository per
-// run, however many tags share it.
-func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, moved *atomic.Int64) ([]byte, types.MediaType, error) {
-	key := "manifest|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
-	var m cachedManifest
-	leader, err := r.share(ctx, key, func() error {
+// in dst by digest. The work is done once per destination repository per
+// run, however many tags share it. A caller that needs the bytes reads them
+// with fetchManifest, from the run's cache when this copy read them.
+func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, moved *atomic.Int64) error {
+	_, err := r.share(ctx, "manifest|"+dst.host.host+"|"+dst.repo+"|"+desc.Digest.String(), func() error {
 		// A manifest already present by digest was pushed after all of its
 		// content (we push bottom-up), so the whole subtree can be skipped
 		// without even reading it from the source.
 		_, found, err := dst.headManifest(ctx, desc.Digest.String())
-		if err != nil {
+		if err != nil || found {
 			return err
 		}
-		if found {
-			return nil
-		}
-		m, err = r.fetchManifest(ctx, src, desc.Digest)
+		m, err := r.fetchManifest(ctx, src, desc.Digest)
 		if err != nil {
 			return err
 		}
@@ -155,13 +150,7 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 		}
 		return dst.putManifest(ctx, desc.Digest.String(), m.raw, m.mt, desc.Digest)
 	})
-	if err != nil {
-		return nil, "", err
-	}
-	if !leader {
-		m = r.manifest(desc.Digest)
-	}
-	return m.raw, m.mt, nil
+	return err
 }
 
 // copyContent copies what the manifest m (digest d) references, so that m
@@ -182,8 +171,7 @@ func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, 
 			switch {
 			case c.MediaType.IsIndex() || c.MediaType.IsImage():
 				g.Go(func() error {
-					_, _, err := r.copyManifest(gctx, src, dst, c, moved)
-					return err
+					return r.copyManifest(gctx, src, dst, c, moved)
 				})
 			case !c.MediaType.IsDistributable() && !r.e.opts.AllowNondistributable:
 			default:
@@ -256,10 +244,4 @@ func (r *run) fetchManifest(ctx context.Context, src *repoClient, d v1.Hash) (ca
 	r.manifests[d] = m
 	r.mu.Unlock()
 	return m, nil
-}
-
-func (r *run) manifest(d v1.Hash) cachedManifest {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.manifests[d]
 }

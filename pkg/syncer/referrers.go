@@ -124,7 +124,7 @@ func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Ha
 				klog.FromContext(ctx).V(2).Info("skipping referrer of unsupported media type", "subject", d.String(), "digest", desc.Digest.String(), "mediaType", string(desc.MediaType))
 				continue
 			}
-			if _, _, err := r.copyManifest(ctx, src, dst, desc, moved); err != nil {
+			if err := r.copyManifest(ctx, src, dst, desc, moved); err != nil {
 				return fmt.Errorf("copying referrer %s of %s: %w", desc.Digest, d, err)
 			}
 			copied = append(copied, desc)
@@ -152,18 +152,14 @@ func (r *run) copyCosignTag(ctx context.Context, src, dst *repoClient, a cosignA
 	if dfound && ddesc.Digest == a.desc.Digest {
 		return nil
 	}
-	raw, mt, err := r.copyManifest(ctx, src, dst, a.desc, moved)
-	if err != nil {
+	if err := r.copyManifest(ctx, src, dst, a.desc, moved); err != nil {
 		return fmt.Errorf("copying %s: %w", a.tag, err)
 	}
-	if raw == nil {
-		m, err := r.fetchManifest(ctx, src, a.desc.Digest)
-		if err != nil {
-			return err
-		}
-		raw, mt = m.raw, m.mt
+	m, err := r.fetchManifest(ctx, src, a.desc.Digest) // cached if copyManifest read it
+	if err != nil {
+		return err
 	}
-	return dst.putManifest(ctx, a.tag, raw, mt, a.desc.Digest)
+	return dst.putManifest(ctx, a.tag, m.raw, m.mt, a.desc.Digest)
 }
 
 // referrers lists the OCI 1.1 referrers of d: the referrers API when the
