@@ -6,6 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	// Paces the collector for a short-lived process, from package
+	// initialisation on (see its doc).
+	_ "github.com/portager/portager/internal/gcpace"
 	"github.com/portager/portager/pkg/cmd/cli"
 	"github.com/portager/portager/pkg/cmd/once"
 )

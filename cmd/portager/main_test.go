@@ -5,7 +5,18 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/portager/portager/internal/gcpace/gcpacetest"
 )
+
+var collectionsBeforeMain = gcpacetest.Collections()
+
+// TestNoCollectionBeforeMain checks that internal/gcpace paces the collector
+// before this binary's dependencies initialise: at the default pace their
+// allocations start a collection that every run pays for.
+func TestNoCollectionBeforeMain(t *testing.T) {
+	gcpacetest.NoneBeforeMain(t, collectionsBeforeMain)
+}
 
 // TestClusterFree keeps the reason this binary exists: it must not link
 // Kubernetes' client or built-in API types, whose package initialisation

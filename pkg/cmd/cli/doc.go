@@ -1,5 +1,6 @@
 // Package cli starts Portager's command-line binaries, the kubectl plugin
-// and the standalone portager CLI, the same way: klog's verbosity flags,
-// errors printed and turned into an exit status as kubectl does, and a
-// garbage collector paced for a short-lived process.
+// and the standalone portager CLI, the same way: with klog's verbosity flags,
+// and with errors printed and turned into an exit status as kubectl does.
+// Their garbage collector's pace is set earlier, by internal/gcpace, which
+// each main package imports.
 package cli

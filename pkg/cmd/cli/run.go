@@ -4,18 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 )
-
-// gcPercent paces the collector for a short-lived CLI: its heap is small
-// and gone at exit, so collecting at the default pace (100) spends CPU,
-// which a no-op `once` shares with the registries on the same machine,
-// for memory nobody needs back. GOGC still overrides it.
-const gcPercent = 400
 
 // Run executes cmd as a Portager binary does and returns its exit status:
 // 1 when the command failed, after printing the error the way kubectl
@@ -27,9 +19,6 @@ const gcPercent = 400
 // milliseconds on every invocation, and `once` runs in CI loops where a
 // whole run of an up-to-date manifest takes a few hundred.
 func Run(cmd *cobra.Command, errOut io.Writer) int {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	for _, name := range []string{"v", "vmodule"} {
