@@ -154,30 +154,35 @@ func (b *bench) mainScenarios() error {
 		b.rounds(ctx, "noop", b.main, "raw-head", b.c.tools, b.c.noopRuns)
 	}
 	if b.c.scenarios["one-tag"] {
+		// Each run first moves a tag; failing that is the harness's fault,
+		// not the tool's, and ends the scenario.
+		var harnessErr error
 		results := byTool{}
-		for i := 0; i < b.c.runs; i++ {
-			for k := range b.c.tools {
-				t := b.c.tools[(i+k)%len(b.c.tools)] // rotated, as in rounds
-				r := results.of(t)
-				if r.err != nil {
-					continue
+		var order []entry
+		for _, t := range b.c.tools {
+			order = append(order, entry{t, "one-tag", results.of(t), func() (sample, error) {
+				if harnessErr != nil {
+					return sample{}, harnessErr
 				}
 				repo, tag, d, n, err := changeTag(b.c, b.src.backendAddr(), b.main, runCounter(), 8<<20)
 				if err != nil {
-					return fmt.Errorf("changing a tag: %w", err)
+					harnessErr = fmt.Errorf("changing a tag: %w", err)
+					return sample{}, harnessErr
 				}
 				b.oneTag.newBytes = n
 				s, err := b.measureRun(ctx, func(ctx context.Context) error { return b.tool(t)(ctx, b.main) })
 				if err != nil {
-					r.err = err
-					continue
+					return s, err
 				}
 				if got, err := headDigest(b.dst.backendAddr(), repo, tag); err != nil || got != d {
-					r.err = fmt.Errorf("%s:%s at the destination is %q, want %q (%v)", repo, tag, got, d, err)
+					return s, fmt.Errorf("%s:%s at the destination is %q, want %q (%v)", repo, tag, got, d, err)
 				}
-				logSample(t, "one-tag", i+1, s)
-				r.samples = append(r.samples, s)
-			}
+				return s, nil
+			}})
+		}
+		inRounds(order, b.c.runs, false)
+		if harnessErr != nil {
+			return harnessErr
 		}
 		b.recordAll("one-tag", results)
 	}
@@ -198,33 +203,6 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 	if !b.c.scenarios[scenario] {
 		tools = nil
 	}
-	// Each round starts one place further down the list, so that no one
-	// is always measured right after the same neighbour, whose garbage the
-	// registries may still be collecting.
-	type entry struct {
-		name, scenario string
-		r              *result
-		measure        func() (sample, error)
-	}
-	// take runs e once and, unless run is 0, adds the sample to its
-	// result; after a failure e is not run again.
-	take := func(e entry, run int) {
-		if e.r.err != nil {
-			return
-		}
-		s, err := e.measure()
-		if err != nil {
-			e.r.err = err
-			log.Printf("%s %s: %v", e.name, e.scenario, err)
-			return
-		}
-		if run == 0 {
-			log.Printf("%-8s %-10s warm-up: %s", e.name, e.scenario, s.wall.Round(time.Millisecond))
-			return
-		}
-		logSample(e.name, e.scenario, run, s)
-		e.r.samples = append(e.r.samples, s)
-	}
 	var order []entry
 	for _, t := range tools {
 		order = append(order, entry{t, scenario, results.of(t), func() (sample, error) {
@@ -236,21 +214,58 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 			entry{"raw", rawScenario, raw, func() (sample, error) { return b.rawHead(ctx, ds) }},
 			entry{"floor", rawScenario, floor, func() (sample, error) { return b.processFloor(ctx, ds) }})
 	}
-	// Round 0 warms up, unmeasured. The rounds follow a copy (the initial
-	// sync, or the many-tags initial copies), and the registries go on
+	// A warm-up round first: these rounds follow a copy (the initial sync,
+	// or the many-tags initial copies), and the registries go on
 	// collecting its garbage and writing its files back for seconds after.
 	// In run 12 every tool and limit ran its first no-op round 7-36% slower
 	// than its median, and ours, which started the first many-tags round,
 	// 15% slower; the others there were within their rounds' spread.
-	for i := 0; i <= runs; i++ {
-		for k := range order {
-			take(order[(i+k)%len(order)], i)
-		}
-	}
+	inRounds(order, runs, true)
 	b.recordAll(scenario, results)
 	if b.c.scenarios["raw"] {
 		b.record(rawScenario, "raw", raw)
 		b.record(rawScenario, "process floor", floor)
+	}
+}
+
+// entry is one thing measured in rounds: a tool's run of a scenario, or a
+// limit. measure's error fails r.
+type entry struct {
+	name, scenario string
+	r              *result
+	measure        func() (sample, error)
+}
+
+// inRounds measures every entry of order runs times, round by round, and
+// adds the samples to their results; an entry that fails is not run again.
+// Each round starts one place further down the list, so that no one is
+// always measured right after the same neighbour, whose garbage the
+// registries may still be collecting. With warmUp, an unmeasured round 0
+// comes first.
+func inRounds(order []entry, runs int, warmUp bool) {
+	first := 1
+	if warmUp {
+		first = 0
+	}
+	for i := first; i <= runs; i++ {
+		for k := range order {
+			e := order[(i+k)%len(order)]
+			if e.r.err != nil {
+				continue
+			}
+			s, err := e.measure()
+			if err != nil {
+				e.r.err = err
+				log.Printf("%s %s: %v", e.name, e.scenario, err)
+				continue
+			}
+			if i == 0 {
+				log.Printf("%-8s %-10s warm-up: %s", e.name, e.scenario, s.wall.Round(time.Millisecond))
+				continue
+			}
+			logSample(e.name, e.scenario, i, s)
+			e.r.samples = append(e.r.samples, s)
+		}
 	}
 }
 
