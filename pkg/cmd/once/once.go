@@ -1,6 +1,7 @@
 package once
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -287,6 +288,12 @@ func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration) int {
 	var copied, skipped, failed int
 	var bytesMoved int64
+	// tabwriter writes every cell and its padding separately: unbuffered,
+	// a 100-tag table is some 1,700 writes, each a system call and, into
+	// a pipe, a wake-up of the reader. One buffer makes it a few.
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	w = bw
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMAGE\tTAG\tOUTCOME\tDIGEST\tBYTES\tDURATION\tREASON\tMESSAGE")
 	for _, r := range results {

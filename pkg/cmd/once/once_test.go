@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portager/portager/pkg/cmd/cli"
+	"github.com/portager/portager/pkg/syncer"
 )
 
 // startRegistry runs go-containerregistry's registry on 127.0.0.1. With
@@ -371,5 +372,51 @@ func TestOnceExitStatus(t *testing.T) {
 	}
 	if got := digestAt(t, dst+"/mirror/app:v1", authn.Anonymous); got != d {
 		t.Errorf("destination digest %q, want %q", got, d)
+	}
+}
+
+// countingWriter counts the Write calls that reach it: on a terminal or a
+// pipe each is a system call.
+type countingWriter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// TestPrintResultsWritesInBulk: the result table of a large run reaches
+// standard output in a few writes, not one per cell, and is whole.
+func TestPrintResultsWritesInBulk(t *testing.T) {
+	var results []syncer.TagResult
+	for i := range 100 {
+		results = append(results, syncer.TagResult{
+			Image: fmt.Sprintf("team/app-%02d", i), Tag: "1.0.0", Outcome: syncer.OutcomeSkipped,
+			Digest: "sha256:" + strings.Repeat("a", 64), Reason: syncer.ReasonUpToDate,
+		})
+	}
+	results = append(results, syncer.TagResult{Image: "team/broken", Outcome: syncer.OutcomeFailed,
+		Reason: syncer.ReasonListTagsFailed, Message: "list tags\nfailed"})
+
+	var w countingWriter
+	if failed := printResults(&w, results, 0); failed != 1 {
+		t.Errorf("printResults reported %d failures, want 1", failed)
+	}
+	// 101 rows of 8 cells each: written unbuffered, that is over 1,600 writes.
+	if w.writes > 4 {
+		t.Errorf("the table took %d writes, want at most 4", w.writes)
+	}
+	lines := strings.Split(strings.TrimSuffix(w.String(), "\n"), "\n")
+	if len(lines) != 103 {
+		t.Fatalf("%d lines, want a header, 101 rows and a summary:\n%s", len(lines), w.String())
+	}
+	if !strings.HasPrefix(lines[0], "IMAGE ") || !strings.Contains(lines[101], "team/broken  -  ") ||
+		!strings.Contains(lines[101], "list tags failed") {
+		t.Errorf("header or failure row malformed:\n%s\n%s", lines[0], lines[101])
+	}
+	if want := "0 copied, 100 up to date, 1 failed; 0 bytes uploaded in 0s"; lines[102] != want {
+		t.Errorf("summary %q, want %q", lines[102], want)
 	}
 }
