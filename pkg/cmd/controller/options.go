@@ -49,6 +49,7 @@ type Options struct {
 	SigstoreTrustedRoot string
 
 	TagConcurrency         int
+	CheckConcurrency       int
 	PerRegistryConcurrency int
 	OperationTimeout       time.Duration
 	MaxTransientRetries    int
@@ -75,6 +76,7 @@ func NewOptions() *Options {
 	return &Options{
 		Workers:                 4,
 		TagConcurrency:          16,
+		CheckConcurrency:        64,
 		PerRegistryConcurrency:  8,
 		OperationTimeout:        60 * time.Second,
 		MaxTransientRetries:     5,
@@ -96,8 +98,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries, "HOST[:PORT] of a registry spoken to over plain HTTP. Repeatable. Every other registry needs verified TLS.")
 	fs.StringArrayVar(&o.RegistryCAFiles, "registry-ca-file", o.RegistryCAFiles, "PEM file of extra CA certificates trusted for registries, on top of the system roots. Repeatable.")
 	fs.StringVar(&o.SigstoreTrustedRoot, "sigstore-trusted-root", o.SigstoreTrustedRoot, "Sigstore trusted_root.json (Fulcio CAs, Rekor keys) that keyless cosign signatures are verified with. Default: the public-good instance's root built into this binary.")
-	fs.IntVar(&o.TagConcurrency, "tag-concurrency", o.TagConcurrency, "Tags copied at once within one ImageSync. Checks that a tag is current run 64 at once regardless.")
+	fs.IntVar(&o.TagConcurrency, "tag-concurrency", o.TagConcurrency, "Tags copied at once within one ImageSync.")
+	fs.IntVar(&o.CheckConcurrency, "check-concurrency", o.CheckConcurrency, "Tags checked at once within one ImageSync: resolved to a digest on both sides and passed through the verification gates. Their requests still wait for --registry-concurrency.")
+	fs.IntVar(&o.PerRegistryConcurrency, "registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
+	// The flag's first name, from before it matched `portager once`'s; still accepted.
 	fs.IntVar(&o.PerRegistryConcurrency, "per-registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
+	_ = fs.MarkDeprecated("per-registry-concurrency", "use --registry-concurrency")
 	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request (and longest stall of a transfer).")
 	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
 	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
@@ -115,6 +121,14 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"tag-concurrency", o.TagConcurrency}, {"check-concurrency", o.CheckConcurrency}, {"registry-concurrency", o.PerRegistryConcurrency}} {
+		if f.v < 1 {
+			errs = append(errs, fmt.Errorf("--%s must be at least 1", f.name))
+		}
 	}
 	for _, f := range o.RegistryCAFiles {
 		if _, err := os.Stat(f); err != nil {
@@ -135,6 +149,7 @@ func (o *Options) engineOptions() (syncer.Options, error) {
 	opts := syncer.Options{
 		InsecureHosts:          o.InsecureRegistries,
 		TagConcurrency:         o.TagConcurrency,
+		CheckConcurrency:       o.CheckConcurrency,
 		PerRegistryConcurrency: o.PerRegistryConcurrency,
 		OperationTimeout:       o.OperationTimeout,
 	}

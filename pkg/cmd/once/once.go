@@ -51,8 +51,8 @@ type options struct {
 	caFiles      []string
 	sigstoreRoot string
 
-	tagConcurrency, blobConcurrency, registryConcurrency int
-	timeout                                              time.Duration
+	tagConcurrency, checkConcurrency, blobConcurrency, registryConcurrency int
+	timeout                                                                time.Duration
 }
 
 // errInvalidManifest and errTagsFailed make the command exit non-zero.
@@ -106,7 +106,8 @@ TLS is always verified. --registry-ca-file adds CAs to the system roots;
 	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
 	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for keyless cosign verification (default: the public-good root built in).")
 	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
-	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags copied at once (default: the engine's, 16). Checks that a tag is current run 64 at once regardless.")
+	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags copied at once (default: the engine's, 16).")
+	f.IntVar(&oo.checkConcurrency, "check-concurrency", 0, "Tags checked at once: resolved to a digest on both sides and passed through the verification gates (default: the engine's, 64). Their requests still wait for --registry-concurrency.")
 	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
 	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
 	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
@@ -251,10 +252,11 @@ func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 	opts := syncer.Options{
 		InsecureHosts:          oo.insecure,
 		TagConcurrency:         oo.tagConcurrency,
+		CheckConcurrency:       oo.checkConcurrency,
 		BlobConcurrency:        oo.blobConcurrency,
 		PerRegistryConcurrency: oo.registryConcurrency,
 	}
-	if oo.tagConcurrency < 0 || oo.blobConcurrency < 0 || oo.registryConcurrency < 0 {
+	if oo.tagConcurrency < 0 || oo.checkConcurrency < 0 || oo.blobConcurrency < 0 || oo.registryConcurrency < 0 {
 		return opts, nil, errors.New("concurrency flags must not be negative")
 	}
 	if len(oo.caFiles) > 0 {

@@ -221,6 +221,11 @@ func TestOnce(t *testing.T) {
 			want: want{stdout: []string{"Skipped", "UpToDate", "0 copied, 3 up to date, 0 failed; 0 bytes"}},
 		},
 		{
+			name: "re-run checking one tag at a time",
+			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig, "--check-concurrency", "1"}, insecure...),
+			want: want{stdout: []string{"0 copied, 3 up to date, 0 failed; 0 bytes"}},
+		},
+		{
 			name:  "JSON manifest on stdin",
 			stdin: `{"apiVersion":"portager.portager.io/v1alpha1","kind":"ImageSync","metadata":{"name":"x","namespace":"ns"},"spec":{"schedule":"@daily","source":{"registry":"` + src + `/upstream"},"destination":{"registry":"` + dst + `","repositoryPrefix":"json","auth":{"method":"anonymous"}},"images":[{"name":"app","tags":["v2"]}]}}`,
 			args:  append([]string{"once", "-f", "-", "--docker-config", dockerConfig}, insecure...),
@@ -307,6 +312,11 @@ spec:
 			name: "CA file without certificates",
 			args: []string{"once", "-f", good, "--registry-ca-file", writeFile(t, "ca.pem", "not pem")},
 			want: want{errText: "holds no PEM certificate", noOutput: true},
+		},
+		{
+			name: "negative check concurrency",
+			args: append([]string{"once", "-f", good, "--check-concurrency", "-1"}, insecure...),
+			want: want{errText: "concurrency flags must not be negative", noOutput: true},
 		},
 		{
 			name: "manifest file missing",
@@ -418,5 +428,17 @@ func TestPrintResultsWritesInBulk(t *testing.T) {
 	}
 	if want := "0 copied, 100 up to date, 1 failed; 0 bytes uploaded in 0s"; lines[102] != want {
 		t.Errorf("summary %q, want %q", lines[102], want)
+	}
+}
+
+// TestEngineOptions: each concurrency flag reaches its engine option.
+func TestEngineOptions(t *testing.T) {
+	oo := &options{tagConcurrency: 2, checkConcurrency: 3, blobConcurrency: 5, registryConcurrency: 7}
+	opts, _, err := oo.engineOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := [4]int{opts.TagConcurrency, opts.CheckConcurrency, opts.BlobConcurrency, opts.PerRegistryConcurrency}; got != [4]int{2, 3, 5, 7} {
+		t.Errorf("tags, checks, blobs, per registry = %v, want [2 3 5 7]", got)
 	}
 }
