@@ -21,6 +21,10 @@ const (
 	OutcomeCopied Outcome = "Copied"
 	// OutcomeFailed means the tag could not be synced; see Reason.
 	OutcomeFailed Outcome = "Failed"
+	// OutcomeWouldCopy is a dry run's verdict on a tag the destination
+	// lacks or holds at another digest: a run would copy it. Nothing was
+	// written.
+	OutcomeWouldCopy Outcome = "WouldCopy"
 )
 
 // Reasons are CamelCase codes meant for status conditions and metrics labels.
@@ -39,6 +43,9 @@ const (
 	ReasonUnsupported       = "UnsupportedMediaType"
 	ReasonCanceled          = "Canceled"
 	ReasonTLSFailed         = "TLSFailed"
+	// Why a dry run would copy a tag (OutcomeWouldCopy).
+	ReasonDestinationMissing = "DestinationMissing"
+	ReasonDestinationDiffers = "DestinationDiffers"
 )
 
 // TagResult is the typed outcome of one tag. Image-level failures (for
@@ -52,8 +59,10 @@ type TagResult struct {
 	Digest      string // the digest resolved once and copied (empty if unresolved)
 	Outcome     Outcome
 	Reason      string
-	// Message is sanitised: bounded length, no credentials, tokens or raw
-	// registry bodies. It is safe for status, Events and logs.
+	// Message says why a tag failed, or for a dry run's WouldCopy which
+	// digest the destination holds. It is sanitised: bounded length, no
+	// credentials, tokens or raw registry bodies. It is safe for status,
+	// Events and logs.
 	Message  string
 	Bytes    int64 // blob bytes uploaded to the destination for this tag
 	Duration time.Duration

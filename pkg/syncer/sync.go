@@ -52,6 +52,11 @@ type Request struct {
 	// Progress, if set, is called as each tag finishes. Calls are
 	// serialised.
 	Progress func(TagResult)
+	// DryRun resolves, gates and compares every tag as a run does, but
+	// copies nothing: a tag that would be copied is reported as
+	// OutcomeWouldCopy. The destination is only read, with pull access,
+	// so a dry run works with read-only destination credentials.
+	DryRun bool
 }
 
 // run is the state of one Sync call: dedupe of blobs and manifests, where
@@ -180,7 +185,7 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 		imageFail(ReasonAuthFailed, err, false)
 		return res, nil
 	}
-	dst, err := r.client(ctx, r.req.Destination, dstRef, true)
+	dst, err := r.client(ctx, r.req.Destination, dstRef, !r.req.DryRun)
 	if err != nil {
 		imageFail(ReasonAuthFailed, err, false)
 		return res, nil
@@ -275,6 +280,14 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	}
 	if dfound && ddesc.Digest == desc.Digest {
 		res.Outcome, res.Reason = OutcomeSkipped, ReasonUpToDate
+		return res
+	}
+	if r.req.DryRun {
+		res.Outcome, res.Reason = OutcomeWouldCopy, ReasonDestinationMissing
+		if dfound {
+			res.Reason = ReasonDestinationDiffers
+			res.Message = "destination has " + ddesc.Digest.String()
+		}
 		return res
 	}
 

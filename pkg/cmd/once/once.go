@@ -50,9 +50,14 @@ type options struct {
 	insecure     []string
 	caFiles      []string
 	sigstoreRoot string
+	dryRun       bool
 
 	tagConcurrency, checkConcurrency, blobConcurrency, registryConcurrency int
 	timeout                                                                time.Duration
+
+	// cloud gives methods "ecr" and "gar" their credentials; nil is the
+	// SDKs' default chains (tests set stand-ins).
+	cloud *cloudauth.Providers
 }
 
 // errInvalidManifest and errTagsFailed make the command exit non-zero.
@@ -65,7 +70,10 @@ var (
 // binary that mounts it ("portager", "kubectl imagesync"), for the examples
 // in its help.
 func NewCommand(parent string) *cobra.Command {
-	oo := &options{}
+	return newCommand(parent, &options{})
+}
+
+func newCommand(parent string, oo *options) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "once -f MANIFEST",
 		Short: "Run one sync of an ImageSync manifest locally, without a cluster",
@@ -92,7 +100,13 @@ trusted_root.json of --sigstore-trusted-root.
 TLS is always verified. --registry-ca-file adds CAs to the system roots;
 --insecure-registry makes one host[:port] use plain HTTP.
 
+--dry-run resolves, verifies and compares every tag as a run does, and
+prints which tags a run would copy (WouldCopy) without writing anything to
+the destination: it only reads there, so read-only credentials suffice, and
+it creates no ECR repository. It exits non-zero only if a tag failed.
+
   ` + parent + ` once -f base-images.yaml --docker-config ~/.docker/config.json
+  ` + parent + ` once -f base-images.yaml --docker-config ~/.docker/config.json --dry-run
   cat sync.json | ` + parent + ` once -f - --insecure-registry localhost:5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -111,6 +125,7 @@ TLS is always verified. --registry-ca-file adds CAs to the system roots;
 	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
 	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
 	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
+	f.BoolVar(&oo.dryRun, "dry-run", false, "Report which tags a run would copy, and copy nothing.")
 	return cmd
 }
 
@@ -143,6 +158,9 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		}
 	}
 	cloud := cloudauth.NewProviders()
+	if oo.cloud != nil {
+		cloud = *oo.cloud
+	}
 	method := string(spec.Destination.Auth.Method)
 	if method == cloudauth.MethodECR || method == cloudauth.MethodGAR {
 		if creds.Destination, err = cloud.Keychain(ctx, method, spec.Destination.Registry); err != nil {
@@ -153,7 +171,8 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 	if err != nil {
 		return err
 	}
-	if spec.CreateDestinationRepos && method == cloudauth.MethodECR {
+	req.DryRun = oo.dryRun
+	if spec.CreateDestinationRepos && method == cloudauth.MethodECR && !oo.dryRun {
 		created, err := cloud.ECR.EnsureRepositories(ctx, registryhost.Host(spec.Destination.Registry), req.DestinationRepositories())
 		for _, repo := range created {
 			fmt.Fprintf(errOut, "created ECR repository %q\n", repo)
@@ -169,7 +188,7 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 	if err != nil {
 		return err
 	}
-	if printResults(out, results, time.Since(start)) > 0 {
+	if printResults(out, results, time.Since(start), oo.dryRun) > 0 {
 		return errTagsFailed
 	}
 	return nil
@@ -287,8 +306,8 @@ func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 
 // printResults writes one row per tag (image-level failures have TAG "-")
 // and a summary line, and returns the number of failures.
-func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration) int {
-	var copied, skipped, failed int
+func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration, dryRun bool) int {
+	var copied, wouldCopy, skipped, failed int
 	var bytesMoved int64
 	// tabwriter writes every cell and its padding separately: unbuffered,
 	// a 100-tag table is some 1,700 writes, each a system call and, into
@@ -302,6 +321,8 @@ func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration
 		switch r.Outcome {
 		case syncer.OutcomeCopied:
 			copied++
+		case syncer.OutcomeWouldCopy:
+			wouldCopy++
 		case syncer.OutcomeSkipped:
 			skipped++
 		default:
@@ -312,8 +333,13 @@ func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration
 			r.Bytes, r.Duration.Round(time.Millisecond), dash(r.Reason), dash(oneLine(r.Message)))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "%d copied, %d up to date, %d failed; %d bytes uploaded in %s\n",
-		copied, skipped, failed, bytesMoved, elapsed.Round(time.Millisecond))
+	if dryRun {
+		fmt.Fprintf(w, "dry run: %d would be copied, %d up to date, %d failed; nothing written, in %s\n",
+			wouldCopy, skipped, failed, elapsed.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "%d copied, %d up to date, %d failed; %d bytes uploaded in %s\n",
+			copied, skipped, failed, bytesMoved, elapsed.Round(time.Millisecond))
+	}
 	return failed
 }
 

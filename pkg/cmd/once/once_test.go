@@ -24,7 +24,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
+	"github.com/portager/portager/internal/cloudfake"
+	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/cmd/cli"
+	"github.com/portager/portager/pkg/registryhost"
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -104,10 +107,15 @@ func randomIndex(t *testing.T) v1.ImageIndex {
 
 // newRoot mounts the once command under a root, as the binaries do.
 func newRoot(out, errOut io.Writer) *cobra.Command {
+	return newRootWith(out, errOut, &options{})
+}
+
+// newRootWith is newRoot with oo's fields that have no flag set.
+func newRootWith(out, errOut io.Writer, oo *options) *cobra.Command {
 	root := &cobra.Command{Use: "portager"}
 	root.SetOut(out)
 	root.SetErr(errOut)
-	root.AddCommand(NewCommand("portager"))
+	root.AddCommand(newCommand("portager", oo))
 	return root
 }
 
@@ -200,6 +208,19 @@ func TestOnce(t *testing.T) {
 			want: want{err: errTagsFailed, stdout: []string{"AuthFailed"}},
 		},
 		{
+			name: "dry run before the first copy names what a run would copy and writes nothing",
+			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig, "--dry-run"}, insecure...),
+			want: want{
+				stdout: []string{"WouldCopy", "DestinationMissing", appV1, appV2, multi,
+					"dry run: 3 would be copied, 0 up to date, 0 failed; nothing written"},
+				digests: map[string]string{
+					dst + "/mirror/app:v1":     "",
+					dst + "/mirror/app:v2":     "",
+					dst + "/mirror/base:1.0.0": "",
+				},
+			},
+		},
+		{
 			name: "cold copy with docker config: explicit tags and semver, incl. an index",
 			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig, "--tag-concurrency", "2"}, insecure...),
 			want: want{
@@ -230,6 +251,16 @@ func TestOnce(t *testing.T) {
 			stdin: `{"apiVersion":"portager.portager.io/v1alpha1","kind":"ImageSync","metadata":{"name":"x","namespace":"ns"},"spec":{"schedule":"@daily","source":{"registry":"` + src + `/upstream"},"destination":{"registry":"` + dst + `","repositoryPrefix":"json","auth":{"method":"anonymous"}},"images":[{"name":"app","tags":["v2"]}]}}`,
 			args:  append([]string{"once", "-f", "-", "--docker-config", dockerConfig}, insecure...),
 			want:  want{stdout: []string{"1 copied"}, digests: map[string]string{dst + "/json/app:v2": appV2}},
+		},
+		{
+			name: "dry run of a current mirror",
+			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig, "--dry-run"}, insecure...),
+			want: want{stdout: []string{"UpToDate", "dry run: 0 would be copied, 3 up to date, 0 failed"}},
+		},
+		{
+			name: "dry run still fails a missing tag and exits non-zero",
+			args: append([]string{"once", "-f", missingTag, "--docker-config", dockerConfig, "--dry-run"}, insecure...),
+			want: want{err: errTagsFailed, stdout: []string{"TagNotFound", "dry run: 0 would be copied, 1 up to date, 1 failed"}},
 		},
 		{
 			name: "a missing tag fails that tag, copies the other, exits non-zero",
@@ -361,6 +392,80 @@ spec:
 	}
 }
 
+// TestOnceECR: method "ecr" with createDestinationRepos, against stand-ins
+// for STS and ECR (internal/cloudfake: AWS cannot be reached from here)
+// and a loopback registry that plays the ECR host and takes only the ECR
+// token. A dry run creates no repository and reports the tag missing; the
+// run then creates the repository and pushes with the token.
+func TestOnceECR(t *testing.T) {
+	aws := cloudfake.NewAWS(t)
+	src := startRegistry(t, "", "")
+	dst := startRegistry(t, "AWS", aws.Password)
+	want := push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)
+	ecr := cloudauth.NewECR()
+	ecr.Aliases = map[string]registryhost.ECR{dst: {AccountID: cloudfake.Account, Region: "us-east-1"}}
+	manifest := writeFile(t, "ecr.yaml", fmt.Sprintf(`apiVersion: portager.portager.io/v1alpha1
+kind: ImageSync
+metadata:
+  name: to-ecr
+spec:
+  schedule: "@every 1h"
+  source:
+    registry: %s/upstream
+  destination:
+    registry: %s
+    repositoryPrefix: mirror
+    auth:
+      method: ecr
+  createDestinationRepos: true
+  images:
+    - name: app
+      tags: ["v1"]
+`, src, dst))
+	ecrToken := &authn.Basic{Username: "AWS", Password: aws.Password}
+
+	tests := []struct {
+		name        string
+		dryRun      bool
+		stdout      string
+		stderr      string // "" wants none
+		created     bool
+		wantDigest  string
+		createCalls int // CreateRepository calls so far
+	}{
+		{name: "dry run", dryRun: true, stdout: "dry run: 1 would be copied, 0 up to date, 0 failed", createCalls: 0},
+		{name: "run", stdout: "1 copied, 0 up to date, 0 failed", stderr: `created ECR repository "mirror/app"`,
+			created: true, wantDigest: want, createCalls: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			cmd := newRootWith(&out, &errOut, &options{cloud: &cloudauth.Providers{ECR: ecr}})
+			args := []string{"once", "-f", manifest, "--insecure-registry", src, "--insecure-registry", dst}
+			if tc.dryRun {
+				args = append(args, "--dry-run")
+			}
+			cmd.SetArgs(args)
+			if err := cmd.Execute(); err != nil {
+				t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+			}
+			if !strings.Contains(out.String(), tc.stdout) {
+				t.Errorf("stdout lacks %q:\n%s", tc.stdout, out.String())
+			}
+			if got := strings.TrimSpace(errOut.String()); tc.stderr == "" && got != "" || !strings.Contains(got, tc.stderr) {
+				t.Errorf("stderr = %q, want %q", got, tc.stderr)
+			}
+			if aws.HasRepository("mirror/app") != tc.created || aws.Count("CreateRepository") != tc.createCalls {
+				t.Errorf("repository created: %v after %d CreateRepository calls, want %v after %d",
+					aws.HasRepository("mirror/app"), aws.Count("CreateRepository"), tc.created, tc.createCalls)
+			}
+			if got := digestAt(t, dst+"/mirror/app:v1", ecrToken); got != tc.wantDigest {
+				t.Errorf("destination digest %q, want %q", got, tc.wantDigest)
+			}
+		})
+	}
+}
+
 // TestOnceExitStatus checks the status the binaries exit with, through the
 // cli.Run their main functions use.
 func TestOnceExitStatus(t *testing.T) {
@@ -411,7 +516,7 @@ func TestPrintResultsWritesInBulk(t *testing.T) {
 		Reason: syncer.ReasonListTagsFailed, Message: "list tags\nfailed"})
 
 	var w countingWriter
-	if failed := printResults(&w, results, 0); failed != 1 {
+	if failed := printResults(&w, results, 0, false); failed != 1 {
 		t.Errorf("printResults reported %d failures, want 1", failed)
 	}
 	// 101 rows of 8 cells each: written unbuffered, that is over 1,600 writes.
