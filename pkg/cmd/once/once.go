@@ -1,7 +1,6 @@
 package once
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -9,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -51,6 +50,7 @@ type options struct {
 	caFiles      []string
 	sigstoreRoot string
 	dryRun       bool
+	output       string
 
 	tagConcurrency, checkConcurrency, blobConcurrency, registryConcurrency int
 	timeout                                                                time.Duration
@@ -126,12 +126,16 @@ it creates no ECR repository. It exits non-zero only if a tag failed.
 	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
 	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
 	f.BoolVar(&oo.dryRun, "dry-run", false, "Report which tags a run would copy, and copy nothing.")
+	f.StringVarP(&oo.output, "output", "o", outputTable, "Output format: "+strings.Join(outputFormats, ", ")+". json and yaml print one object: the summary counts and a result per tag.")
 	return cmd
 }
 
 func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writer) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if !slices.Contains(outputFormats, oo.output) {
+		return fmt.Errorf("--output %q: want one of %s", oo.output, strings.Join(outputFormats, ", "))
 	}
 	spec, err := oo.loadManifest(stdin, errOut)
 	if err != nil {
@@ -188,7 +192,11 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 	if err != nil {
 		return err
 	}
-	if printResults(out, results, time.Since(start), oo.dryRun) > 0 {
+	rep := report{results: results, elapsed: time.Since(start), dryRun: oo.dryRun}
+	if err := rep.print(out, oo.output); err != nil {
+		return fmt.Errorf("writing the results: %w", err)
+	}
+	if rep.summary().Failed > 0 {
 		return errTagsFailed
 	}
 	return nil
@@ -302,55 +310,4 @@ func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 		}
 	}
 	return opts, kc, nil
-}
-
-// printResults writes one row per tag (image-level failures have TAG "-")
-// and a summary line, and returns the number of failures.
-func printResults(w io.Writer, results []syncer.TagResult, elapsed time.Duration, dryRun bool) int {
-	var copied, wouldCopy, skipped, failed int
-	var bytesMoved int64
-	// tabwriter writes every cell and its padding separately: unbuffered,
-	// a 100-tag table is some 1,700 writes, each a system call and, into
-	// a pipe, a wake-up of the reader. One buffer makes it a few.
-	bw := bufio.NewWriter(w)
-	defer bw.Flush()
-	w = bw
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tTAG\tOUTCOME\tDIGEST\tBYTES\tDURATION\tREASON\tMESSAGE")
-	for _, r := range results {
-		switch r.Outcome {
-		case syncer.OutcomeCopied:
-			copied++
-		case syncer.OutcomeWouldCopy:
-			wouldCopy++
-		case syncer.OutcomeSkipped:
-			skipped++
-		default:
-			failed++
-		}
-		bytesMoved += r.Bytes
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", r.Image, dash(r.Tag), r.Outcome, dash(r.Digest),
-			r.Bytes, r.Duration.Round(time.Millisecond), dash(r.Reason), dash(oneLine(r.Message)))
-	}
-	tw.Flush()
-	if dryRun {
-		fmt.Fprintf(w, "dry run: %d would be copied, %d up to date, %d failed; nothing written, in %s\n",
-			wouldCopy, skipped, failed, elapsed.Round(time.Millisecond))
-	} else {
-		fmt.Fprintf(w, "%d copied, %d up to date, %d failed; %d bytes uploaded in %s\n",
-			copied, skipped, failed, bytesMoved, elapsed.Round(time.Millisecond))
-	}
-	return failed
-}
-
-// dash stands in for an empty cell so the columns stay aligned.
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -3,6 +3,7 @@ package once
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,6 @@ import (
 	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/cmd/cli"
 	"github.com/portager/portager/pkg/registryhost"
-	"github.com/portager/portager/pkg/syncer"
 )
 
 // startRegistry runs go-containerregistry's registry on 127.0.0.1. With
@@ -189,6 +189,7 @@ func TestOnce(t *testing.T) {
 		stderr   []string
 		digests  map[string]string // destination ref -> digest ("" = absent)
 		noOutput bool
+		json     bool // stdout is one JSON document and nothing else
 	}
 	tests := []struct {
 		name  string
@@ -240,6 +241,11 @@ func TestOnce(t *testing.T) {
 			name: "re-run is a no-op",
 			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig}, insecure...),
 			want: want{stdout: []string{"Skipped", "UpToDate", "0 copied, 3 up to date, 0 failed; 0 bytes"}},
+		},
+		{
+			name: "re-run with -o json prints only JSON",
+			args: append([]string{"once", "-f", good, "--docker-config", dockerConfig, "-o", "json"}, insecure...),
+			want: want{json: true, stdout: []string{`"upToDate": 3`, `"failed": 0`, `"outcome": "Skipped"`, appV1}},
 		},
 		{
 			name: "re-run checking one tag at a time",
@@ -380,6 +386,9 @@ spec:
 					t.Errorf("stderr lacks %q:\n%s", s, stderr)
 				}
 			}
+			if tc.want.json && !json.Valid([]byte(stdout)) {
+				t.Errorf("stdout is not JSON:\n%s", stdout)
+			}
 			if tc.want.noOutput && strings.Contains(stdout, "OUTCOME") {
 				t.Errorf("nothing should have been synced:\n%s", stdout)
 			}
@@ -487,52 +496,6 @@ func TestOnceExitStatus(t *testing.T) {
 	}
 	if got := digestAt(t, dst+"/mirror/app:v1", authn.Anonymous); got != d {
 		t.Errorf("destination digest %q, want %q", got, d)
-	}
-}
-
-// countingWriter counts the Write calls that reach it: on a terminal or a
-// pipe each is a system call.
-type countingWriter struct {
-	bytes.Buffer
-	writes int
-}
-
-func (w *countingWriter) Write(p []byte) (int, error) {
-	w.writes++
-	return w.Buffer.Write(p)
-}
-
-// TestPrintResultsWritesInBulk: the result table of a large run reaches
-// standard output in a few writes, not one per cell, and is whole.
-func TestPrintResultsWritesInBulk(t *testing.T) {
-	var results []syncer.TagResult
-	for i := range 100 {
-		results = append(results, syncer.TagResult{
-			Image: fmt.Sprintf("team/app-%02d", i), Tag: "1.0.0", Outcome: syncer.OutcomeSkipped,
-			Digest: "sha256:" + strings.Repeat("a", 64), Reason: syncer.ReasonUpToDate,
-		})
-	}
-	results = append(results, syncer.TagResult{Image: "team/broken", Outcome: syncer.OutcomeFailed,
-		Reason: syncer.ReasonListTagsFailed, Message: "list tags\nfailed"})
-
-	var w countingWriter
-	if failed := printResults(&w, results, 0, false); failed != 1 {
-		t.Errorf("printResults reported %d failures, want 1", failed)
-	}
-	// 101 rows of 8 cells each: written unbuffered, that is over 1,600 writes.
-	if w.writes > 4 {
-		t.Errorf("the table took %d writes, want at most 4", w.writes)
-	}
-	lines := strings.Split(strings.TrimSuffix(w.String(), "\n"), "\n")
-	if len(lines) != 103 {
-		t.Fatalf("%d lines, want a header, 101 rows and a summary:\n%s", len(lines), w.String())
-	}
-	if !strings.HasPrefix(lines[0], "IMAGE ") || !strings.Contains(lines[101], "team/broken  -  ") ||
-		!strings.Contains(lines[101], "list tags failed") {
-		t.Errorf("header or failure row malformed:\n%s\n%s", lines[0], lines[101])
-	}
-	if want := "0 copied, 100 up to date, 1 failed; 0 bytes uploaded in 0s"; lines[102] != want {
-		t.Errorf("summary %q, want %q", lines[102], want)
 	}
 }
 
