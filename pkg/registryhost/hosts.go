@@ -54,3 +54,41 @@ func Host(registry string) string {
 	host, _, _ := strings.Cut(registry, "/")
 	return strings.ToLower(host)
 }
+
+// DockerHub is the name Docker Hub's aliases normalise to: the one
+// go-containerregistry reports for docker.io references.
+const DockerHub = "index.docker.io"
+
+// dockerHubHosts are the names under which Docker Hub is reached and its
+// credentials are stored.
+var dockerHubHosts = map[string]bool{
+	"docker.io":               true,
+	DockerHub:                 true,
+	"registry-1.docker.io":    true,
+	"registry.hub.docker.com": true,
+}
+
+// IsDockerHub reports whether host is one of Docker Hub's names.
+func IsDockerHub(host string) bool { return dockerHubHosts[strings.ToLower(host)] }
+
+// Normalize turns a credential key (a dockerconfigjson or credHelpers key)
+// or a registry value into (host, path): the scheme, /v1/ or /v2/
+// suffixes and case are dropped, and Docker Hub's aliases collapse into
+// DockerHub. The path keeps an organisation prefix such as "my-org" in
+// "cgr.dev/my-org".
+func Normalize(s string) (host, path string) {
+	s = strings.TrimSpace(s)
+	if i := strings.Index(s, "://"); i >= 0 {
+		s = s[i+3:]
+	}
+	host, path, _ = strings.Cut(s, "/")
+	host = strings.ToLower(host)
+	path = strings.Trim(path, "/")
+	if path == "v1" || path == "v2" || strings.HasPrefix(path, "v1/") || strings.HasPrefix(path, "v2/") {
+		path = strings.TrimPrefix(path[2:], "/")
+	}
+	if dockerHubHosts[host] {
+		host = DockerHub
+	}
+	return host, path
+}

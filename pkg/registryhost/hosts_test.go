@@ -65,3 +65,29 @@ func TestHost(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		in, host, path string
+	}{
+		{"https://index.docker.io/v1/", DockerHub, ""},
+		{"docker.io", DockerHub, ""},
+		{"registry-1.docker.io/library", DockerHub, "library"},
+		{"Registry.Hub.Docker.com", DockerHub, ""},
+		{"cgr.dev/my-org", "cgr.dev", "my-org"},
+		{"https://ghcr.io/v2/owner/", "ghcr.io", "owner"},
+		{"http://127.0.0.1:5000", "127.0.0.1:5000", ""},
+		{" quay.io ", "quay.io", ""},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if host, path := Normalize(tt.in); host != tt.host || path != tt.path {
+			t.Errorf("Normalize(%q) = %q, %q; want %q, %q", tt.in, host, path, tt.host, tt.path)
+		}
+	}
+	for host, want := range map[string]bool{"docker.io": true, "INDEX.DOCKER.IO": true, "ghcr.io": false, "docker.io.evil.example": false} {
+		if got := IsDockerHub(host); got != want {
+			t.Errorf("IsDockerHub(%q) = %v, want %v", host, got, want)
+		}
+	}
+}

@@ -8,38 +8,9 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/portager/portager/pkg/registryhost"
 )
-
-// dockerHubHosts are the names under which Docker Hub credentials are
-// stored and requested. They all normalise to index.docker.io, which is
-// what go-containerregistry reports for docker.io references.
-var dockerHubHosts = map[string]bool{
-	"docker.io":               true,
-	"index.docker.io":         true,
-	"registry-1.docker.io":    true,
-	"registry.hub.docker.com": true,
-}
-
-// normalizeRegistry turns a dockerconfigjson key or a registry string into
-// (host, path): scheme, /v1/ or /v2/ suffixes and case are dropped, and
-// Docker Hub aliases collapse into index.docker.io. The path keeps an
-// organisation prefix such as "my-org" in "cgr.dev/my-org".
-func normalizeRegistry(s string) (host, path string) {
-	s = strings.TrimSpace(s)
-	if i := strings.Index(s, "://"); i >= 0 {
-		s = s[i+3:]
-	}
-	host, path, _ = strings.Cut(s, "/")
-	host = strings.ToLower(host)
-	path = strings.Trim(path, "/")
-	if path == "v1" || path == "v2" || strings.HasPrefix(path, "v1/") || strings.HasPrefix(path, "v2/") {
-		path = strings.TrimPrefix(strings.TrimPrefix(path[2:], "/"), "")
-	}
-	if dockerHubHosts[host] {
-		host = "index.docker.io"
-	}
-	return host, path
-}
 
 type configEntry struct {
 	path string
@@ -91,7 +62,7 @@ func KeychainFromDockerConfigJSON(data []byte) (authn.Keychain, error) {
 			ac.Username, ac.Password = u, p
 		}
 		ac.Auth = ""
-		host, path := normalizeRegistry(k)
+		host, path := registryhost.Normalize(k)
 		if host == "" {
 			continue
 		}
@@ -114,13 +85,13 @@ func KeychainFromDockerConfigJSON(data []byte) (authn.Keychain, error) {
 
 // Resolve implements authn.Keychain.
 func (k *configKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
-	host, _ := normalizeRegistry(target.RegistryStr())
+	host, _ := registryhost.Normalize(target.RegistryStr())
 	entries := k.byHost[host]
 	if len(entries) == 0 {
 		return authn.Anonymous, nil
 	}
 	// target.String() is "host/repo/path" for repositories.
-	_, repoPath := normalizeRegistry(target.String())
+	_, repoPath := registryhost.Normalize(target.String())
 	for _, e := range entries {
 		if e.path == "" || repoPath == e.path || strings.HasPrefix(repoPath, e.path+"/") {
 			return authn.FromConfig(e.cfg), nil

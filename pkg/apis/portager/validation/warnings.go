@@ -15,11 +15,6 @@ import (
 // a warning: its anonymous pull limits are easily exhausted by tighter loops.
 const DockerHubMinInterval = 5 * time.Minute
 
-// dockerHubHosts are the names Docker Hub is reached by.
-var dockerHubHosts = map[string]bool{
-	"docker.io": true, "index.docker.io": true, "registry-1.docker.io": true, "registry.hub.docker.com": true,
-}
-
 // broadProbe is a version no real constraint author means to allow; a
 // constraint that admits it has no upper bound.
 var broadProbe = semver.MustParse("999999.0.0")
@@ -68,7 +63,7 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 		}
 	}
 
-	if dockerHubHosts[registryhost.Host(spec.Source.Registry)] {
+	if registryhost.IsDockerHub(registryhost.Host(spec.Source.Registry)) {
 		if d, ok := shortestInterval(spec.Schedule); ok && d < DockerHubMinInterval {
 			add(specPath.Child("schedule"), "runs every %s against Docker Hub, which rate-limits pulls; schedule at most every %s", d, DockerHubMinInterval)
 		}
