@@ -63,7 +63,10 @@ func KeychainFromDockerConfigJSON(data []byte) (authn.Keychain, error) {
 		}
 		ac.Auth = ""
 		host, path := registryhost.Normalize(k)
-		if host == "" {
+		if host == "" || ac == (authn.AuthConfig{}) {
+			// An entry without credentials (docker login writes one
+			// per registry when a credential store holds them) is no
+			// entry: it must not shadow another.
 			continue
 		}
 		dup := false

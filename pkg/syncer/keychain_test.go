@@ -17,7 +17,9 @@ func TestKeychainFromDockerConfigJSON(t *testing.T) {
 		"cgr.dev": {"username": "cgr", "password": "cgrpw"},
 		"cgr.dev/special-org": {"auth": "` + b64("special:specialpw") + `"},
 		"HTTPS://Registry.Example.com:5000/v2/": {"auth": "` + b64("ex:expw") + `"},
-		"ghcr.io/acme": {"username": "acme", "password": "acmepw"}
+		"ghcr.io/acme": {"username": "acme", "password": "acmepw"},
+		"quay.io": {},
+		"cgr.dev/empty-org": {}
 	}}`
 	kc, err := KeychainFromDockerConfigJSON([]byte(cfg))
 	if err != nil {
@@ -38,8 +40,9 @@ func TestKeychainFromDockerConfigJSON(t *testing.T) {
 		{"registry.example.com:5000/team/app", "ex"},
 		{"registry.example.com/team/app", ""}, // other port, other host
 		{"ghcr.io/acme/tool", "acme"},
-		{"ghcr.io/other/tool", "acme"}, // same host: credential belongs to it
-		{"quay.io/org/app", ""},
+		{"ghcr.io/other/tool", "acme"},   // same host: credential belongs to it
+		{"quay.io/org/app", ""},          // an entry without credentials is none
+		{"cgr.dev/empty-org/app", "cgr"}, // and shadows no other
 	}
 	for _, tc := range tests {
 		t.Run(tc.repo, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/apis/portager/validation"
 	"github.com/portager/portager/pkg/cloudauth"
+	"github.com/portager/portager/pkg/dockerconfig"
 	"github.com/portager/portager/pkg/gate"
 	"github.com/portager/portager/pkg/registryhost"
 	"github.com/portager/portager/pkg/syncer"
@@ -83,9 +84,12 @@ once from this machine with the same engine the controller uses. It prints a
 result per tag and a summary, and exits non-zero if the manifest is invalid or
 any tag failed.
 
-No cluster is needed. Credentials come from --docker-config, a Docker
-config.json whose entries are matched by registry host and serve both the
-source and the destination; without it both sides are anonymous. Secret
+No cluster is needed. Credentials come from a Docker config.json, by
+default the one docker login writes ($DOCKER_CONFIG/config.json, else
+~/.docker/config.json), or --docker-config. Its entries are matched by
+registry host and serve both the source and the destination, and the
+credential helpers it names (credHelpers, credsStore) are run as docker
+runs them; without the file both sides are anonymous. Secret
 references in the manifest (spec.source.authSecretRef,
 spec.destination.auth.secretRef) are ignored in this mode, as are
 spec.schedule and spec.suspend. spec.destination.auth.method "ecr" and "gar"
@@ -116,7 +120,7 @@ it creates no ECR repository. It exits non-zero only if a tag failed.
 	f := cmd.Flags()
 	f.StringVarP(&oo.file, "filename", "f", "", `ImageSync manifest to sync (YAML or JSON); "-" reads standard input.`)
 	_ = cmd.MarkFlagRequired("filename")
-	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: anonymous).")
+	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json, if there is one; otherwise anonymous).")
 	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
 	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for keyless cosign verification (default: the public-good root built in).")
 	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
@@ -299,15 +303,18 @@ func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 		}
 		opts.RootCAs = pool
 	}
-	var kc authn.Keychain
-	if oo.dockerConfig != "" {
-		data, err := os.ReadFile(oo.dockerConfig)
+	if oo.dockerConfig == "" {
+		// Where docker login wrote, as the other registry tools read it;
+		// anonymous when there is no such file.
+		kc, _, err := dockerconfig.LoadDefault()
 		if err != nil {
-			return opts, nil, fmt.Errorf("reading --docker-config: %w", err)
+			return opts, nil, fmt.Errorf("the Docker config file: %w", err)
 		}
-		if kc, err = syncer.KeychainFromDockerConfigJSON(data); err != nil {
-			return opts, nil, fmt.Errorf("--docker-config %s: %w", oo.dockerConfig, err)
-		}
+		return opts, kc, nil
+	}
+	kc, err := dockerconfig.Load(oo.dockerConfig)
+	if err != nil {
+		return opts, nil, fmt.Errorf("--docker-config: %w", err)
 	}
 	return opts, kc, nil
 }

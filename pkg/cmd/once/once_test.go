@@ -28,6 +28,7 @@ import (
 	"github.com/portager/portager/internal/cloudfake"
 	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/cmd/cli"
+	"github.com/portager/portager/pkg/dockerconfig/dockerconfigtest"
 	"github.com/portager/portager/pkg/registryhost"
 )
 
@@ -160,6 +161,9 @@ spec:
 %s`
 
 func TestOnce(t *testing.T) {
+	// No Docker config file of this machine's: without --docker-config
+	// both sides are anonymous.
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	const user, pass = "mirror-bot", "s3cret"
 	basic := &authn.Basic{Username: user, Password: pass}
 	src := startRegistry(t, user, pass)
@@ -401,12 +405,75 @@ spec:
 	}
 }
 
+// TestOnceDockerLogin: without --docker-config, once reads the Docker
+// config file where docker login writes it ($DOCKER_CONFIG here) and runs
+// the credential helpers it names, real programs on PATH
+// (dockerconfigtest): the source's credentials come from a credHelpers
+// entry, the destination's from auths. A helper that fails fails the
+// image's tags with AuthFailed and none of its output.
+func TestOnceDockerLogin(t *testing.T) {
+	src := startRegistry(t, "src-robot", "src-pw")
+	dst := startRegistry(t, "dst-robot", "dst-pw")
+	want := push(t, src+"/upstream/app:v1", randomImage(t), nil, &authn.Basic{Username: "src-robot", Password: "src-pw"})
+	helpers := dockerconfigtest.Install(t, map[string]string{src: `{"Username":"src-robot","Secret":"src-pw"}`})
+	configDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", configDir)
+	manifest := writeFile(t, "m.yaml", fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n"))
+	insecure := []string{"--insecure-registry", src, "--insecure-registry", dst}
+
+	tests := []struct {
+		name   string
+		config string
+		err    error
+		stdout []string
+		digest string
+	}{
+		{
+			name:   "credHelpers for the source, auths for the destination",
+			config: fmt.Sprintf(`{"auths": {%q: {"username": "dst-robot", "password": "dst-pw"}}, "credHelpers": {%q: "test"}}`, dst, src),
+			stdout: []string{"1 copied, 0 up to date, 0 failed"}, digest: want,
+		},
+		{
+			name:   "a failing helper",
+			config: fmt.Sprintf(`{"auths": {%q: {"username": "dst-robot", "password": "dst-pw"}}, "credHelpers": {%q: "broken"}}`, dst, src),
+			err:    errTagsFailed, stdout: []string{"AuthFailed", "credential helper docker-credential-broken failed"},
+			digest: want, // from the first case
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(filepath.Join(configDir, "config.json"), []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, err := runOnce("", append([]string{"once", "-f", manifest}, insecure...)...)
+			if !errors.Is(err, tc.err) && !(err == nil && tc.err == nil) {
+				t.Fatalf("err = %v, want %v\nstdout:\n%s\nstderr:\n%s", err, tc.err, stdout, stderr)
+			}
+			for _, s := range tc.stdout {
+				if !strings.Contains(stdout, s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout)
+				}
+			}
+			if strings.Contains(stdout+stderr, dockerconfigtest.Canary) {
+				t.Errorf("a helper's output reached the user:\n%s%s", stdout, stderr)
+			}
+			if got := digestAt(t, dst+"/mirror/app:v1", &authn.Basic{Username: "dst-robot", Password: "dst-pw"}); got != tc.digest {
+				t.Errorf("destination digest %q, want %q", got, tc.digest)
+			}
+		})
+	}
+	if got := helpers.Calls(t); len(got) != 1 || got[0] != src {
+		t.Errorf("docker-credential-test was asked for %v, want [%s] once", got, src)
+	}
+}
+
 // TestOnceECR: method "ecr" with createDestinationRepos, against stand-ins
 // for STS and ECR (internal/cloudfake: AWS cannot be reached from here)
 // and a loopback registry that plays the ECR host and takes only the ECR
 // token. A dry run creates no repository and reports the tag missing; the
 // run then creates the repository and pushes with the token.
 func TestOnceECR(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	aws := cloudfake.NewAWS(t)
 	src := startRegistry(t, "", "")
 	dst := startRegistry(t, "AWS", aws.Password)
@@ -478,6 +545,7 @@ spec:
 // TestOnceExitStatus checks the status the binaries exit with, through the
 // cli.Run their main functions use.
 func TestOnceExitStatus(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	src := startRegistry(t, "", "")
 	dst := startRegistry(t, "", "")
 	d := push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)

@@ -1,0 +1,143 @@
+package dockerconfig
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/portager/portager/pkg/dockerconfig/dockerconfigtest"
+)
+
+// TestHelpers runs real helper programs: which credentials each registry
+// gets from a config file that mixes credHelpers, auths and credsStore,
+// in docker's order.
+func TestHelpers(t *testing.T) {
+	h := dockerconfigtest.Install(t, map[string]string{
+		"helped.example":              `{"Username":"helped-user","Secret":"helped-pw"}`,
+		"https://index.docker.io/v1/": `{"Username":"hub-user","Secret":"hub-pw"}`,
+		"stored.example:5000":         `{"Username":"<token>","Secret":"identity-token"}`,
+		"both.example":                `{"Username":"from-helper","Secret":"x"}`,
+		"auths.example":               `{"Username":"from-store","Secret":"x"}`,
+	})
+	kc, err := Parse([]byte(`{
+		"auths": {
+			"auths.example": {"auth": "` + "YXV0aHMtdXNlcjphdXRocy1wdw==" /* auths-user:auths-pw */ + `"},
+			"both.example": {"username": "from-auths", "password": "x"},
+			"stored.example:5000": {}
+		},
+		"credHelpers": {"helped.example": "test", "https://both.example": "test", "broken.example": "broken", "docker.io": "test"},
+		"credsStore": "test"
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		repo     string
+		user     string // "" = anonymous
+		identity string
+		err      string
+	}{
+		{repo: "helped.example/team/app", user: "helped-user"},
+		{repo: "both.example/app", user: "from-helper"},               // credHelpers before auths
+		{repo: "auths.example/app", user: "auths-user"},               // auths before credsStore
+		{repo: "stored.example:5000/app", identity: "identity-token"}, // credsStore, an identity token
+		{repo: "docker.io/library/nginx", user: "hub-user"},           // Docker Hub under docker login's key
+		{repo: "nothing.example/app"},                                 // the store has nothing: anonymous
+		{repo: "broken.example/app", err: "credential helper docker-credential-broken failed for broken.example"},
+	}
+	for _, tc := range tests {
+		repo, err := name.NewRepository(tc.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := kc.Resolve(repo)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("%s: err = %v, want %q", tc.repo, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.repo, err)
+		}
+		if tc.user == "" && tc.identity == "" {
+			if a != authn.Anonymous {
+				t.Errorf("%s: %v, want anonymous", tc.repo, a)
+			}
+			continue
+		}
+		cfg, err := a.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Username != tc.user || cfg.IdentityToken != tc.identity {
+			t.Errorf("%s: user %q identity token %q, want %q and %q", tc.repo, cfg.Username, cfg.IdentityToken, tc.user, tc.identity)
+		}
+	}
+
+	// Each helper is asked once per server, however many repositories.
+	before := len(h.Calls(t))
+	for _, r := range []string{"helped.example/a", "helped.example/b", "nothing.example/c"} {
+		repo, _ := name.NewRepository(r)
+		if _, err := kc.Resolve(repo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.Calls(t); len(got) != before {
+		t.Errorf("helper calls grew from %d to %d for servers already asked: %v", before, len(got), got)
+	}
+	if got := h.Calls(t); !slices.Contains(got, "https://index.docker.io/v1/") || slices.Contains(got, "auths.example") {
+		t.Errorf("helper calls %v: want Docker Hub asked as https://index.docker.io/v1/, and no call for a host with auths", got)
+	}
+}
+
+func TestHelperFailureCarriesNoOutput(t *testing.T) {
+	dockerconfigtest.Install(t, nil)
+	kc, err := Parse([]byte(`{"credsStore": "broken"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := name.NewRepository("registry.example/app")
+	_, err = kc.Resolve(repo)
+	if err == nil || strings.Contains(err.Error(), dockerconfigtest.Canary) || strings.Contains(err.Error(), "locked") {
+		t.Errorf("err = %v, want a failure without the helper's output", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dir)
+	if got, want := DefaultPath(), filepath.Join(dir, "config.json"); got != want {
+		t.Errorf("DefaultPath() = %q, want %q", got, want)
+	}
+	kc, path, err := LoadDefault()
+	if kc != nil || path != "" || err != nil {
+		t.Errorf("without a file: %v, %q, %v; want nil, \"\", nil", kc, path, err)
+	}
+	for _, tc := range []struct {
+		content, err string
+	}{
+		{content: `{"auths": {"r.example": {"username": "u", "password": "p"}}}`},
+		{content: `{"credsStore": "desktop"}`},
+		{content: `not json`, err: "not a Docker config file"},
+		{content: `{"auths": {"r.example": {"auth": "%%%"}}}`, err: "invalid dockerconfigjson"},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		kc, path, err := LoadDefault()
+		switch {
+		case tc.err != "":
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), filepath.Join(dir, "config.json")) {
+				t.Errorf("%s: err = %v, want one naming the file and %q", tc.content, err, tc.err)
+			}
+		case err != nil || kc == nil || path != filepath.Join(dir, "config.json"):
+			t.Errorf("%s: %v, %q, %v", tc.content, kc, path, err)
+		}
+	}
+}
