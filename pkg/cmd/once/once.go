@@ -92,7 +92,8 @@ credential helpers it names (credHelpers, credsStore) are run as docker
 runs them; without the file both sides are anonymous. Secret
 references in the manifest (spec.source.authSecretRef,
 spec.destination.auth.secretRef) are ignored in this mode, as are
-spec.schedule and spec.suspend. spec.destination.auth.method "ecr" and "gar"
+spec.schedule and spec.suspend. spec.destination.auth.method "anonymous"
+sends the destination no credentials; "ecr" and "gar"
 push with this machine's own AWS or Google credentials (the SDKs' default
 chains, as the controller uses its workload identity), and
 createDestinationRepos creates missing ECR repositories first. The
@@ -170,7 +171,11 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		cloud = *oo.cloud
 	}
 	method := string(spec.Destination.Auth.Method)
-	if method == cloudauth.MethodECR || method == cloudauth.MethodGAR {
+	switch spec.Destination.Auth.Method {
+	case v1alpha1.AuthMethodAnonymous:
+		// The manifest says no credentials, whatever the config file has.
+		creds.Destination = nil
+	case v1alpha1.AuthMethodECR, v1alpha1.AuthMethodGAR:
 		if creds.Destination, err = cloud.Keychain(ctx, method, spec.Destination.Registry); err != nil {
 			return fmt.Errorf("destination credentials: %w", err)
 		}

@@ -258,7 +258,7 @@ func TestOnce(t *testing.T) {
 		},
 		{
 			name:  "JSON manifest on stdin",
-			stdin: `{"apiVersion":"portager.portager.io/v1alpha1","kind":"ImageSync","metadata":{"name":"x","namespace":"ns"},"spec":{"schedule":"@daily","source":{"registry":"` + src + `/upstream"},"destination":{"registry":"` + dst + `","repositoryPrefix":"json","auth":{"method":"anonymous"}},"images":[{"name":"app","tags":["v2"]}]}}`,
+			stdin: `{"apiVersion":"portager.portager.io/v1alpha1","kind":"ImageSync","metadata":{"name":"x","namespace":"ns"},"spec":{"schedule":"@daily","source":{"registry":"` + src + `/upstream"},"destination":{"registry":"` + dst + `","repositoryPrefix":"json","auth":{"method":"secret","secretRef":{"name":"ignored"}}},"images":[{"name":"app","tags":["v2"]}]}}`,
 			args:  append([]string{"once", "-f", "-", "--docker-config", dockerConfig}, insecure...),
 			want:  want{stdout: []string{"1 copied"}, digests: map[string]string{dst + "/json/app:v2": appV2}},
 		},
@@ -418,15 +418,16 @@ func TestOnceDockerLogin(t *testing.T) {
 	helpers := dockerconfigtest.Install(t, map[string]string{src: `{"Username":"src-robot","Secret":"src-pw"}`})
 	configDir := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", configDir)
-	manifest := writeFile(t, "m.yaml", fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n"))
+	manifest := fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n")
 	insecure := []string{"--insecure-registry", src, "--insecure-registry", dst}
 
 	tests := []struct {
-		name   string
-		config string
-		err    error
-		stdout []string
-		digest string
+		name     string
+		config   string
+		manifest string // default: manifest, method "secret"
+		err      error
+		stdout   []string
+		digest   string
 	}{
 		{
 			name:   "credHelpers for the source, auths for the destination",
@@ -439,13 +440,24 @@ func TestOnceDockerLogin(t *testing.T) {
 			err:    errTagsFailed, stdout: []string{"AuthFailed", "credential helper docker-credential-broken failed"},
 			digest: want, // from the first case
 		},
+		{
+			name:     "method anonymous sends the destination nothing",
+			config:   fmt.Sprintf(`{"auths": {%q: {"username": "dst-robot", "password": "dst-pw"}}, "credHelpers": {%q: "test"}}`, dst, src),
+			manifest: strings.Replace(manifest, "      method: secret\n      secretRef:\n        name: also-ignored\n", "      method: anonymous\n", 1),
+			err:      errTagsFailed, stdout: []string{"AuthFailed"},
+			digest: want,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(configDir, "config.json"), []byte(tc.config), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			stdout, stderr, err := runOnce("", append([]string{"once", "-f", manifest}, insecure...)...)
+			m := tc.manifest
+			if m == "" {
+				m = manifest
+			}
+			stdout, stderr, err := runOnce(m, append([]string{"once", "-f", "-"}, insecure...)...)
 			if !errors.Is(err, tc.err) && !(err == nil && tc.err == nil) {
 				t.Fatalf("err = %v, want %v\nstdout:\n%s\nstderr:\n%s", err, tc.err, stdout, stderr)
 			}
@@ -462,8 +474,8 @@ func TestOnceDockerLogin(t *testing.T) {
 			}
 		})
 	}
-	if got := helpers.Calls(t); len(got) != 1 || got[0] != src {
-		t.Errorf("docker-credential-test was asked for %v, want [%s] once", got, src)
+	if got := helpers.Calls(t); len(got) != 2 || got[0] != src || got[1] != src {
+		t.Errorf("docker-credential-test was asked for %v, want %s once per run that uses it", got, src)
 	}
 }
 
