@@ -72,11 +72,16 @@ func Parse(data []byte) (authn.Keychain, error) {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, errors.New("not a Docker config file (a JSON object with auths, credHelpers or credsStore)")
 	}
+	if cfg.Auths == nil && cfg.CredHelpers == nil && cfg.CredsStore == "" {
+		// No config.json key at all: the legacy .dockercfg shape, or
+		// nothing, as the controller's Secrets may hold it.
+		return syncer.KeychainFromDockerConfigJSON(data)
+	}
 	if len(cfg.Auths) == 0 {
 		cfg.Auths = json.RawMessage("{}") // helpers only
 	}
 	// Only the auths object: the other keys of config.json are not
-	// credentials, and a file without auths is not the legacy shape.
+	// credentials, and must not be read as the legacy shape.
 	auths, err := syncer.KeychainFromDockerConfigJSON([]byte(`{"auths":` + string(cfg.Auths) + `}`))
 	if err != nil {
 		return nil, err

@@ -121,9 +121,11 @@ func TestLoad(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		content, err string
+		user         string // r.example's, when set
 	}{
-		{content: `{"auths": {"r.example": {"username": "u", "password": "p"}}}`},
+		{content: `{"auths": {"r.example": {"username": "u", "password": "p"}}}`, user: "u"},
 		{content: `{"credsStore": "desktop"}`},
+		{content: `{"r.example": {"auth": "dTpw"}}`, user: "u"}, // the legacy .dockercfg shape
 		{content: `not json`, err: "not a Docker config file"},
 		{content: `{"auths": {"r.example": {"auth": "%%%"}}}`, err: "invalid dockerconfigjson"},
 	} {
@@ -138,6 +140,15 @@ func TestLoad(t *testing.T) {
 			}
 		case err != nil || kc == nil || path != filepath.Join(dir, "config.json"):
 			t.Errorf("%s: %v, %q, %v", tc.content, kc, path, err)
+		case tc.user != "":
+			repo, _ := name.NewRepository("r.example/app")
+			a, err := kc.Resolve(repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg, _ := a.Authorization(); cfg == nil || cfg.Username != tc.user {
+				t.Errorf("%s: r.example gets %+v, want user %q", tc.content, cfg, tc.user)
+			}
 		}
 	}
 }
