@@ -166,9 +166,10 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 			return err
 		}
 	}
-	cloud := cloudauth.NewProviders()
-	if oo.cloud != nil {
-		cloud = *oo.cloud
+	cloud := oo.cloud
+	if cloud == nil {
+		p := cloudauth.NewProviders()
+		cloud = &p
 	}
 	method := string(spec.Destination.Auth.Method)
 	switch spec.Destination.Auth.Method {
