@@ -17,32 +17,52 @@ import (
 	"github.com/portager/portager/pkg/syncer"
 )
 
-// DefaultPath is where the Docker client keeps its configuration:
-// $DOCKER_CONFIG/config.json, else ~/.docker/config.json. It is "" when
-// neither can be named (no home directory).
-func DefaultPath() string {
+// DefaultPaths are where registry logins are kept, in the order they are
+// looked for: docker login's file ($DOCKER_CONFIG/config.json, else
+// ~/.docker/config.json), then podman and skopeo's, which has the same
+// shape ($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json,
+// else ~/.config/containers/auth.json).
+func DefaultPaths() []string {
+	home, _ := os.UserHomeDir()
+	var paths []string
+	add := func(parts ...string) {
+		if parts[0] != "" {
+			paths = append(paths, filepath.Join(parts...))
+		}
+	}
 	if dir := os.Getenv("DOCKER_CONFIG"); dir != "" {
-		return filepath.Join(dir, "config.json")
+		add(dir, "config.json")
+	} else {
+		add(home, ".docker", "config.json")
 	}
-	home, err := os.UserHomeDir()
-	if err != nil || home == "" {
-		return ""
+	switch {
+	case os.Getenv("REGISTRY_AUTH_FILE") != "":
+		add(os.Getenv("REGISTRY_AUTH_FILE"))
+	case os.Getenv("XDG_RUNTIME_DIR") != "" && exists(filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "containers", "auth.json")):
+		add(os.Getenv("XDG_RUNTIME_DIR"), "containers", "auth.json")
+	default:
+		add(home, ".config", "containers", "auth.json")
 	}
-	return filepath.Join(home, ".docker", "config.json")
+	return paths
 }
 
-// LoadDefault returns the keychain of the file at DefaultPath, and that
-// path; a missing file is no error and gives a nil (anonymous) keychain.
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// LoadDefault returns the keychain of the first of DefaultPaths that
+// exists, and its path. No such file is no error: the keychain is then nil
+// (anonymous).
 func LoadDefault() (authn.Keychain, string, error) {
-	path := DefaultPath()
-	if path == "" {
-		return nil, "", nil
+	for _, path := range DefaultPaths() {
+		kc, err := Load(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		return kc, path, err
 	}
-	kc, err := Load(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", nil
-	}
-	return kc, path, err
+	return nil, "", nil
 }
 
 // Load returns the keychain of the Docker config file at path.

@@ -109,15 +109,53 @@ func TestHelperFailureCarriesNoOutput(t *testing.T) {
 	}
 }
 
+// TestDefaultPaths: docker login's file comes first, then podman's, each
+// where its tool's environment puts it.
+func TestDefaultPaths(t *testing.T) {
+	home, runtime := t.TempDir(), t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_RUNTIME_DIR", runtime)
+	for _, tc := range []struct {
+		name, dockerConfig, authFile string
+		runtimeAuth                  bool // $XDG_RUNTIME_DIR/containers/auth.json exists
+		want                         []string
+	}{
+		{name: "nothing set", want: []string{home + "/.docker/config.json", home + "/.config/containers/auth.json"}},
+		{name: "DOCKER_CONFIG", dockerConfig: "/etc/docker-ci", want: []string{"/etc/docker-ci/config.json", home + "/.config/containers/auth.json"}},
+		{name: "podman's runtime file", runtimeAuth: true, want: []string{home + "/.docker/config.json", runtime + "/containers/auth.json"}},
+		{name: "REGISTRY_AUTH_FILE", authFile: "/run/auth.json", runtimeAuth: true, want: []string{home + "/.docker/config.json", "/run/auth.json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("DOCKER_CONFIG", tc.dockerConfig)
+			t.Setenv("REGISTRY_AUTH_FILE", tc.authFile)
+			f := filepath.Join(runtime, "containers", "auth.json")
+			os.RemoveAll(filepath.Dir(f))
+			if tc.runtimeAuth {
+				os.MkdirAll(filepath.Dir(f), 0o700)
+				os.WriteFile(f, []byte("{}"), 0o600)
+			}
+			if got := DefaultPaths(); !slices.Equal(got, tc.want) {
+				t.Errorf("DefaultPaths() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestLoad(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", dir)
-	if got, want := DefaultPath(), filepath.Join(dir, "config.json"); got != want {
-		t.Errorf("DefaultPath() = %q, want %q", got, want)
-	}
+	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "podman-auth.json"))
 	kc, path, err := LoadDefault()
 	if kc != nil || path != "" || err != nil {
 		t.Errorf("without a file: %v, %q, %v; want nil, \"\", nil", kc, path, err)
+	}
+	// Without docker's file, podman's serves.
+	podman := filepath.Join(dir, "podman-auth.json")
+	if err := os.WriteFile(podman, []byte(`{"auths": {"r.example": {"auth": "dTpw"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if kc, path, err := LoadDefault(); kc == nil || path != podman || err != nil {
+		t.Errorf("with only podman's file: %v, %q, %v; want its keychain", kc, path, err)
 	}
 	for _, tc := range []struct {
 		content, err string

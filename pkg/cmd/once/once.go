@@ -86,10 +86,12 @@ any tag failed.
 
 No cluster is needed. Credentials come from a Docker config.json, by
 default the one docker login writes ($DOCKER_CONFIG/config.json, else
-~/.docker/config.json), or --docker-config. Its entries are matched by
-registry host and serve both the source and the destination, and the
-credential helpers it names (credHelpers, credsStore) are run as docker
-runs them; without the file both sides are anonymous. Secret
+~/.docker/config.json) or, without it, podman login's auth.json
+($REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else
+~/.config/containers/auth.json); or --docker-config. Its entries are
+matched by registry host and serve both the source and the destination,
+and the credential helpers it names (credHelpers, credsStore) are run as
+docker runs them; without such a file both sides are anonymous. Secret
 references in the manifest (spec.source.authSecretRef,
 spec.destination.auth.secretRef) are ignored in this mode, as are
 spec.schedule and spec.suspend. spec.destination.auth.method "anonymous"
@@ -121,7 +123,7 @@ it creates no ECR repository. It exits non-zero only if a tag failed.
 	f := cmd.Flags()
 	f.StringVarP(&oo.file, "filename", "f", "", `ImageSync manifest to sync (YAML or JSON); "-" reads standard input.`)
 	_ = cmd.MarkFlagRequired("filename")
-	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: $DOCKER_CONFIG/config.json, else ~/.docker/config.json, if there is one; otherwise anonymous).")
+	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: docker login's file, else podman login's, if there is one; otherwise anonymous).")
 	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
 	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for keyless cosign verification (default: the public-good root built in).")
 	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")

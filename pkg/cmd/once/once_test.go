@@ -106,6 +106,14 @@ func randomIndex(t *testing.T) v1.ImageIndex {
 	return mutate.AppendManifests(empty.Index, adds...)
 }
 
+// noLogins hides this machine's registry logins (docker's and podman's
+// files) from once for the rest of t.
+func noLogins(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", dir)
+	t.Setenv("REGISTRY_AUTH_FILE", filepath.Join(dir, "no-auth.json"))
+}
+
 // newRoot mounts the once command under a root, as the binaries do.
 func newRoot(out, errOut io.Writer) *cobra.Command {
 	return newRootWith(out, errOut, &options{})
@@ -161,9 +169,8 @@ spec:
 %s`
 
 func TestOnce(t *testing.T) {
-	// No Docker config file of this machine's: without --docker-config
-	// both sides are anonymous.
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	// Without --docker-config both sides are anonymous.
+	noLogins(t)
 	const user, pass = "mirror-bot", "s3cret"
 	basic := &authn.Basic{Username: user, Password: pass}
 	src := startRegistry(t, user, pass)
@@ -416,6 +423,7 @@ func TestOnceDockerLogin(t *testing.T) {
 	dst := startRegistry(t, "dst-robot", "dst-pw")
 	want := push(t, src+"/upstream/app:v1", randomImage(t), nil, &authn.Basic{Username: "src-robot", Password: "src-pw"})
 	helpers := dockerconfigtest.Install(t, map[string]string{src: `{"Username":"src-robot","Secret":"src-pw"}`})
+	noLogins(t)
 	configDir := t.TempDir()
 	t.Setenv("DOCKER_CONFIG", configDir)
 	manifest := fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n")
@@ -485,7 +493,7 @@ func TestOnceDockerLogin(t *testing.T) {
 // token. A dry run creates no repository and reports the tag missing; the
 // run then creates the repository and pushes with the token.
 func TestOnceECR(t *testing.T) {
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	noLogins(t)
 	aws := cloudfake.NewAWS(t)
 	src := startRegistry(t, "", "")
 	dst := startRegistry(t, "AWS", aws.Password)
@@ -557,7 +565,7 @@ spec:
 // TestOnceExitStatus checks the status the binaries exit with, through the
 // cli.Run their main functions use.
 func TestOnceExitStatus(t *testing.T) {
-	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	noLogins(t)
 	src := startRegistry(t, "", "")
 	dst := startRegistry(t, "", "")
 	d := push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)
