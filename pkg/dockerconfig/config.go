@@ -93,9 +93,13 @@ func Parse(data []byte) (authn.Keychain, error) {
 		return nil, errors.New("not a Docker config file (a JSON object with auths, credHelpers or credsStore)")
 	}
 	if cfg.Auths == nil && cfg.CredHelpers == nil && cfg.CredsStore == "" {
-		// No config.json key at all: the legacy .dockercfg shape, or
-		// nothing, as the controller's Secrets may hold it.
-		return syncer.KeychainFromDockerConfigJSON(data)
+		// No credential key of config.json: the legacy .dockercfg shape,
+		// as the controller's Secrets may hold it, or only settings
+		// (psFormat, proxies), which are no credentials.
+		if kc, err := syncer.KeychainFromDockerConfigJSON(data); err == nil {
+			return kc, nil
+		}
+		cfg.Auths = json.RawMessage("{}")
 	}
 	if len(cfg.Auths) == 0 {
 		cfg.Auths = json.RawMessage("{}") // helpers only

@@ -163,7 +163,8 @@ func TestLoad(t *testing.T) {
 	}{
 		{content: `{"auths": {"r.example": {"username": "u", "password": "p"}}}`, user: "u"},
 		{content: `{"credsStore": "desktop"}`},
-		{content: `{"r.example": {"auth": "dTpw"}}`, user: "u"}, // the legacy .dockercfg shape
+		{content: `{"r.example": {"auth": "dTpw"}}`, user: "u"},                    // the legacy .dockercfg shape
+		{content: `{"psFormat": "table {{.ID}}", "HttpHeaders": {"X-Meta": "y"}}`}, // settings only
 		{content: `not json`, err: "not a Docker config file"},
 		{content: `{"auths": {"r.example": {"auth": "%%%"}}}`, err: "invalid dockerconfigjson"},
 	} {
