@@ -29,7 +29,7 @@ verify:
 
 ## test-unit: package tests, with the race detector (fuzz seed corpora replay here)
 test-unit:
-	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./internal/...
+	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./internal/... ./hack/...
 
 ## test-distribution: the engine against a real docker-registry (distribution 2.8) process
 test-distribution:

@@ -238,18 +238,19 @@ type entry struct {
 
 // inRounds measures every entry of order runs times, round by round, and
 // adds the samples to their results; an entry that fails is not run again.
-// Each round starts one place further down the list, so that no one is
-// always measured right after the same neighbour, whose garbage the
-// registries may still be collecting. With warmUp, an unmeasured round 0
-// comes first.
+// The rounds take the entries in the orders of roundOrder, so that each
+// is measured right after each other equally often. (Until run 16 each
+// round started one place further down the list, which left every entry
+// behind the same neighbour in all but one round in n.) With warmUp, an
+// unmeasured round 0 comes first.
 func inRounds(order []entry, runs int, warmUp bool) {
 	first := 1
 	if warmUp {
 		first = 0
 	}
 	for i := first; i <= runs; i++ {
-		for k := range order {
-			e := order[(i+k)%len(order)]
+		for _, k := range roundOrder(len(order), i) {
+			e := order[k]
 			if e.r.err != nil {
 				continue
 			}
