@@ -466,7 +466,7 @@ func TestOnceDockerLogin(t *testing.T) {
 				m = manifest
 			}
 			stdout, stderr, err := runOnce(m, append([]string{"once", "-f", "-"}, insecure...)...)
-			if !errors.Is(err, tc.err) && !(err == nil && tc.err == nil) {
+			if !errors.Is(err, tc.err) {
 				t.Fatalf("err = %v, want %v\nstdout:\n%s\nstderr:\n%s", err, tc.err, stdout, stderr)
 			}
 			for _, s := range tc.stdout {
