@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/apis/portager/install"
@@ -148,7 +149,11 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 	if err != nil {
 		return err
 	}
-	opts, kc, err := oo.engineOptions()
+	opts, err := oo.engineOptions()
+	if err != nil {
+		return err
+	}
+	kc, err := oo.keychain(ctx)
 	if err != nil {
 		return err
 	}
@@ -173,13 +178,13 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		p := cloudauth.NewProviders()
 		cloud = &p
 	}
-	method := string(spec.Destination.Auth.Method)
-	switch spec.Destination.Auth.Method {
+	method := spec.Destination.Auth.Method
+	switch method {
 	case v1alpha1.AuthMethodAnonymous:
 		// The manifest says no credentials, whatever the config file has.
 		creds.Destination = nil
 	case v1alpha1.AuthMethodECR, v1alpha1.AuthMethodGAR:
-		if creds.Destination, err = cloud.Keychain(ctx, method, spec.Destination.Registry); err != nil {
+		if creds.Destination, err = cloud.Keychain(ctx, string(method), spec.Destination.Registry); err != nil {
 			return fmt.Errorf("destination credentials: %w", err)
 		}
 	}
@@ -188,7 +193,7 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		return err
 	}
 	req.DryRun = oo.dryRun
-	if spec.CreateDestinationRepos && method == cloudauth.MethodECR && !oo.dryRun {
+	if spec.CreateDestinationRepos && method == v1alpha1.AuthMethodECR && !oo.dryRun {
 		created, err := cloud.ECR.EnsureRepositories(ctx, registryhost.Host(spec.Destination.Registry), req.DestinationRepositories())
 		for _, repo := range created {
 			fmt.Fprintf(errOut, "created ECR repository %q\n", repo)
@@ -285,9 +290,8 @@ func singleDocument(data []byte) ([]byte, error) {
 	}
 }
 
-// engineOptions maps the transport and concurrency flags to the engine and
-// loads the keychain.
-func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
+// engineOptions maps the transport and concurrency flags to the engine.
+func (oo *options) engineOptions() (syncer.Options, error) {
 	opts := syncer.Options{
 		InsecureHosts:          oo.insecure,
 		TagConcurrency:         oo.tagConcurrency,
@@ -296,33 +300,39 @@ func (oo *options) engineOptions() (syncer.Options, authn.Keychain, error) {
 		PerRegistryConcurrency: oo.registryConcurrency,
 	}
 	if oo.tagConcurrency < 0 || oo.checkConcurrency < 0 || oo.blobConcurrency < 0 || oo.registryConcurrency < 0 {
-		return opts, nil, errors.New("concurrency flags must not be negative")
+		return opts, errors.New("concurrency flags must not be negative")
 	}
 	if len(oo.caFiles) > 0 {
 		pool := x509.NewCertPool()
 		for _, f := range oo.caFiles {
 			pem, err := os.ReadFile(f)
 			if err != nil {
-				return opts, nil, fmt.Errorf("reading --registry-ca-file: %w", err)
+				return opts, fmt.Errorf("reading --registry-ca-file: %w", err)
 			}
 			if !pool.AppendCertsFromPEM(pem) {
-				return opts, nil, fmt.Errorf("--registry-ca-file %s holds no PEM certificate", f)
+				return opts, fmt.Errorf("--registry-ca-file %s holds no PEM certificate", f)
 			}
 		}
 		opts.RootCAs = pool
 	}
-	if oo.dockerConfig == "" {
-		// Where docker login wrote, as the other registry tools read it;
-		// anonymous when there is no such file.
-		kc, _, err := dockerconfig.LoadDefault()
+	return opts, nil
+}
+
+// keychain loads the registry credentials both sides use: --docker-config,
+// else the machine's docker or podman login (see dockerconfig), else none.
+func (oo *options) keychain(ctx context.Context) (authn.Keychain, error) {
+	if oo.dockerConfig != "" {
+		kc, err := dockerconfig.Load(oo.dockerConfig)
 		if err != nil {
-			return opts, nil, fmt.Errorf("the Docker config file: %w", err)
+			return nil, fmt.Errorf("--docker-config: %w", err)
 		}
-		return opts, kc, nil
+		return kc, nil
 	}
-	kc, err := dockerconfig.Load(oo.dockerConfig)
+	kc, path, err := dockerconfig.LoadDefault()
 	if err != nil {
-		return opts, nil, fmt.Errorf("--docker-config: %w", err)
+		return nil, fmt.Errorf("the registry login file: %w", err)
 	}
-	return opts, kc, nil
+	// Which file, never what is in it.
+	klog.FromContext(ctx).V(1).Info("registry credentials", "file", path)
+	return kc, nil
 }

@@ -590,7 +590,7 @@ func TestOnceExitStatus(t *testing.T) {
 // TestEngineOptions: each concurrency flag reaches its engine option.
 func TestEngineOptions(t *testing.T) {
 	oo := &options{tagConcurrency: 2, checkConcurrency: 3, blobConcurrency: 5, registryConcurrency: 7}
-	opts, _, err := oo.engineOptions()
+	opts, err := oo.engineOptions()
 	if err != nil {
 		t.Fatal(err)
 	}
