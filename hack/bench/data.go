@@ -28,6 +28,7 @@ type dataset struct {
 	blobRepo      map[string]string // a repository holding each blob
 	blobBytes     int64
 	manifestBytes int64
+	headList      string // the raw HEAD client's list of tags (headList)
 	mu            sync.Mutex
 }
 

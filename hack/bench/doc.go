@@ -17,7 +17,8 @@
 //
 // Two physical limits are measured with the same proxies: a raw GET→PUT of
 // every unique blob with 8 streams, and a raw manifest HEAD of every tag on
-// both sides with 8 streams. Our engine runs as `portager once`, the one-shot
+// both sides with 8 streams, made by a command as every tool's requests are
+// (rawhead.go). Our engine runs as `portager once`, the one-shot
 // command of the cluster-free CLI (cmd/portager), built by `make bench` or
 // found with -ours.
 //

@@ -19,9 +19,9 @@ const floorArg = "process-floor"
 // runs as a command, as every tool here does: the bench binary itself is
 // started as a minimal client (floorMain) that makes exactly the requests
 // such a re-sync needs, a tag list per repository and a manifest HEAD per
-// tag on each side, raw-streams at a time per registry, and nothing else. Next to the
-// in-process raw HEAD limit it shows what process start, fresh connections
-// and the tag lists cost before any tool's own work.
+// tag on each side, raw-streams at a time per registry, and nothing else.
+// Next to the raw HEAD limit, which is also a command, it shows what the
+// tag lists cost before any tool's own work.
 func (b *bench) processFloor(ctx context.Context, ds *dataset) (sample, error) {
 	exe, err := os.Executable()
 	if err != nil {

@@ -37,11 +37,14 @@ type config struct {
 
 func main() {
 	log.SetFlags(log.Ltime)
-	if len(os.Args) > 1 && os.Args[1] == floorArg {
-		if err := floorMain(os.Args[2:]); err != nil {
-			log.Fatal(err)
+	// The limits that run as commands are this binary, started again.
+	if len(os.Args) > 1 {
+		if client := map[string]func([]string) error{floorArg: floorMain, rawHeadArg: rawHeadMain}[os.Args[1]]; client != nil {
+			if err := client(os.Args[2:]); err != nil {
+				log.Fatal(err)
+			}
+			return
 		}
-		return
 	}
 	var c config
 	var size, tools, scenarios, oursArgs string
