@@ -23,10 +23,10 @@ const rawHeadArg = "raw-head"
 // every tool does. Inside the bench process (rawHeadInHarness, the limit
 // until run 16) the same requests share one Go runtime with the counting
 // proxies that every request passes through, which no tool can. In four
-// no-op-only runs after run 16 they took 4–12% less time there than from
-// the command, while a fresh client inside the bench process took no
-// longer than the warm one (-8% to +4%): what costs is being another
-// process, not new connections (RESULTS.md, "The raw HEAD limit as a
+// no-op-only runs after run 16 the command took 1.04–1.12× as long as the
+// same requests there, while a fresh client inside the bench process took
+// 0.92–1.04× as long as the warm one: what costs is being another process,
+// not new connections (RESULTS.md, "The raw HEAD limit as a
 // command").
 func (b *bench) rawHead(ctx context.Context, ds *dataset) (sample, error) {
 	exe, err := os.Executable()
