@@ -161,12 +161,15 @@ func TestCosignCLIKeylessPassesTheGate(t *testing.T) {
 	fulcio := vs.FulcioCertificateAuthorities()[0].(*root.FulcioCertificateAuthority)
 	write("chain.pem", &pem.Block{Type: "CERTIFICATE", Bytes: fulcio.Intermediates[0].Raw}, &pem.Block{Type: "CERTIFICATE", Bytes: fulcio.Root.Raw})
 
-	cosign := func(args ...string) {
-		t.Helper()
+	run := func(args ...string) ([]byte, error) {
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "HOME="+dir, "TUF_ROOT="+filepath.Join(dir, "tuf"), "COSIGN_PASSWORD=", "COSIGN_YES=true")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		return cmd.CombinedOutput()
+	}
+	cosign := func(args ...string) {
+		t.Helper()
+		if out, err := run(args...); err != nil {
 			t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
@@ -179,6 +182,35 @@ func TestCosignCLIKeylessPassesTheGate(t *testing.T) {
 		"--rekor-url", rekor.URL, "--allow-http-registry", "--allow-insecure-registry", src.host+"/team/app@"+d.Digest.String())
 	if rekor.entries.Load() != 1 {
 		t.Fatalf("cosign made %d Rekor entries, want 1", rekor.entries.Load())
+	}
+
+	// cosign verify itself accepts the signature with the virtual
+	// Sigstore's trusted root, certificate transparency included (the
+	// certificate's SCT is from its CT log), and refuses it with the same
+	// root less its CT log: so the certificates are what the gate must
+	// check, not something only this project's code accepts.
+	var trustedRoot map[string]any
+	if err := json.Unmarshal(vs.TrustedRootJSON(t), &trustedRoot); err != nil {
+		t.Fatal(err)
+	}
+	writeRoot := func(name string, doc map[string]any) {
+		raw, _ := json.Marshal(doc)
+		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeRoot("trusted_root.json", trustedRoot)
+	delete(trustedRoot, "ctlogs")
+	writeRoot("trusted_root_without_ct.json", trustedRoot)
+	verify := func(root string) ([]byte, error) {
+		return run("verify", "--trusted-root", root, "--certificate-identity", identity, "--certificate-oidc-issuer", issuer,
+			"--new-bundle-format=false", "--allow-http-registry", "--allow-insecure-registry", src.host+"/team/app@"+d.Digest.String())
+	}
+	if out, err := verify("trusted_root.json"); err != nil {
+		t.Fatalf("cosign verify: %v\n%s", err, out)
+	}
+	if out, err := verify("trusted_root_without_ct.json"); err == nil || !bytes.Contains(out, []byte("0 SCT entries")) {
+		t.Fatalf("cosign verify without the CT log in the trusted root: %v, want it refused for the SCT\n%s", err, out)
 	}
 
 	for _, tc := range []struct {

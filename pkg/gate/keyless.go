@@ -30,8 +30,11 @@ const (
 // the time the transparency log (Rekor) recorded the signature, that log
 // entry's signed timestamp verifies with the log's key and matches the
 // signature, the certificate names the OIDC issuer and identity the policy
-// wants, and its key verifies the signature. Certificate transparency
-// (SCTs) is not checked, as with cosign verify --insecure-ignore-sct.
+// wants, its key verifies the signature, and it carries a signed
+// certificate timestamp (SCT) from a certificate transparency log of the
+// trusted root, as cosign verify requires unless told
+// --insecure-ignore-sct: a certificate Fulcio issued without logging it
+// publicly is refused.
 type keyless struct {
 	verifier *verify.Verifier
 	identity verify.CertificateIdentity
@@ -45,7 +48,10 @@ func newKeyless(p CosignPolicy) (*keyless, error) {
 	if p.TrustedRoot == nil {
 		return nil, nil
 	}
-	v, err := verify.NewVerifier(p.TrustedRoot, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1))
+	if err := hasCTLog(p.TrustedRoot); err != nil {
+		return nil, err
+	}
+	v, err := verify.NewVerifier(p.TrustedRoot, verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1), verify.WithSignedCertificateTimestamps(1))
 	if err != nil {
 		return nil, fmt.Errorf("keyless verifier: %w", err)
 	}
@@ -154,5 +160,19 @@ func LoadTrustedRoot(path string) (root.TrustedMaterial, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the Sigstore trusted root %s: %w", path, err)
 	}
+	if err := hasCTLog(tr); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return tr, nil
+}
+
+// hasCTLog refuses a trusted root without a certificate transparency log:
+// with one, every keyless certificate's SCT is checked; without, none
+// could pass. Refusing the root says so when it is loaded, instead of in
+// every verdict.
+func hasCTLog(tr root.TrustedMaterial) error {
+	if len(tr.CTLogs()) == 0 {
+		return errors.New("the Sigstore trusted root lists no certificate transparency log, so the SCTs of Fulcio certificates cannot be checked")
+	}
+	return nil
 }

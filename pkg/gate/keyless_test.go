@@ -2,10 +2,13 @@ package gate
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/portager/portager/internal/cosigntest"
 )
@@ -71,6 +74,12 @@ func TestKeylessGate(t *testing.T) {
 		{name: "certificate from a CA outside the trusted root",
 			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(untrusted, testIdentity, testIssuer, self),
 			want: "not enough verified log entries"},
+		{name: "certificate without an SCT",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(vs.WithSCT(cosigntest.NoSCT), testIdentity, testIssuer, self),
+			want: "only able to verify 0 SCT entries"},
+		{name: "certificate with an SCT from a log outside the trusted root",
+			policy: keyless(testIssuer, testIdentity, ""), arrange: sigTag(vs.WithSCT(cosigntest.SCTFromUnknownLog), testIdentity, testIssuer, self),
+			want: "only able to verify 0 SCT entries"},
 		{name: "signed payload names another image",
 			policy: keyless(testIssuer, testIdentity, ""),
 			arrange: sigTag(vs, testIdentity, testIssuer, func(*fixture) v1.Hash {
@@ -109,6 +118,12 @@ func TestKeylessGate(t *testing.T) {
 				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: keylessBundle(t, vs, "mallory@example.com", testIssuer, f.desc.Digest)})
 			},
 			want: "expected SAN value"},
+		{name: "sigstore bundle whose certificate has no SCT",
+			policy: keyless(testIssuer, testIdentity, ""),
+			arrange: func(f *fixture) {
+				f.referrer(true, f.desc, bundleArtifactType, nil, layer{mediaType: bundleArtifactType, data: keylessBundle(t, vs.WithSCT(cosigntest.NoSCT), testIdentity, testIssuer, f.desc.Digest)})
+			},
+			want: "only able to verify 0 SCT entries"},
 		{name: "sigstore bundle about another image",
 			policy: keyless(testIssuer, testIdentity, ""),
 			arrange: func(f *fixture) {
@@ -142,18 +157,38 @@ func TestKeylessGate(t *testing.T) {
 	}
 }
 
+// withoutCTLogs is a trusted root whose CT logs are left out.
+type withoutCTLogs struct{ root.TrustedMaterial }
+
+func (withoutCTLogs) CTLogs() map[string]*root.TransparencyLog { return nil }
+
 // TestLoadTrustedRoot: the built-in public-good root parses and has
-// Fulcio and Rekor material; a file replaces it.
+// Fulcio, Rekor and CT log material; a file replaces it, and one without a
+// CT log is refused.
 func TestLoadTrustedRoot(t *testing.T) {
 	tr, err := LoadTrustedRoot("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tr.FulcioCertificateAuthorities()) == 0 || len(tr.RekorLogs()) == 0 {
-		t.Fatalf("built-in root: %d Fulcio CAs, %d Rekor logs", len(tr.FulcioCertificateAuthorities()), len(tr.RekorLogs()))
+	if len(tr.FulcioCertificateAuthorities()) == 0 || len(tr.RekorLogs()) == 0 || len(tr.CTLogs()) == 0 {
+		t.Fatalf("built-in root: %d Fulcio CAs, %d Rekor logs, %d CT logs", len(tr.FulcioCertificateAuthorities()), len(tr.RekorLogs()), len(tr.CTLogs()))
 	}
 	if _, err := LoadTrustedRoot("/nonexistent/trusted_root.json"); err == nil || !strings.Contains(err.Error(), "reading the Sigstore trusted root") {
 		t.Fatalf("missing file: %v", err)
+	}
+	// The built-in root with its CT logs taken out.
+	var doc map[string]any
+	if err := json.Unmarshal(publicGoodTrustedRoot, &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "ctlogs")
+	noCT, _ := json.Marshal(doc)
+	p := filepath.Join(t.TempDir(), "trusted_root.json")
+	if err := os.WriteFile(p, noCT, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTrustedRoot(p); err == nil || !strings.Contains(err.Error(), p+": the Sigstore trusted root lists no certificate transparency log") {
+		t.Fatalf("root without CT logs: %v", err)
 	}
 }
 
@@ -168,6 +203,7 @@ func TestKeylessPolicyErrors(t *testing.T) {
 	}{
 		{"no issuer", CosignPolicy{KeylessIdentity: testIdentity, TrustedRoot: vs}, "keylessIssuer is required"},
 		{"bad identity regexp", CosignPolicy{KeylessIssuer: testIssuer, KeylessIdentityRegexp: "(", TrustedRoot: vs}, "keyless identity"},
+		{"trusted root without a CT log", CosignPolicy{KeylessIssuer: testIssuer, TrustedRoot: withoutCTLogs{vs}}, "lists no certificate transparency log"},
 	} {
 		if _, err := New(Policy{Cosign: &tc.p}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.name, err, tc.want)

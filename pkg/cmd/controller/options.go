@@ -97,7 +97,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.Workers, "workers", o.Workers, "ImageSyncs synced at once.")
 	fs.StringArrayVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries, "HOST[:PORT] of a registry spoken to over plain HTTP. Repeatable. Every other registry needs verified TLS.")
 	fs.StringArrayVar(&o.RegistryCAFiles, "registry-ca-file", o.RegistryCAFiles, "PEM file of extra CA certificates trusted for registries, on top of the system roots. Repeatable.")
-	fs.StringVar(&o.SigstoreTrustedRoot, "sigstore-trusted-root", o.SigstoreTrustedRoot, "Sigstore trusted_root.json (Fulcio CAs, Rekor keys) that keyless cosign signatures are verified with. Default: the public-good instance's root built into this binary.")
+	fs.StringVar(&o.SigstoreTrustedRoot, "sigstore-trusted-root", o.SigstoreTrustedRoot, "Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) that keyless cosign signatures are verified with; it must list a CT log. Default: the public-good instance's root built into this binary.")
 	fs.IntVar(&o.TagConcurrency, "tag-concurrency", o.TagConcurrency, "Tags copied at once within one ImageSync.")
 	fs.IntVar(&o.CheckConcurrency, "check-concurrency", o.CheckConcurrency, "Tags checked at once within one ImageSync: resolved to a digest on both sides and passed through the verification gates. Their requests still wait for --registry-concurrency.")
 	fs.IntVar(&o.PerRegistryConcurrency, "registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
