@@ -103,7 +103,8 @@ createDestinationRepos creates missing ECR repositories first. The
 verification gates of spec.validation run as in the controller: a tag whose
 source image fails one is not copied. Keyless cosign signatures are verified
 against the Sigstore public-good trusted root built in, or the
-trusted_root.json of --sigstore-trusted-root.
+trusted_root.json of --sigstore-trusted-root, certificate transparency
+included: a signing certificate needs an SCT from a CT log of that root.
 
 TLS is always verified. --registry-ca-file adds CAs to the system roots;
 --insecure-registry makes one host[:port] use plain HTTP.
@@ -126,7 +127,7 @@ it creates no ECR repository. It exits non-zero only if a tag failed.
 	_ = cmd.MarkFlagRequired("filename")
 	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: docker login's file, else podman login's, if there is one; otherwise anonymous).")
 	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
-	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json for keyless cosign verification (default: the public-good root built in).")
+	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) for keyless cosign verification; it must list a CT log (default: the public-good root built in).")
 	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
 	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags copied at once (default: the engine's, 16).")
 	f.IntVar(&oo.checkConcurrency, "check-concurrency", 0, "Tags checked at once: resolved to a digest on both sides and passed through the verification gates (default: the engine's, 64). Their requests still wait for --registry-concurrency.")
