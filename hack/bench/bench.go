@@ -197,8 +197,8 @@ func (b *bench) mainScenarios() error {
 
 // rounds measures a no-op re-sync of ds by each of tools (when scenario
 // is on), and the raw HEAD limits and the process floor as rawScenario
-// (when the raw scenario is on), in rounds of each in turn. A tool that fails is dropped from later
-// rounds.
+// (when the raw scenario is on), in rounds of each in turn. A tool that
+// fails is dropped from later rounds.
 func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawScenario string, tools []string, runs int) {
 	results := byTool{}
 	raw := &result{note: fmt.Sprintf("%d streams, as a command", b.c.rawStreams)}
