@@ -23,11 +23,16 @@ const floorArg = "process-floor"
 // Next to the raw HEAD limit, which is also a command, it shows what the
 // tag lists cost before any tool's own work.
 func (b *bench) processFloor(ctx context.Context, ds *dataset) (sample, error) {
+	return b.measureSelf(ctx, append([]string{floorArg, strconv.Itoa(b.c.rawStreams), b.src.proxyAddr, b.dst.proxyAddr}, ds.repos...)...)
+}
+
+// measureSelf measures a run of the bench binary started again with args:
+// one of the limits that run as commands.
+func (b *bench) measureSelf(ctx context.Context, args ...string) (sample, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return sample{}, err
 	}
-	args := append([]string{floorArg, strconv.Itoa(b.c.rawStreams), b.src.proxyAddr, b.dst.proxyAddr}, ds.repos...)
 	return b.measureRun(ctx, func(ctx context.Context) error { return b.exec(ctx, exe, args...) })
 }
 

@@ -26,20 +26,13 @@ const rawHeadArg = "raw-head"
 // no-op-only runs after run 16 the command took 1.04–1.12× as long as the
 // same requests there, while a fresh client inside the bench process took
 // 0.92–1.04× as long as the warm one: what costs is being another process,
-// not new connections (RESULTS.md, "The raw HEAD limit as a
-// command").
+// not new connections (RESULTS.md, "The raw HEAD limit as a command").
 func (b *bench) rawHead(ctx context.Context, ds *dataset) (sample, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return sample{}, err
-	}
 	list, err := b.headList(ds)
 	if err != nil {
 		return sample{}, err
 	}
-	return b.measureRun(ctx, func(ctx context.Context) error {
-		return b.exec(ctx, exe, rawHeadArg, strconv.Itoa(b.c.rawStreams), b.src.proxyAddr, b.dst.proxyAddr, list)
-	})
+	return b.measureSelf(ctx, rawHeadArg, strconv.Itoa(b.c.rawStreams), b.src.proxyAddr, b.dst.proxyAddr, list)
 }
 
 // rawHeadInHarness makes rawHead's requests from inside the bench process,
