@@ -24,9 +24,10 @@ const rawHeadArg = "raw-head"
 // until run 16) the same requests share one Go runtime with the counting
 // proxies that every request passes through, which no tool can. In four
 // no-op-only runs after run 16 the command took 1.04–1.12× as long as the
-// same requests there, while a fresh client inside the bench process took
-// 0.92–1.04× as long as the warm one: what costs is being another process,
-// not new connections (RESULTS.md, "The raw HEAD limit as a command").
+// same requests there, while in three of them a fresh client inside the
+// bench process took 0.92–1.04× as long as the warm one: what costs is
+// being another process, not new connections (RESULTS.md, "The raw HEAD
+// limit as a command").
 func (b *bench) rawHead(ctx context.Context, ds *dataset) (sample, error) {
 	list, err := b.headList(ds)
 	if err != nil {
