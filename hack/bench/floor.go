@@ -44,9 +44,9 @@ func floorMain(args []string) error {
 	if len(args) < 4 {
 		return fmt.Errorf("usage: %s STREAMS SRC DST REPO...", floorArg)
 	}
-	streams, err := strconv.Atoi(args[0])
-	if err != nil || streams < 1 {
-		return fmt.Errorf("streams %q: want a positive number", args[0])
+	streams, err := parseStreams(args[0])
+	if err != nil {
+		return err
 	}
 	src, dst, repos := args[1], args[2], args[3:]
 	// STREAMS requests per registry, as our engine bounds its own.
@@ -105,4 +105,13 @@ func listTags(reg, repo string) ([]string, error) {
 		return nil, fmt.Errorf("tag list of %s: %w", repo, err)
 	}
 	return list.Tags, nil
+}
+
+// parseStreams reads the STREAMS argument of the limits' clients.
+func parseStreams(arg string) (int, error) {
+	n, err := strconv.Atoi(arg)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("streams %q: want a positive number", arg)
+	}
+	return n, nil
 }

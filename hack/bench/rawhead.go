@@ -93,9 +93,9 @@ func rawHeadMain(args []string) error {
 	if len(args) != 4 {
 		return fmt.Errorf("usage: %s STREAMS SRC DST FILE", rawHeadArg)
 	}
-	streams, err := strconv.Atoi(args[0])
-	if err != nil || streams < 1 {
-		return fmt.Errorf("streams %q: want a positive number", args[0])
+	streams, err := parseStreams(args[0])
+	if err != nil {
+		return err
 	}
 	src, dst := args[1], args[2]
 	data, err := os.ReadFile(args[3])

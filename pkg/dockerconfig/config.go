@@ -99,10 +99,9 @@ func Parse(data []byte) (authn.Keychain, error) {
 		if kc, err := syncer.KeychainFromDockerConfigJSON(data); err == nil {
 			return kc, nil
 		}
-		cfg.Auths = json.RawMessage("{}")
 	}
 	if len(cfg.Auths) == 0 {
-		cfg.Auths = json.RawMessage("{}") // helpers only
+		cfg.Auths = json.RawMessage("{}") // helpers only, or settings only
 	}
 	// Only the auths object: the other keys of config.json are not
 	// credentials, and must not be read as the legacy shape.
