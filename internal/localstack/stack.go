@@ -250,7 +250,9 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		if err != nil {
 			return s, err
 		}
-		args := []string{"--kubeconfig=" + ctrlKubeconfig, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(metricsPort)}
+		// Spec changes run at once, as on-demand requests do with the API
+		// server's --min-sync-interval=0 above.
+		args := []string{"--kubeconfig=" + ctrlKubeconfig, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(metricsPort), "--min-sync-interval=0"}
 		for _, r := range s.Registries {
 			args = append(args, "--insecure-registry="+r)
 		}

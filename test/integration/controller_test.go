@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -34,6 +35,7 @@ import (
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cloudauth"
 	cmdcontroller "github.com/portager/portager/pkg/cmd/controller"
+	"github.com/portager/portager/pkg/cmd/server"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
@@ -46,6 +48,8 @@ type testRegistry struct {
 	*httptest.Server
 	host    string
 	failing atomic.Bool
+	// requests counts every request the registry answered.
+	requests atomic.Int64
 	// blobDelay holds every blob GET this long; blobStarted counts them.
 	blobDelay   atomic.Int64
 	blobStarted atomic.Int64
@@ -69,6 +73,7 @@ func startRegistry(t *testing.T) *testRegistry {
 	r := &testRegistry{}
 	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.requests.Add(1)
 		if b := r.basic.Load(); b != nil {
 			if u, p, ok := req.BasicAuth(); !ok || u != b.Username || p != b.Password {
 				w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
@@ -158,6 +163,12 @@ type controllerEnv struct {
 	// sigstoreRoot verifies keyless signatures (none by default).
 	sigstoreRoot root.TrustedMaterial
 
+	// etcd is the API server's storage, for writes the API would refuse.
+	etcd *clientv3.Client
+	// minSyncInterval is the controller's least time between a run and a
+	// run started by a spec change (none by default).
+	minSyncInterval time.Duration
+
 	mu        sync.Mutex
 	allowed   map[string]bool // "user ns/name" a SubjectAccessReview allows
 	secretGet int
@@ -165,8 +176,13 @@ type controllerEnv struct {
 
 func newControllerEnv(t *testing.T) *controllerEnv {
 	t.Helper()
+	etcd := startEtcdClient(t)
 	env := &controllerEnv{
-		srv:     startServer(t, serverConfig{etcdServers: startEtcd(t)}),
+		etcd: etcd,
+		// A one-second schedule lets a test see the schedule fire.
+		srv: startServer(t, serverConfig{etcdServers: etcd.Endpoints(), customize: func(o *server.Options) {
+			o.MinScheduleInterval = time.Second
+		}}),
 		src:     startRegistry(t),
 		dst:     startRegistry(t),
 		kube:    kubefake.NewClientset(),
@@ -217,6 +233,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 		RetryBase:        200 * time.Millisecond,
 		RetryCap:         time.Second,
 		ProgressInterval: 100 * time.Millisecond,
+		MinSyncInterval:  env.minSyncInterval,
 	})
 	if err != nil {
 		t.Fatal(err)

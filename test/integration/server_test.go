@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/util/wait"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/storage/etcd3/testserver"
@@ -51,8 +52,14 @@ type serverConfig struct {
 // startEtcd runs a real etcd in the test process and returns its endpoints.
 func startEtcd(t *testing.T) []string {
 	t.Helper()
-	client := testserver.RunEtcd(t, nil)
-	return client.Endpoints()
+	return startEtcdClient(t).Endpoints()
+}
+
+// startEtcdClient runs a real etcd in the test process and returns a client
+// of it, for tests that write what the API server would refuse.
+func startEtcdClient(t *testing.T) *clientv3.Client {
+	t.Helper()
+	return testserver.RunEtcd(t, nil).Client
 }
 
 // startServer runs portager-apiserver in standalone mode (its own admin token,

@@ -54,6 +54,9 @@ type Options struct {
 	OperationTimeout       time.Duration
 	MaxTransientRetries    int
 	RateLimitCap           time.Duration
+	// MinSyncInterval is the least time between the end of a run and a run
+	// started by a spec change.
+	MinSyncInterval time.Duration
 
 	MetricsBindAddress string
 
@@ -81,6 +84,7 @@ func NewOptions() *Options {
 		OperationTimeout:        60 * time.Second,
 		MaxTransientRetries:     5,
 		RateLimitCap:            time.Hour,
+		MinSyncInterval:         30 * time.Second,
 		MetricsBindAddress:      ":8080",
 		LeaderElectionNamespace: "portager-system",
 		LeaderElectionID:        "portager-controller",
@@ -107,6 +111,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request (and longest stall of a transfer).")
 	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
 	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
+	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval, "Least time between the end of one run of an ImageSync and a run started by a change of its spec; earlier changes wait. The API server's flag of the same name limits on-demand requests. 0 disables the limit.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of /metrics, /healthz and /readyz.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease so that only one replica syncs.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader Lease.")
@@ -121,6 +126,9 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))
+	}
+	if o.MinSyncInterval < 0 {
+		errs = append(errs, errors.New("--min-sync-interval must not be negative"))
 	}
 	for _, f := range []struct {
 		name string
@@ -237,6 +245,7 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 		Metrics:             metrics,
 		MaxTransientRetries: o.MaxTransientRetries,
 		RateLimitCap:        o.RateLimitCap,
+		MinSyncInterval:     o.MinSyncInterval,
 	})
 	if err != nil {
 		return err

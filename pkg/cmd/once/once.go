@@ -250,7 +250,7 @@ func (oo *options) loadManifest(stdin io.Reader, errOut io.Writer) (*v1alpha1.Im
 		// to metadata validation here.
 		is.Namespace = "default"
 	}
-	if errs := validation.ValidateImageSync(is); len(errs) > 0 {
+	if errs := validation.ValidateImageSync(is, validation.DefaultOptions()); len(errs) > 0 {
 		for _, e := range errs {
 			fmt.Fprintf(errOut, "error: %s\n", e.Error())
 		}

@@ -24,6 +24,7 @@ import (
 	netutils "k8s.io/utils/net"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/apis/portager/validation"
 	"github.com/portager/portager/pkg/apiserver"
 	"github.com/portager/portager/pkg/embeddedetcd"
 	generatedopenapi "github.com/portager/portager/pkg/generated/openapi"
@@ -55,6 +56,9 @@ type Options struct {
 	// MinSyncInterval is the least time between accepted sync requests for
 	// one ImageSync.
 	MinSyncInterval time.Duration
+	// MinScheduleInterval is the shortest time between two scheduled runs
+	// a spec.schedule may ask for.
+	MinScheduleInterval time.Duration
 	// SecretCheckTimeout bounds the SubjectAccessReview of one Secret
 	// reference; a write whose check does not finish in time is refused.
 	SecretCheckTimeout time.Duration
@@ -79,6 +83,7 @@ func NewOptions(out, errOut io.Writer) *Options {
 		ComponentGlobalsRegistry: basecompatibility.NewComponentGlobalsRegistry(),
 		EtcdDataDir:              "portager-data/etcd",
 		MinSyncInterval:          30 * time.Second,
+		MinScheduleInterval:      validation.DefaultMinScheduleInterval,
 		SecretCheckTimeout:       10 * time.Second,
 		Out:                      out,
 		ErrOut:                   errOut,
@@ -107,6 +112,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 		"Let ImageSyncs reference Secrets in other namespaces. The writer must still be allowed to get each Secret.")
 	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval,
 		"Least time between two accepted on-demand sync requests for one ImageSync; earlier requests get 429 with Retry-After. 0 disables the limit.")
+	fs.DurationVar(&o.MinScheduleInterval, "min-schedule-interval", o.MinScheduleInterval,
+		"Shortest time between two scheduled runs that spec.schedule may ask for; shorter schedules are refused with the field path. An ImageSync already stored keeps its schedule until its spec next changes.")
 	fs.DurationVar(&o.SecretCheckTimeout, "secret-check-timeout", o.SecretCheckTimeout,
 		"How long the check that a user may get a referenced Secret may take; writes whose check does not finish are refused.")
 	fs.StringSliceVar(&o.AlternateDNS, "alternate-dns", o.AlternateDNS,
@@ -157,6 +164,9 @@ func (o *Options) Validate() error {
 	if o.MinSyncInterval < 0 {
 		errs = append(errs, errors.New("--min-sync-interval must not be negative"))
 	}
+	if o.MinScheduleInterval < time.Second {
+		errs = append(errs, errors.New("--min-schedule-interval must be at least 1s"))
+	}
 	if o.Standalone && o.StandaloneKubeconfig == "" {
 		errs = append(errs, errors.New("--standalone needs --standalone-kubeconfig"))
 	}
@@ -194,6 +204,7 @@ func (o *Options) Config() (*apiserver.Config, error) {
 		ImageSync: imagesyncstorage.Options{
 			AllowCrossNamespaceSecretRefs: o.AllowCrossNamespaceSecretRefs,
 			MinSyncInterval:               o.MinSyncInterval,
+			Validation:                    validation.Options{MinScheduleInterval: o.MinScheduleInterval},
 			SecretCheckTimeout:            o.SecretCheckTimeout,
 		},
 	}}, nil

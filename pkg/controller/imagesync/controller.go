@@ -64,6 +64,9 @@ type Config struct {
 	// RateLimitCap bounds how long a registry's Retry-After may postpone a
 	// retry (default 1h).
 	RateLimitCap time.Duration
+	// MinSyncInterval is the least time between the end of one run and a
+	// run started by a spec change; a spec edited more often waits.
+	MinSyncInterval time.Duration
 	// ProgressInterval is the least time between progress writes (default 2s).
 	ProgressInterval time.Duration
 	// Now is the clock (default time.Now).
@@ -250,11 +253,12 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 	ctx = klog.NewContext(ctx, logger)
 	now := c.cfg.Now()
 
-	sched, err := parseSchedule(is.Spec.Schedule)
+	sched, err := parseSchedule(is.Spec.Schedule, now)
 	if err != nil {
+		// Nothing to schedule: the object waits for its next spec change.
 		return c.patchStatus(ctx, is, func(st map[string]any, conds *[]metav1.Condition) {
 			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
-				Message: "spec.schedule cannot be parsed: " + syncer.Sanitize(err.Error()), ObservedGeneration: is.Generation})
+				Message: "spec.schedule " + syncer.Sanitize(err.Error()), ObservedGeneration: is.Generation})
 			st["observedGeneration"] = is.Generation
 			st["nextSyncTime"] = nil
 		})
@@ -267,8 +271,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 	c.mu.Lock()
 	retryAt, retrying := c.retryAt[key]
 	c.mu.Unlock()
-	p := decide(is, sched, retrying && !now.Before(retryAt), now)
+	p := decide(is, sched, retrying && !now.Before(retryAt), c.cfg.MinSyncInterval, now)
 	if p.trigger == "" {
+		if p.next.IsZero() {
+			return nil
+		}
 		if next := is.Status.NextSyncTime; next == nil || !next.Time.Equal(p.next.Truncate(time.Second)) {
 			if err := c.patchStatus(ctx, is, func(st map[string]any, _ *[]metav1.Condition) {
 				st["nextSyncTime"] = metav1.NewTime(p.next)

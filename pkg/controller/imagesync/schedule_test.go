@@ -49,14 +49,20 @@ func TestDecide(t *testing.T) {
 			is.Status.PendingSyncRequest = &v1alpha1.SyncRequestRecord{ID: "r1"}
 		}), "@every 1h", true, t0.Add(5 * time.Hour), "", time.Time{}},
 		{"cron expression", newImageSync(), "*/15 * * * *", false, t0.Add(16 * time.Minute), TriggerScheduled, t0.Add(15 * time.Minute)},
+		{"spec change soon after a run waits", newImageSync(func(is *v1alpha1.ImageSync) { is.Generation = 2 }), "@every 1h", false,
+			t0.Add(10 * time.Second), "", t0.Add(30 * time.Second)},
+		{"spec change after the gap runs", newImageSync(func(is *v1alpha1.ImageSync) { is.Generation = 2 }), "@every 1h", false,
+			t0.Add(30 * time.Second), TriggerSpecChanged, t0.Add(time.Hour)},
+		{"held spec change before the schedule", newImageSync(func(is *v1alpha1.ImageSync) { is.Generation = 2 }), "@every 20s", false,
+			t0.Add(10 * time.Second), "", t0.Add(20 * time.Second)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sched, err := parseSchedule(tc.schedule)
+			sched, err := parseSchedule(tc.schedule, tc.now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := decide(tc.is, sched, tc.retryDue, tc.now)
+			p := decide(tc.is, sched, tc.retryDue, 30*time.Second, tc.now)
 			if p.trigger != tc.trigger || !p.next.Equal(tc.wantNext) {
 				t.Fatalf("decide = %q next %v, want %q next %v", p.trigger, p.next, tc.trigger, tc.wantNext)
 			}
@@ -71,6 +77,14 @@ func TestBackoff(t *testing.T) {
 			if d < want*8/10 || d > want*12/10 {
 				t.Fatalf("backoff(attempt %d) = %s, want %s ±20%%", attempt, d, want)
 			}
+		}
+	}
+}
+
+func TestParseScheduleRefusesNeverFiring(t *testing.T) {
+	for _, s := range []string{"0 0 30 2 *", "TZ=UTC", "CRON_TZ=Europe/Berlin"} {
+		if _, err := parseSchedule(s, t0); err == nil {
+			t.Errorf("parseSchedule(%q) accepted it", s)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/portager/portager/pkg/apis/portager"
+	"github.com/portager/portager/pkg/apis/portager/validation"
 )
 
 // Options configure the imagesyncs storage beyond the generic store.
@@ -29,6 +30,9 @@ type Options struct {
 	// MinSyncInterval is the least time between two accepted on-demand sync
 	// requests for one ImageSync.
 	MinSyncInterval time.Duration
+	// Validation holds the limits an administrator set on specs, such as
+	// the shortest schedule interval.
+	Validation validation.Options
 }
 
 // REST is the storage of imagesyncs.
@@ -62,6 +66,9 @@ var (
 func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, opts Options) (*Storage, error) {
 	if opts.SecretCheckTimeout <= 0 {
 		opts.SecretCheckTimeout = 10 * time.Second
+	}
+	if opts.Validation == (validation.Options{}) {
+		opts.Validation = validation.DefaultOptions()
 	}
 	s := NewStrategy(scheme, opts)
 	store := &genericregistry.Store{

@@ -28,6 +28,8 @@ type strategy struct {
 	syncRequests syncRequestPolicy
 	// allowCrossNamespaceSecretRefs lets Secret references leave the namespace.
 	allowCrossNamespaceSecretRefs bool
+	// validation holds the administrator's limits on specs.
+	validation validation.Options
 }
 
 // statusStrategy implements writes to imagesyncs/status: they change status only.
@@ -51,6 +53,7 @@ func NewStrategy(typer runtime.ObjectTyper, opts Options) strategy {
 		NameGenerator:                 names.SimpleNameGenerator,
 		syncRequests:                  defaultSyncRequestPolicy(opts.MinSyncInterval),
 		allowCrossNamespaceSecretRefs: opts.AllowCrossNamespaceSecretRefs,
+		validation:                    opts.Validation,
 	}
 }
 
@@ -130,7 +133,7 @@ func stampSecretAccess(ctx context.Context, is, old *portager.ImageSync) {
 
 func (s strategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
 	is := obj.(*portager.ImageSync)
-	return append(validation.ValidateImageSync(is), crossNamespaceErrors(is, s.allowCrossNamespaceSecretRefs)...)
+	return append(validation.ValidateImageSync(is, s.validation), crossNamespaceErrors(is, s.allowCrossNamespaceSecretRefs)...)
 }
 
 func (strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string {
@@ -145,7 +148,7 @@ func (strategy) AllowUnconditionalUpdate(ctx context.Context) bool { return true
 
 func (s strategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	is := obj.(*portager.ImageSync)
-	return append(validation.ValidateImageSyncUpdate(is, old.(*portager.ImageSync)), crossNamespaceErrors(is, s.allowCrossNamespaceSecretRefs)...)
+	return append(validation.ValidateImageSyncUpdate(is, old.(*portager.ImageSync), s.validation), crossNamespaceErrors(is, s.allowCrossNamespaceSecretRefs)...)
 }
 
 // WarningsOnUpdate warns only when the spec changed, so that a label edit does

@@ -18,6 +18,11 @@ func FuzzValidateImageSync(f *testing.F) {
 	f.Add("@every 0s", "https://x@y", "A", ".bad", ">>1", "garbage", "/p/")
 	f.Add("CRON_TZ=Europe/Berlin 0 3 * * *", "[::1]:5000", "a__b", "_x", "1.x || 2.x", "", "x-y")
 	f.Add("", "", "", "", "", "", "")
+	f.Add("TZ=UTC", "ghcr.io", "a", "b", "", "", "")
+	f.Add("CRON_TZ=Europe/Berlin", "ghcr.io", "a", "b", "", "", "")
+	f.Add("CRON_TZ=Europe/Berlin ", "ghcr.io", "a", "b", "", "", "")
+	f.Add("0 0 30 2 *", "ghcr.io", "a", "b", "", "", "")
+	f.Add("@every 1s", "ghcr.io", "a", "b", "", "", "")
 	f.Add("@every -1h", "ghcr.io:0", "a/../b", strings.Repeat("t", 129), "~1.3.0 <", "", "UPPER")
 
 	f.Fuzz(func(t *testing.T, schedule, registry, image, tag, constraint, publicKey, prefix string) {
@@ -30,7 +35,7 @@ func FuzzValidateImageSync(f *testing.F) {
 				is.Spec.Validation = &portager.ValidationSpec{Cosign: &portager.CosignValidation{Enabled: true, PublicKey: publicKey}}
 			}
 		})
-		errs := ValidateImageSync(is)
+		errs := ValidateImageSync(is, DefaultOptions())
 		for _, e := range errs {
 			if !strings.HasPrefix(e.Field, "spec.") && !strings.HasPrefix(e.Field, "metadata.") {
 				t.Fatalf("error without a field path under spec or metadata: %v", e)

@@ -2,11 +2,9 @@ package validation
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/robfig/cron/v3"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -29,31 +27,33 @@ const (
 	MaxIdentityLength    = 1024
 	MaxStatusTags        = 1000
 	MaxStatusMessageSize = 1024
-	// MinEveryInterval is the shortest "@every" interval accepted; robfig/cron
-	// silently rounds anything shorter up to it, which would surprise a user.
-	MinEveryInterval = time.Second
 )
 
-// cronParser accepts the five standard fields, the descriptors (@hourly...)
-// and @every, exactly as the controller schedules them.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// Options are the limits a server administrator sets on what validation
+// accepts. The zero value is not useful; start from DefaultOptions.
+type Options struct {
+	// MinScheduleInterval is the shortest time between two scheduled runs
+	// a schedule may ask for.
+	MinScheduleInterval time.Duration
+}
 
-// ParseSchedule parses an ImageSync schedule the way the controller does.
-func ParseSchedule(schedule string) (cron.Schedule, error) {
-	return cronParser.Parse(schedule)
+// DefaultOptions are the limits of a server started without flags, and of
+// the one-shot command.
+func DefaultOptions() Options {
+	return Options{MinScheduleInterval: DefaultMinScheduleInterval}
 }
 
 // ValidateImageSync validates a new ImageSync.
-func ValidateImageSync(obj *portager.ImageSync) field.ErrorList {
+func ValidateImageSync(obj *portager.ImageSync, opts Options) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&obj.ObjectMeta, true, apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	allErrs = append(allErrs, ValidateImageSyncSpec(&obj.Spec, field.NewPath("spec"))...)
+	allErrs = append(allErrs, ValidateImageSyncSpec(&obj.Spec, opts, field.NewPath("spec"))...)
 	return allErrs
 }
 
 // ValidateImageSyncUpdate validates an update of an ImageSync's metadata and spec.
-func ValidateImageSyncUpdate(obj, old *portager.ImageSync) field.ErrorList {
+func ValidateImageSyncUpdate(obj, old *portager.ImageSync, opts Options) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&obj.ObjectMeta, &old.ObjectMeta, field.NewPath("metadata"))
-	allErrs = append(allErrs, ValidateImageSyncSpec(&obj.Spec, field.NewPath("spec"))...)
+	allErrs = append(allErrs, ValidateImageSyncSpec(&obj.Spec, opts, field.NewPath("spec"))...)
 	return allErrs
 }
 
@@ -65,9 +65,9 @@ func ValidateImageSyncStatusUpdate(obj, old *portager.ImageSync) field.ErrorList
 }
 
 // ValidateImageSyncSpec validates every field of a spec.
-func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, fldPath *field.Path) field.ErrorList {
+func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, opts Options, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
-	allErrs = append(allErrs, ValidateSchedule(spec.Schedule, fldPath.Child("schedule"))...)
+	allErrs = append(allErrs, ValidateSchedule(spec.Schedule, opts.MinScheduleInterval, fldPath.Child("schedule"))...)
 	allErrs = append(allErrs, validateSource(&spec.Source, fldPath.Child("source"))...)
 	allErrs = append(allErrs, validateDestination(&spec.Destination, fldPath.Child("destination"))...)
 	allErrs = append(allErrs, validateImages(spec, fldPath.Child("images"))...)
@@ -75,29 +75,6 @@ func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, fldPath *field.Path) fi
 		allErrs = append(allErrs, validateValidation(spec.Validation, fldPath.Child("validation"))...)
 	}
 	return allErrs
-}
-
-// ValidateSchedule checks a cron expression, descriptor or @every interval.
-func ValidateSchedule(schedule string, fldPath *field.Path) field.ErrorList {
-	switch {
-	case strings.TrimSpace(schedule) == "":
-		return field.ErrorList{field.Required(fldPath, `a cron expression such as "0 */6 * * *" or a descriptor such as "@every 1h"`)}
-	case len(schedule) > MaxScheduleLength:
-		return field.ErrorList{field.TooLong(fldPath, "", MaxScheduleLength)}
-	}
-	if rest, ok := strings.CutPrefix(strings.TrimSpace(schedule), "@every "); ok {
-		d, err := time.ParseDuration(strings.TrimSpace(rest))
-		if err != nil {
-			return field.ErrorList{field.Invalid(fldPath, schedule, fmt.Sprintf("@every needs a Go duration such as 30m or 6h: %v", err))}
-		}
-		if d < MinEveryInterval {
-			return field.ErrorList{field.Invalid(fldPath, schedule, fmt.Sprintf("@every interval must be at least %s", MinEveryInterval))}
-		}
-	}
-	if _, err := ParseSchedule(schedule); err != nil {
-		return field.ErrorList{field.Invalid(fldPath, schedule, fmt.Sprintf("not a valid five-field cron expression or descriptor: %v", err))}
-	}
-	return nil
 }
 
 func validateSource(src *portager.SourceRegistry, fldPath *field.Path) field.ErrorList {

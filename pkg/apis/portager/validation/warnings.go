@@ -64,7 +64,7 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 	}
 
 	if registryhost.IsDockerHub(registryhost.Host(spec.Source.Registry)) {
-		if d, ok := shortestInterval(spec.Schedule); ok && d < DockerHubMinInterval {
+		if d, ok := scheduleInterval(spec.Schedule); ok && d < DockerHubMinInterval {
 			add(specPath.Child("schedule"), "runs every %s against Docker Hub, which rate-limits pulls; schedule at most every %s", d, DockerHubMinInterval)
 		}
 	}
@@ -95,24 +95,11 @@ func cosignOf(spec *portager.ImageSyncSpec) *portager.CosignValidation {
 	return spec.Validation.Cosign
 }
 
-// shortestInterval returns the smallest gap between the next few activations
-// of a schedule. Cron gaps vary ("*/2 1 * * *"), so a handful are sampled.
-func shortestInterval(schedule string) (time.Duration, bool) {
+// scheduleInterval is the shortest gap of a schedule that parses.
+func scheduleInterval(schedule string) (time.Duration, bool) {
 	sched, err := ParseSchedule(schedule)
 	if err != nil {
 		return 0, false
 	}
-	// A fixed start keeps the result independent of the wall clock.
-	t := time.Date(2025, time.January, 1, 0, 0, 0, 0, time.UTC)
-	shortest := time.Duration(1<<63 - 1)
-	prev := sched.Next(t)
-	for range 64 {
-		next := sched.Next(prev)
-		if next.IsZero() {
-			break
-		}
-		shortest = min(shortest, next.Sub(prev))
-		prev = next
-	}
-	return shortest, shortest != time.Duration(1<<63-1)
+	return ShortestInterval(sched)
 }
