@@ -133,7 +133,9 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		"--service-cluster-ip-range=10.96.0.0/24",
 		"--requestheader-client-ca-file="+frontProxyCA.CertFile, "--requestheader-allowed-names=front-proxy-client",
 		"--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-", "--requestheader-uid-headers=X-Remote-Uid",
+		// Tests count the controller's Secret reads here.
+		"--audit-log-path="+filepath.Join(dir, "kube-audit.log"), "--audit-policy-file="+s.auditPolicy(),
 		"--proxy-client-cert-file="+proxyCert, "--proxy-client-key-file="+proxyKey,
 	); err != nil {
 		return s, err
@@ -239,6 +241,14 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		}
 		s.Registries = append(s.Registries, host)
 	}
+	if len(s.Registries) > 0 {
+		// The registries listen on loopback, which ImageSyncs may use only
+		// where a RegistryPolicy allows it, as an administrator allows a
+		// private Harbor.
+		if _, err := s.Kubectl(ctx, "admin", []byte(LocalRegistriesPolicy(s.Registries)), "apply", "-f", "-"); err != nil {
+			return s, err
+		}
+	}
 
 	if cfg.Controller {
 		fmt.Fprintln(cfg.Out, "Starting portager-controller...")
@@ -271,6 +281,21 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// LocalRegistriesPolicyName is the RegistryPolicy that lets every namespace
+// use the stack's registries.
+const LocalRegistriesPolicyName = "local-registries"
+
+// LocalRegistriesPolicy is a RegistryPolicy, selecting every namespace, that
+// allows the given hosts as sources and destinations.
+func LocalRegistriesPolicy(hosts []string) string {
+	var entries strings.Builder
+	for _, h := range hosts {
+		fmt.Fprintf(&entries, "  - registry: %q\n", h)
+	}
+	return "apiVersion: portager.portager.io/v1alpha1\nkind: RegistryPolicy\nmetadata:\n  name: " + LocalRegistriesPolicyName +
+		"\nspec:\n  namespaceSelector: {}\n  sources:\n" + entries.String() + "  destinations:\n" + entries.String()
 }
 
 // startRegistry runs a Debian docker-registry with filesystem storage.

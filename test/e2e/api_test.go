@@ -113,6 +113,9 @@ spec:
 	t.Run("RBAC: no role is 403, the aggregated edit role works", func(t *testing.T) {
 		s.mustKubectl(t, "admin", "create", "namespace", "team-a")
 		s.mustKubectl(t, "admin", "create", "rolebinding", "alice-edit", "--clusterrole=edit", "--user=alice", "-n", "team-a")
+		// The example pushes with the controller's ECR identity, which is a
+		// permission of its own.
+		s.mustKubectl(t, "admin", "create", "rolebinding", "alice-cloud", "--clusterrole=portager:cloud-identity-user", "--user=alice", "-n", "team-a")
 		manifest, err := os.ReadFile(filepath.Join(s.root, "artifacts/examples/base-images.yaml"))
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 		if !sameReviews(got, want) {
 			t.Fatalf("secret reviews = %+v, want %+v", got, want)
 		}
-		if id := is.Status.SecretAccessIdentity; id == nil || id.Username != "alice" || id.UID != "uid-alice" {
+		if id := is.Status.SecretAccessIdentity; id == nil || id.Username != "alice" {
 			t.Fatalf("stamped identity = %+v, want alice", id)
 		}
 		created = is
@@ -151,22 +152,71 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 		}
 	})
 
+	t.Run("any spec change is authorized as its writer", func(t *testing.T) {
+		before, err := alice.Get(ctx, "alice-sync", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stub.secretReviews()
+		// bob changes no reference, only what is synced and where: each
+		// verb is refused, because the controller would push with the
+		// Secrets of the user who wrote the spec.
+		put := before.DeepCopy()
+		put.Spec.Destination.Registry = "attacker.example.com"
+		_, errPut := bob.Update(ctx, put, metav1.UpdateOptions{})
+		_, errMerge := bob.Patch(ctx, "alice-sync", types.MergePatchType, []byte(`{"spec":{"schedule":"@every 2h"}}`), metav1.PatchOptions{})
+		_, errJSON := bob.Patch(ctx, "alice-sync", types.JSONPatchType,
+			[]byte(`[{"op":"replace","path":"/spec/images","value":[{"name":"secret-app","tags":["latest"]}]}]`), metav1.PatchOptions{})
+		apply := applyv1alpha1.ImageSync("alice-sync", ns).WithSpec(applyv1alpha1.ImageSyncSpec().
+			WithDestination(applyv1alpha1.DestinationRegistry().WithRepositoryPrefix("stolen")))
+		_, errApply := bob.Apply(ctx, apply, metav1.ApplyOptions{FieldManager: "bob", Force: true})
+		for verb, err := range map[string]error{"PUT": errPut, "merge patch": errMerge, "JSON patch": errJSON, "apply": errApply} {
+			if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `user "bob" may not get Secret "default/pull-creds"`) {
+				t.Errorf("bob %s: %v, want 403 naming the Secret he may not get", verb, err)
+			}
+		}
+		after, err := alice.Get(ctx, "alice-sync", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(after.Spec, before.Spec) || after.Generation != before.Generation || after.Status.SecretAccessIdentity.Username != before.Status.SecretAccessIdentity.Username {
+			t.Fatalf("refused updates changed the object:\n%+v\n%+v", before.Spec, after.Spec)
+		}
+		for _, r := range stub.secretReviews() {
+			if r.User != "bob" {
+				t.Errorf("review for %q, want only bob's", r.User)
+			}
+		}
+
+		// carol may get both Secrets: her schedule change lands and makes
+		// her the writer, after a review of every reference.
+		patched, err := carol.Patch(ctx, "alice-sync", types.MergePatchType, []byte(`{"spec":{"schedule":"@every 3h"}}`), metav1.PatchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if patched.Status.SecretAccessIdentity.Username != "carol" {
+			t.Fatalf("writer after carol's change = %+v", patched.Status.SecretAccessIdentity)
+		}
+		if got := stub.secretReviews(); len(got) != 2 {
+			t.Fatalf("reviews = %+v, want one per reference", got)
+		}
+	})
+
 	t.Run("a label-only update needs no review", func(t *testing.T) {
 		is, err := alice.Get(ctx, "alice-sync", metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		stub.secretReviews()
-		patch := []byte(`{"metadata":{"labels":{"team":"platform"}},"spec":{"schedule":"@every 2h"}}`)
-		got, err := bob.Patch(ctx, "alice-sync", types.MergePatchType, patch, metav1.PatchOptions{})
+		got, err := bob.Patch(ctx, "alice-sync", types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"platform"}}}`), metav1.PatchOptions{})
 		if err != nil {
-			t.Fatalf("bob label/schedule patch: %v", err)
+			t.Fatalf("bob label patch: %v", err)
 		}
 		if reviews := stub.secretReviews(); len(reviews) != 0 {
-			t.Fatalf("label update made secret reviews: %+v", reviews)
+			t.Fatalf("label update made reviews: %+v", reviews)
 		}
-		if got.Status.SecretAccessIdentity.Username != is.Status.SecretAccessIdentity.Username {
-			t.Fatalf("identity moved on a label update: %+v", got.Status.SecretAccessIdentity)
+		if got.Status.SecretAccessIdentity.Username != is.Status.SecretAccessIdentity.Username || got.Generation != is.Generation {
+			t.Fatalf("writer or generation moved on a label update: %+v, %d", got.Status.SecretAccessIdentity, got.Generation)
 		}
 	})
 

@@ -26,29 +26,32 @@ import (
 // authentication and authorization paths. It records every review it answers.
 //
 // Users authenticate with the bearer token "<name>-token". Every request
-// authorization is allowed; "get secrets" is allowed only where secrets says
-// so, answered with HTTP 500 for fail, and delayed for slow.
+// authorization is allowed, except on Secrets and cloud identities, which are
+// allowed only where grants says so; a Secret check is answered with HTTP 500
+// for fail, and delayed for slow.
 type authStub struct {
 	server     *httptest.Server
 	kubeconfig string
 
 	mu      sync.Mutex
 	reviews []review
-	// secrets maps "user" to the "namespace/name" Secrets the user may get.
-	secrets map[string][]string
-	fail    map[string]bool
-	slow    map[string]time.Duration
+	// grants maps "user" to the "resource namespace/name" the user may have:
+	// "secrets ns/name" to get a Secret, "cloudidentities ns/ecr" to use one.
+	grants map[string][]string
+	fail   map[string]bool
+	slow   map[string]time.Duration
 }
 
 // review is the part of a SubjectAccessReview the tests look at.
 type review struct {
-	User, Verb, Namespace, Resource, Subresource, Name string
-	Groups                                             []string
+	User, Verb, Group, Namespace, Resource, Subresource, Name string
+	Groups                                                    []string
+	Extra                                                     map[string]authorizationv1.ExtraValue
 }
 
 func newAuthStub(t *testing.T) *authStub {
 	t.Helper()
-	s := &authStub{secrets: map[string][]string{}, fail: map[string]bool{}, slow: map[string]time.Duration{}}
+	s := &authStub{grants: map[string][]string{}, fail: map[string]bool{}, slow: map[string]time.Duration{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/apis/authentication.k8s.io/v1/tokenreviews", s.tokenReview)
 	mux.HandleFunc("/apis/authorization.k8s.io/v1/subjectaccessreviews", s.subjectAccessReview)
@@ -98,22 +101,32 @@ func (s *authStub) clientConfig(port int, caFile, user string) (*rest.Config, er
 func (s *authStub) allowSecret(user, nsName string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.secrets[user] = append(s.secrets[user], nsName)
+	s.grants[user] = append(s.grants[user], "secrets "+nsName)
 }
 
-// secretReviews returns the Secret reviews answered since the last call.
+func (s *authStub) allowCloudIdentity(user, namespace, method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.grants[user] = append(s.grants[user], "cloudidentities "+namespace+"/"+method)
+}
+
+// secretReviews returns the Secret and cloud identity reviews answered since
+// the last call, and forgets every review.
 func (s *authStub) secretReviews() []review {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []review
 	for _, r := range s.reviews {
-		if r.Resource == "secrets" {
+		if restricted[r.Resource] {
 			out = append(out, r)
 		}
 	}
 	s.reviews = nil
 	return out
 }
+
+// restricted are the resources the stub allows only by grant.
+var restricted = map[string]bool{"secrets": true, "cloudidentities": true}
 
 func (s *authStub) tokenReview(w http.ResponseWriter, r *http.Request) {
 	var tr authenticationv1.TokenReview
@@ -128,7 +141,8 @@ func (s *authStub) tokenReview(w http.ResponseWriter, r *http.Request) {
 		if name == "admin" {
 			groups = append(groups, "system:masters")
 		}
-		tr.Status.User = authenticationv1.UserInfo{Username: name, UID: "uid-" + name, Groups: groups}
+		tr.Status.User = authenticationv1.UserInfo{Username: name, UID: "uid-" + name, Groups: groups,
+			Extra: map[string]authenticationv1.ExtraValue{"example.com/team": {"team-" + name}}}
 	}
 	writeJSON(w, &tr)
 }
@@ -139,18 +153,18 @@ func (s *authStub) subjectAccessReview(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	rv := review{User: sar.Spec.User, Groups: sar.Spec.Groups}
+	rv := review{User: sar.Spec.User, Groups: sar.Spec.Groups, Extra: sar.Spec.Extra}
 	if a := sar.Spec.ResourceAttributes; a != nil {
-		rv.Verb, rv.Namespace, rv.Resource, rv.Subresource, rv.Name = a.Verb, a.Namespace, a.Resource, a.Subresource, a.Name
+		rv.Verb, rv.Group, rv.Namespace, rv.Resource, rv.Subresource, rv.Name = a.Verb, a.Group, a.Namespace, a.Resource, a.Subresource, a.Name
 	}
 	key := rv.Namespace + "/" + rv.Name
 
 	s.mu.Lock()
 	s.reviews = append(s.reviews, rv)
-	allowed := rv.Resource != "secrets"
+	allowed := !restricted[rv.Resource]
 	if !allowed {
-		for _, k := range s.secrets[rv.User] {
-			allowed = allowed || k == key
+		for _, k := range s.grants[rv.User] {
+			allowed = allowed || k == rv.Resource+" "+key
 		}
 	}
 	fail, delay := s.fail[key], s.slow[key]

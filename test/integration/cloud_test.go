@@ -27,6 +27,9 @@ func TestControllerECR(t *testing.T) {
 	// The loopback registry plays 123456789012.dkr.ecr.us-east-1.amazonaws.com.
 	ecr.Aliases = map[string]registryhost.ECR{env.dst.host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
 	env.cloud = cloudauth.Providers{ECR: ecr, GAR: cloudauth.NewGAR()}
+	// The standalone server stamps its admin user as the writer.
+	env.allow("portager-admin", "cloudidentities", "default/ecr", true)
+	env.allow("portager-admin", "cloudidentities", "default/gar", true)
 	env.startController(t)
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
@@ -63,5 +66,40 @@ func TestControllerECR(t *testing.T) {
 	if r := ready(got); r == nil || r.Reason != controller.ReasonCredentialsUnavailable ||
 		!strings.Contains(r.Message, "is not a Google Artifact Registry host") {
 		t.Fatalf("Ready = %+v, want CredentialsUnavailable naming the host", r)
+	}
+}
+
+// TestControllerRechecksCloudIdentity checks that the controller asks again,
+// before each run, whether the writer may use the cloud identity: once the
+// permission is gone, the run fails with CredentialAccessDenied and no token
+// is fetched.
+func TestControllerRechecksCloudIdentity(t *testing.T) {
+	aws := cloudfake.NewAWS(t)
+	env := newControllerEnv(t)
+	env.dst.requireBasic("AWS", aws.Password)
+	ecr := cloudauth.NewECR()
+	ecr.Aliases = map[string]registryhost.ECR{env.dst.host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
+	env.cloud = cloudauth.Providers{ECR: ecr}
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	env.src.push(t, "upstream/alpine", "3.21")
+
+	is := env.imageSync("ecr-revoked", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodECR}
+	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "ecr-revoked", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	r := ready(got)
+	if r == nil || r.Reason != controller.ReasonCredentialAccessDenied ||
+		!strings.Contains(r.Message, `spec.destination.auth.method: cloud identity "ecr" not used: user "portager-admin" may no longer use it`) {
+		t.Fatalf("Ready = %+v, want CredentialAccessDenied naming the method", r)
+	}
+	if n := aws.Count("GetAuthorizationToken"); n != 0 {
+		t.Fatalf("GetAuthorizationToken calls = %d, want 0", n)
+	}
+	if n := env.dst.requests.Load(); n != 0 {
+		t.Fatalf("destination requests = %d, want 0", n)
 	}
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,53 @@ func rewriteStored(t *testing.T, etcd *clientv3.Client, name, old, new string) {
 		}
 	}
 	t.Fatalf("ImageSync %s not found in etcd", name)
+}
+
+// TestTightenedPolicyStopsTheNextRun checks that the controller applies the
+// RegistryPolicies as they are at each run: once the policy that allowed the
+// source is gone, the next run stops with RegistryNotAllowed before any
+// Secret check or registry request.
+func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
+	env := newControllerEnv(t)
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	env.src.push(t, "upstream/alpine", "3.21")
+
+	if _, err := c.Create(ctx, env.imageSync("tightened", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.waitFor(t, "tightened", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+
+	if err := env.srv.Client.PortagerV1alpha1().RegistryPolicies().Delete(ctx, "loopback-registries", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	env.allowRegistries(t, "destination-only", nil, []string{env.dst.host})
+	// The controller's informer sees the change before the next run.
+	time.Sleep(time.Second)
+	requests := env.src.requests.Load() + env.dst.requests.Load()
+	env.mu.Lock()
+	reviews := env.reviews
+	env.mu.Unlock()
+
+	receipt, err := c.Sync(ctx, "tightened", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "tightened", "refused run", func(is *v1alpha1.ImageSync) bool {
+		h := is.Status.LastHandledSyncRequest
+		return h != nil && h.ID == receipt.Status.RequestID
+	})
+	r := ready(got)
+	if r == nil || r.Reason != controller.ReasonRegistryNotAllowed || !strings.Contains(r.Message, "spec.source.registry") {
+		t.Fatalf("Ready = %+v, want RegistryNotAllowed naming spec.source.registry", r)
+	}
+	if n := env.src.requests.Load() + env.dst.requests.Load() - requests; n != 0 {
+		t.Fatalf("registry requests in the refused run = %d, want 0", n)
+	}
+	env.mu.Lock()
+	defer env.mu.Unlock()
+	if env.reviews != reviews {
+		t.Fatalf("the refused run made %d access reviews, want 0", env.reviews-reviews)
+	}
 }

@@ -169,8 +169,10 @@ type controllerEnv struct {
 	// run started by a spec change (none by default).
 	minSyncInterval time.Duration
 
-	mu        sync.Mutex
-	allowed   map[string]bool // "user ns/name" a SubjectAccessReview allows
+	mu sync.Mutex
+	// allowed is what a SubjectAccessReview allows: "user resource ns/name".
+	allowed   map[string]bool
+	reviews   int
 	secretGet int
 }
 
@@ -193,10 +195,19 @@ func newControllerEnv(t *testing.T) *controllerEnv {
 		sar := a.(clienttesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview)
 		ra := sar.Spec.ResourceAttributes
 		env.mu.Lock()
-		sar.Status.Allowed = env.allowed[sar.Spec.User+" "+ra.Namespace+"/"+ra.Name]
+		env.reviews++
+		sar.Status.Allowed = env.allowed[sar.Spec.User+" "+ra.Resource+" "+ra.Namespace+"/"+ra.Name]
 		env.mu.Unlock()
 		return true, sar, nil
 	})
+	if _, err := env.kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{corev1.LabelMetadataName: ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The registries run on loopback, which no ImageSync may use unless an
+	// administrator allows it, as one would allow a private Harbor.
+	env.allowRegistries(t, "loopback-registries", []string{env.src.host}, []string{env.dst.host})
 	env.kube.PrependReactor("get", "secrets", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		env.mu.Lock()
 		env.secretGet++
@@ -206,10 +217,28 @@ func newControllerEnv(t *testing.T) *controllerEnv {
 	return env
 }
 
-func (env *controllerEnv) allow(key string, ok bool) {
+// allow says whether a SubjectAccessReview allows user the resource
+// "namespace/name".
+func (env *controllerEnv) allow(user, resource, nsName string, ok bool) {
 	env.mu.Lock()
 	defer env.mu.Unlock()
-	env.allowed[key] = ok
+	env.allowed[user+" "+resource+" "+nsName] = ok
+}
+
+// allowRegistries writes a RegistryPolicy, selecting every namespace, that
+// allows exactly these source and destination hosts.
+func (env *controllerEnv) allowRegistries(t *testing.T, name string, sources, destinations []string) {
+	t.Helper()
+	p := &v1alpha1.RegistryPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	for _, h := range sources {
+		p.Spec.Sources = append(p.Spec.Sources, v1alpha1.RegistryEntry{Registry: h})
+	}
+	for _, h := range destinations {
+		p.Spec.Destinations = append(p.Spec.Destinations, v1alpha1.RegistryEntry{Registry: h})
+	}
+	if _, err := env.srv.Client.PortagerV1alpha1().RegistryPolicies().Create(context.Background(), p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // startController runs a controller until the returned stop is called or
@@ -222,7 +251,8 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 	env.metrics = controller.NewMetrics(func() float64 { return float64(ctrl.QueueLen()) })
 	ctrl, err := controller.New(controller.Config{
 		Client: client, Kube: env.kube,
-		Informer: factory.Portager().V1alpha1().ImageSyncs(),
+		Informer:       factory.Portager().V1alpha1().ImageSyncs(),
+		PolicyInformer: factory.Portager().V1alpha1().RegistryPolicies(),
 		// RetryAfterCap is short so a registry's longer Retry-After comes back
 		// to the controller as RateLimited.
 		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
@@ -552,7 +582,7 @@ func TestControllerCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The standalone server stamps its admin user as the identity.
-	env.allow("portager-admin default/push-creds", true)
+	env.allow("portager-admin", "secrets", "default/push-creds", true)
 
 	is := env.imageSync("creds", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
 	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
@@ -570,7 +600,7 @@ func TestControllerCredentials(t *testing.T) {
 		t.Fatalf("Secret GETs = %d, want 1", gets)
 	}
 
-	env.allow("portager-admin default/push-creds", false)
+	env.allow("portager-admin", "secrets", "default/push-creds", false)
 	receipt, err := c.Sync(ctx, "creds", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,9 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&ImageSync{},
 		&ImageSyncList{},
 		&ImageSyncRequest{},
+		&ImageSyncWriter{},
+		&RegistryPolicy{},
+		&RegistryPolicyList{},
 	)
 	return nil
 }

@@ -238,6 +238,7 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 	ctrl, err = controller.New(controller.Config{
 		Client: client, Kube: kube,
 		Informer:            factory.Portager().V1alpha1().ImageSyncs(),
+		PolicyInformer:      factory.Portager().V1alpha1().RegistryPolicies(),
 		EngineOptions:       engineOpts,
 		Cloud:               cloudauth.NewProviders(),
 		SigstoreRoot:        sigstoreRoot,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -30,18 +31,26 @@ import (
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions/portager/v1alpha1"
 	listers "github.com/portager/portager/pkg/generated/listers/portager/v1alpha1"
+	"github.com/portager/portager/pkg/registrypolicy"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
 )
 
 // Config is what a Controller needs.
 type Config struct {
-	// Client reaches the ImageSync API; Kube reaches Secrets,
+	// Client reaches the ImageSync API, including the imagesyncs/writer
+	// subresource; Kube reaches Secrets, ServiceAccounts,
 	// SubjectAccessReviews and Events.
 	Client clientset.Interface
 	Kube   kubernetes.Interface
 	// Informer watches ImageSyncs.
 	Informer informers.ImageSyncInformer
+	// PolicyInformer watches RegistryPolicies, which each run is checked
+	// against before it starts.
+	PolicyInformer informers.RegistryPolicyInformer
+	// Resolver resolves internal host names that a RegistryPolicy CIDR might
+	// cover (default: the system resolver).
+	Resolver registrypolicy.Resolver
 	// EngineOptions configure the copy engine; the controller adds its
 	// metrics to the transport.
 	EngineOptions syncer.Options
@@ -75,12 +84,15 @@ type Config struct {
 
 // Controller syncs ImageSyncs.
 type Controller struct {
-	cfg    Config
-	lister listers.ImageSyncLister
-	synced cache.InformerSynced
-	queue  workqueue.TypedRateLimitingInterface[string]
-	engine *syncer.Engine
-	creds  credentials
+	cfg      Config
+	lister   listers.ImageSyncLister
+	policies listers.RegistryPolicyLister
+	synced   []cache.InformerSynced
+	// policyChecker decides on registries with the configured resolver.
+	policyChecker registrypolicy.Checker
+	queue         workqueue.TypedRateLimitingInterface[string]
+	engine        *syncer.Engine
+	creds         credentials
 
 	mu sync.Mutex
 	// attempts counts consecutive runs with transient failures per key, and
@@ -119,16 +131,24 @@ func New(cfg Config) (*Controller, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.PolicyInformer == nil {
+		return nil, errors.New("a RegistryPolicy informer is required")
+	}
 	c := &Controller{
-		cfg:    cfg,
-		lister: cfg.Informer.Lister(),
-		synced: cfg.Informer.Informer().HasSynced,
+		cfg:           cfg,
+		lister:        cfg.Informer.Lister(),
+		policies:      cfg.PolicyInformer.Lister(),
+		synced:        []cache.InformerSynced{cfg.Informer.Informer().HasSynced, cfg.PolicyInformer.Informer().HasSynced},
+		policyChecker: registrypolicy.Checker{Resolver: cfg.Resolver},
 		// Retries are scheduled explicitly (AddAfter), so the queue's own
 		// limiter only guards against hot loops on API errors.
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, time.Minute),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "imagesync"}),
-		creds:    credentials{kube: cfg.Kube, cloud: cfg.Cloud},
+		creds:    credentials{client: cfg.Client, kube: cfg.Kube, cloud: cfg.Cloud},
 		attempts: map[string]int{},
 		retryAt:  map[string]time.Time{},
 		finished: map[string]finishedRun{},
@@ -193,8 +213,8 @@ func (c *Controller) deleted(obj any) {
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	defer utilruntime.HandleCrash()
 	logger := klog.FromContext(ctx)
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.synced) {
-		return errors.New("ImageSync informer did not sync")
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...) {
+		return errors.New("ImageSync and RegistryPolicy informers did not sync")
 	}
 	logger.Info("Starting ImageSync workers", "workers", workers)
 	var wg sync.WaitGroup
@@ -339,14 +359,26 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	handled := is.Status.PendingSyncRequest.DeepCopy()
 	logger.Info("Sync starting", "trigger", trigger, "generation", is.Generation)
 
-	if err := c.patchStatus(ctx, is, func(_ map[string]any, conds *[]metav1.Condition) {
-		setCond(conds, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
-			Message: fmt.Sprintf("sync started (%s)", trigger), ObservedGeneration: is.Generation})
-	}); err != nil {
-		return err
+	if err := c.checkPolicies(ctx, is); err != nil {
+		var pe *policyError
+		if !errors.As(err, &pe) {
+			return err
+		}
+		msg := syncer.Sanitize(pe.Error())
+		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonRegistryNotAllowed, msg)
+		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
+			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonRegistryNotAllowed,
+				Message: msg, ObservedGeneration: is.Generation})
+		}, runSummary{})
 	}
 
 	creds, err := c.creds.resolve(ctx, is)
+	if errors.Is(err, errSpecMoved) {
+		// The informer delivers the newer spec, which runs instead.
+		logger.V(2).Info("Sync skipped: the spec changed since it was read")
+		c.queue.AddAfter(key, time.Second)
+		return nil
+	}
 	if err != nil {
 		reason, ok := credentialReason(err)
 		if !ok {
@@ -357,6 +389,12 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: reason,
 				Message: err.Error(), ObservedGeneration: is.Generation})
 		}, runSummary{})
+	}
+	if err := c.patchStatus(ctx, is, func(_ map[string]any, conds *[]metav1.Condition) {
+		setCond(conds, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
+			Message: fmt.Sprintf("sync started (%s)", trigger), ObservedGeneration: is.Generation})
+	}); err != nil {
+		return err
 	}
 
 	// A spec the engine cannot run (which API validation should have

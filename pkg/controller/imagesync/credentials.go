@@ -10,10 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cloudauth"
+	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
 )
@@ -27,35 +30,55 @@ type credentialError struct {
 
 func (e *credentialError) Error() string { return e.msg }
 
-// credentials reads the Secrets an ImageSync references, each with a GET at
-// use time (no informer, no cache), after checking with a SubjectAccessReview
-// that the identity the API server stamped may still get it. If that user
-// lost access, the controller must not act as a deputy for them.
+// errSpecMoved means the spec changed after the run read the ImageSync: the
+// writer on record wrote a newer spec than the one about to run, so this run
+// must not act for them. The newer object is already on its way.
+var errSpecMoved = errors.New("the spec changed since this run read it")
+
+// credentials gives a run the access its spec asks for, and only as the user
+// who wrote that spec may have it. The API server authorized that user when
+// the spec was written; the controller asks again before every use, so that
+// access revoked since then, or a ServiceAccount deleted since then, lends
+// nothing.
 //
-// Methods "ecr" and "gar" use the controller's own cloud identity instead:
-// its tokens go only to that cloud's registry hosts (package cloudauth).
+// Secrets are read each with a GET at use time (no informer, no cache).
+// Methods "ecr" and "gar" use the controller's own cloud identity instead,
+// whose tokens go only to that cloud's registry hosts (package cloudauth).
 type credentials struct {
-	kube  kubernetes.Interface
-	cloud cloudauth.Providers
+	client clientset.Interface
+	kube   kubernetes.Interface
+	cloud  cloudauth.Providers
 }
 
 func (c credentials) resolve(ctx context.Context, is *v1alpha1.ImageSync) (syncplan.Credentials, error) {
 	var creds syncplan.Credentials
-	var err error
+	writer, err := c.writer(ctx, is)
+	if err != nil {
+		return creds, err
+	}
 	if ref := is.Spec.Source.AuthSecretRef; ref != nil {
-		if creds.Source, err = c.keychain(ctx, is, "spec.source.authSecretRef", ref); err != nil {
+		if creds.Source, err = c.keychain(ctx, is, writer, "spec.source.authSecretRef", ref); err != nil {
 			return creds, err
 		}
 	}
-	switch m := is.Spec.Destination.Auth.Method; m {
-	case v1alpha1.AuthMethodAnonymous:
-	case v1alpha1.AuthMethodSecret:
-		if creds.Destination, err = c.keychain(ctx, is, "spec.destination.auth.secretRef", is.Spec.Destination.Auth.SecretRef); err != nil {
+	switch m := is.Spec.Destination.Auth.Method; {
+	case m == v1alpha1.AuthMethodAnonymous:
+	case m == v1alpha1.AuthMethodSecret:
+		if creds.Destination, err = c.keychain(ctx, is, writer, "spec.destination.auth.secretRef", is.Spec.Destination.Auth.SecretRef); err != nil {
 			return creds, err
 		}
-	case v1alpha1.AuthMethodECR, v1alpha1.AuthMethodGAR:
+	case portager.LendsCloudIdentity(portager.AuthMethod(m)):
+		const field = "spec.destination.auth.method"
+		allowed, err := c.allowed(ctx, writer, authorizationv1.ResourceAttributes{
+			Verb: portager.UseVerb, Group: portager.GroupName, Resource: portager.CloudIdentitiesResource, Namespace: is.Namespace, Name: string(m)})
+		switch {
+		case err != nil:
+			return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s: could not check that user %q may use cloud identity %q", field, writer.Username, m)}
+		case !allowed:
+			return creds, &credentialError{reason: ReasonCredentialAccessDenied, msg: fmt.Sprintf("%s: cloud identity %q not used: user %q may no longer use it in namespace %q", field, m, writer.Username, is.Namespace)}
+		}
 		if creds.Destination, err = c.cloud.Keychain(ctx, string(m), is.Spec.Destination.Registry); err != nil {
-			return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("spec.destination.auth.method %q: %v", m, err)}
+			return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s %q: %v", field, m, err)}
 		}
 	default:
 		return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("unknown spec.destination.auth.method %q", m)}
@@ -63,7 +86,73 @@ func (c credentials) resolve(ctx context.Context, is *v1alpha1.ImageSync) (syncp
 	return creds, nil
 }
 
-func (c credentials) keychain(ctx context.Context, is *v1alpha1.ImageSync, field string, ref *v1alpha1.SecretReference) (authn.Keychain, error) {
+// lendsAccess reports whether a spec makes the controller use a Secret or its
+// own cloud identity.
+func lendsAccess(spec *v1alpha1.ImageSyncSpec) bool {
+	m := spec.Destination.Auth.Method
+	return spec.Source.AuthSecretRef != nil || m == v1alpha1.AuthMethodSecret || portager.LendsCloudIdentity(portager.AuthMethod(m))
+}
+
+// writer returns the user who wrote the spec of is, read from the server's
+// imagesyncs/writer subresource, or nil when the spec lends nothing. A
+// ServiceAccount that no longer exists, or was created again under the same
+// name, is no longer that user.
+func (c credentials) writer(ctx context.Context, is *v1alpha1.ImageSync) (*v1alpha1.UserIdentity, error) {
+	if !lendsAccess(&is.Spec) {
+		return nil, nil
+	}
+	const field = "status.secretAccessIdentity"
+	w, err := c.client.PortagerV1alpha1().ImageSyncs(is.Namespace).GetWriter(ctx, is.Name, metav1.GetOptions{})
+	if err != nil {
+		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: field + ": could not read who wrote the spec"}
+	}
+	if w.UID != is.UID || w.Generation != is.Generation {
+		return nil, errSpecMoved
+	}
+	id := w.Identity
+	if id == nil {
+		return nil, &credentialError{reason: ReasonCredentialAccessDenied,
+			msg: field + ": no user was authorized for this spec by the API server, so no Secret or cloud identity is used; a user with access must write the spec again"}
+	}
+	ns, name, err := serviceaccount.SplitUsername(id.Username)
+	if err != nil {
+		// Not a ServiceAccount.
+		return id, nil
+	}
+	sa, err := c.kube.CoreV1().ServiceAccounts(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil, &credentialError{reason: ReasonCredentialAccessDenied,
+			msg: fmt.Sprintf("%s: ServiceAccount %s/%s, which wrote the spec, no longer exists, so no Secret or cloud identity is used", field, ns, name)}
+	case err != nil:
+		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s: could not check ServiceAccount %s/%s, which wrote the spec", field, ns, name)}
+	case id.UID != "" && string(sa.UID) != id.UID:
+		return nil, &credentialError{reason: ReasonCredentialAccessDenied,
+			msg: fmt.Sprintf("%s: ServiceAccount %s/%s, which wrote the spec, was deleted and created again, so no Secret or cloud identity is used", field, ns, name)}
+	}
+	return id, nil
+}
+
+// allowed asks the cluster with a SubjectAccessReview whether id may do what
+// attrs describe.
+func (c credentials) allowed(ctx context.Context, id *v1alpha1.UserIdentity, attrs authorizationv1.ResourceAttributes) (bool, error) {
+	var extra map[string]authorizationv1.ExtraValue
+	if len(id.Extra) > 0 {
+		extra = make(map[string]authorizationv1.ExtraValue, len(id.Extra))
+		for k, v := range id.Extra {
+			extra[k] = authorizationv1.ExtraValue(v)
+		}
+	}
+	sar, err := c.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
+		Spec: authorizationv1.SubjectAccessReviewSpec{User: id.Username, UID: id.UID, Groups: id.Groups, Extra: extra, ResourceAttributes: &attrs},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return false, err
+	}
+	return sar.Status.Allowed, nil
+}
+
+func (c credentials) keychain(ctx context.Context, is *v1alpha1.ImageSync, writer *v1alpha1.UserIdentity, field string, ref *v1alpha1.SecretReference) (authn.Keychain, error) {
 	if ref == nil {
 		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: field + " is required"}
 	}
@@ -71,24 +160,12 @@ func (c credentials) keychain(ctx context.Context, is *v1alpha1.ImageSync, field
 	if ns == "" {
 		ns = is.Namespace
 	}
-	denied := func(why string) error {
-		return &credentialError{reason: ReasonCredentialAccessDenied, msg: fmt.Sprintf("%s: Secret %s/%s not used: %s", field, ns, ref.Name, why)}
-	}
-	id := is.Status.SecretAccessIdentity
-	if id == nil {
-		return nil, denied("no user was authorized for it by the API server")
-	}
-	sar, err := c.kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{
-		Spec: authorizationv1.SubjectAccessReviewSpec{
-			User: id.Username, UID: id.UID, Groups: id.Groups,
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "get", Version: "v1", Resource: "secrets", Namespace: ns, Name: ref.Name},
-		},
-	}, metav1.CreateOptions{})
-	if err != nil {
+	allowed, err := c.allowed(ctx, writer, authorizationv1.ResourceAttributes{Verb: "get", Version: "v1", Resource: "secrets", Namespace: ns, Name: ref.Name})
+	switch {
+	case err != nil:
 		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s: could not check access to Secret %s/%s", field, ns, ref.Name)}
-	}
-	if !sar.Status.Allowed {
-		return nil, denied(fmt.Sprintf("user %q may no longer get it", id.Username))
+	case !allowed:
+		return nil, &credentialError{reason: ReasonCredentialAccessDenied, msg: fmt.Sprintf("%s: Secret %s/%s not used: user %q may no longer get it", field, ns, ref.Name, writer.Username)}
 	}
 
 	secret, err := c.kube.CoreV1().Secrets(ns).Get(ctx, ref.Name, metav1.GetOptions{})

@@ -21,6 +21,7 @@ const (
 	ReasonInvalidSpec            = "InvalidSpec"
 	ReasonCredentialAccessDenied = "CredentialAccessDenied"
 	ReasonCredentialsUnavailable = "CredentialsUnavailable"
+	ReasonRegistryNotAllowed     = "RegistryNotAllowed"
 	ReasonInProgress             = "InProgress"
 	ReasonIdle                   = "Idle"
 

@@ -48,6 +48,12 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &portagerv1alpha1.ImageSyncSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ImageSyncStatus"):
 		return &portagerv1alpha1.ImageSyncStatusApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RegistryEntry"):
+		return &portagerv1alpha1.RegistryEntryApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RegistryPolicy"):
+		return &portagerv1alpha1.RegistryPolicyApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("RegistryPolicySpec"):
+		return &portagerv1alpha1.RegistryPolicySpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SBOMGate"):
 		return &portagerv1alpha1.SBOMGateApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SecretReference"):

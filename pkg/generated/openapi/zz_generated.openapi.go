@@ -46,6 +46,11 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ImageSyncRequestStatus{}.OpenAPIModelName(): schema_pkg_apis_portager_v1alpha1_ImageSyncRequestStatus(ref),
 		v1alpha1.ImageSyncSpec{}.OpenAPIModelName():          schema_pkg_apis_portager_v1alpha1_ImageSyncSpec(ref),
 		v1alpha1.ImageSyncStatus{}.OpenAPIModelName():        schema_pkg_apis_portager_v1alpha1_ImageSyncStatus(ref),
+		v1alpha1.ImageSyncWriter{}.OpenAPIModelName():        schema_pkg_apis_portager_v1alpha1_ImageSyncWriter(ref),
+		v1alpha1.RegistryEntry{}.OpenAPIModelName():          schema_pkg_apis_portager_v1alpha1_RegistryEntry(ref),
+		v1alpha1.RegistryPolicy{}.OpenAPIModelName():         schema_pkg_apis_portager_v1alpha1_RegistryPolicy(ref),
+		v1alpha1.RegistryPolicyList{}.OpenAPIModelName():     schema_pkg_apis_portager_v1alpha1_RegistryPolicyList(ref),
+		v1alpha1.RegistryPolicySpec{}.OpenAPIModelName():     schema_pkg_apis_portager_v1alpha1_RegistryPolicySpec(ref),
 		v1alpha1.SBOMGate{}.OpenAPIModelName():               schema_pkg_apis_portager_v1alpha1_SBOMGate(ref),
 		v1alpha1.SecretReference{}.OpenAPIModelName():        schema_pkg_apis_portager_v1alpha1_SecretReference(ref),
 		v1alpha1.SourceRegistry{}.OpenAPIModelName():         schema_pkg_apis_portager_v1alpha1_SourceRegistry(ref),
@@ -719,7 +724,7 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncStatus(ref common.ReferenceCallb
 					},
 					"secretAccessIdentity": {
 						SchemaProps: spec.SchemaProps{
-							Description: "secretAccessIdentity is the user whose permission to get the referenced Secrets the server last checked. The controller re-checks that this user may still get a Secret before it reads it. Only the server writes it.",
+							Description: "secretAccessIdentity is the user who last changed spec. The server checked, as this user, \"get\" on every Secret the spec references and \"use\" on the cloud identity it selects; the controller re-checks the same before each use, so the ImageSync never lends the controller's access to anyone who lacks it. Only the server writes it. Reads show the username only: uid, groups and extra are kept in storage, and the controller reads them from the imagesyncs/writer subresource.",
 							Ref:         ref(v1alpha1.UserIdentity{}.OpenAPIModelName()),
 						},
 					},
@@ -728,6 +733,229 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncStatus(ref common.ReferenceCallb
 		},
 		Dependencies: []string{
 			v1alpha1.ImageStatus{}.OpenAPIModelName(), v1alpha1.SyncRequestRecord{}.OpenAPIModelName(), v1alpha1.UserIdentity{}.OpenAPIModelName(), v1.Condition{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_ImageSyncWriter(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ImageSyncWriter is the full identity of the user who last changed an ImageSync's spec, read from the imagesyncs/writer subresource. The controller acts with this user's access to Secrets and cloud identities, and checks that it acts for the spec this user wrote by comparing metadata.generation.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the ImageSync's name, namespace, uid, resourceVersion and generation.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"identity": {
+						SchemaProps: spec.SchemaProps{
+							Description: "identity is the user who wrote the spec; absent when the spec lends no access (no Secret reference, no cloud identity).",
+							Ref:         ref(v1alpha1.UserIdentity{}.OpenAPIModelName()),
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.UserIdentity{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_RegistryEntry(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RegistryEntry allows one registry, a family of registries, or a network.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"registry": {
+						SchemaProps: spec.SchemaProps{
+							Description: "registry is one of: a host with an optional port (\"ghcr.io\", \"harbor.example.com:8443\", \"127.0.0.1:5000\"), which allows exactly that host and port (no port means the registry is written without one); a wildcard \"*.example.com\" (optionally with \":port\"), which allows every host under example.com, but no internal one; a CIDR (\"10.20.0.0/16\"), which allows every registry whose address is in it, on any port. An internal host is allowed only by an entry that names that exact host and port, or by a CIDR that covers its address.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"repositoryPrefix": {
+						SchemaProps: spec.SchemaProps{
+							Description: "repositoryPrefix, on a destination entry, bounds the repositories an ImageSync may write there: every destination repository (the registry's path, spec.destination.repositoryPrefix and the image name) must start with it. \"{namespace}\" stands for the ImageSync's namespace, e.g. \"tenants/{namespace}/\". End it with \"/\" so that \"team-a\" does not also allow \"team-ab\".",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"registry"},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_RegistryPolicy(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RegistryPolicy says which registries the ImageSyncs of the namespaces it selects may pull from and push to, and which destination repositories they may write. Without a policy that selects a namespace, its ImageSyncs may use every public registry and no internal one (loopback, link-local, private and shared address space, cluster DNS names, metadata hosts). Where policies select a namespace, only the union of their entries is allowed on each side that they list entries for.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Description: "metadata is the standard object metadata.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Description: "spec says what the selected namespaces may use.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1alpha1.RegistryPolicySpec{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RegistryPolicySpec{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_RegistryPolicyList(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RegistryPolicyList is a list of RegistryPolicy objects.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ListMeta{}.OpenAPIModelName()),
+						},
+					},
+					"items": {
+						SchemaProps: spec.SchemaProps{
+							Description: "items is the list of RegistryPolicies.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RegistryPolicy{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"items"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RegistryPolicy{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_RegistryPolicySpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "RegistryPolicySpec says which registries the ImageSyncs of the selected namespaces may use.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"namespaceSelector": {
+						SchemaProps: spec.SchemaProps{
+							Description: "namespaceSelector selects the namespaces whose ImageSyncs this policy governs, by their labels. An empty selector ({}) selects every namespace; kubernetes.io/metadata.name selects one by name.",
+							Default:     map[string]interface{}{},
+							Ref:         ref(v1.LabelSelector{}.OpenAPIModelName()),
+						},
+					},
+					"sources": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "sources are the registries the selected ImageSyncs may pull from (spec.source.registry). Without entries here, this policy does not restrict sources.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RegistryEntry{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"destinations": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "destinations are the registries the selected ImageSyncs may push to (spec.destination.registry), each optionally bounded to repositories under a prefix. Without entries here, this policy does not restrict destinations.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.RegistryEntry{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"namespaceSelector"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.RegistryEntry{}.OpenAPIModelName(), v1.LabelSelector{}.OpenAPIModelName()},
 	}
 }
 
@@ -951,6 +1179,28 @@ func schema_pkg_apis_portager_v1alpha1_UserIdentity(ref common.ReferenceCallback
 									SchemaProps: spec.SchemaProps{
 										Type:   []string{"string"},
 										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"extra": {
+						SchemaProps: spec.SchemaProps{
+							Description: "extra holds the authenticator's further attributes of the user, such as the pod a ServiceAccount token is bound to.",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type: []string{"array"},
+										Items: &spec.SchemaOrArray{
+											Schema: &spec.Schema{
+												SchemaProps: spec.SchemaProps{
+													Type:   []string{"string"},
+													Format: "",
+												},
+											},
+										},
 									},
 								},
 							},

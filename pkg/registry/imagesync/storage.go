@@ -3,10 +3,13 @@ package imagesync
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
@@ -15,12 +18,14 @@ import (
 
 	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/apis/portager/validation"
+	"github.com/portager/portager/pkg/registrypolicy"
 )
 
 // Options configure the imagesyncs storage beyond the generic store.
 type Options struct {
 	// Authorizer answers whether the requesting user may get a referenced
-	// Secret. In a cluster it is the delegated SubjectAccessReview authorizer.
+	// Secret or use a cloud identity. In a cluster it is the delegated
+	// SubjectAccessReview authorizer.
 	Authorizer authorizer.Authorizer
 	// SecretCheckTimeout bounds one such check; past it the write is refused.
 	SecretCheckTimeout time.Duration
@@ -33,12 +38,20 @@ type Options struct {
 	// Validation holds the limits an administrator set on specs, such as
 	// the shortest schedule interval.
 	Validation validation.Options
+	// Policies gives the RegistryPolicies and namespace labels that decide
+	// which registries a spec may use.
+	Policies PolicySource
+	// Resolver resolves internal host names that a RegistryPolicy CIDR
+	// might cover (default: the system resolver).
+	Resolver registrypolicy.Resolver
 }
 
 // REST is the storage of imagesyncs.
 type REST struct {
 	*genericregistry.Store
-	secrets secretAccessChecker
+	// checks run on every create and update: the writer's access first,
+	// then the RegistryPolicies.
+	checks []writeCheck
 }
 
 // StatusREST is the storage of imagesyncs/status.
@@ -51,6 +64,7 @@ type Storage struct {
 	ImageSync *REST
 	Status    *StatusREST
 	Sync      *SyncREST
+	Writer    *WriterREST
 }
 
 var (
@@ -59,6 +73,8 @@ var (
 	_ rest.CategoriesProvider = &REST{}
 	_ rest.Patcher            = &StatusREST{}
 	_ rest.Storage            = &StatusREST{}
+	_ rest.Getter             = &WriterREST{}
+	_ rest.Storage            = &WriterREST{}
 )
 
 // NewStorage returns the storage of imagesyncs and imagesyncs/status on top of
@@ -69,6 +85,9 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, op
 	}
 	if opts.Validation == (validation.Options{}) {
 		opts.Validation = validation.DefaultOptions()
+	}
+	if opts.Resolver == nil {
+		opts.Resolver = net.DefaultResolver
 	}
 	s := NewStrategy(scheme, opts)
 	store := &genericregistry.Store{
@@ -84,6 +103,8 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, op
 		ResetFieldsStrategy: s,
 
 		TableConvertor: tableConvertor{now: time.Now},
+		// Reads show only the writer's username; see redactWriter.
+		Decorator: redactWriter,
 	}
 	if err := store.CompleteWithOptions(&generic.StoreOptions{RESTOptions: optsGetter, AttrFunc: GetAttrs}); err != nil {
 		return nil, fmt.Errorf("completing imagesyncs storage: %w", err)
@@ -98,23 +119,50 @@ func NewStorage(scheme *runtime.Scheme, optsGetter generic.RESTOptionsGetter, op
 	syncStore.UpdateStrategy = syncRecordStrategy{s}
 	syncStore.ResetFieldsStrategy = nil
 
+	// The writer subresource is the one read that returns the whole
+	// identity.
+	writerStore := *store
+	writerStore.Decorator = nil
+
 	return &Storage{
-		ImageSync: &REST{Store: store, secrets: secretAccessChecker{authz: opts.Authorizer, timeout: opts.SecretCheckTimeout}},
-		Status:    &StatusREST{store: &statusStore},
-		Sync:      &SyncREST{store: &syncStore, policy: s.syncRequests},
+		ImageSync: &REST{Store: store, checks: []writeCheck{
+			accessChecker{authz: opts.Authorizer, timeout: opts.SecretCheckTimeout}.checkWrite,
+			policyChecker{source: opts.Policies, checker: registrypolicy.Checker{Resolver: opts.Resolver}}.checkWrite,
+		}},
+		Status: &StatusREST{store: &statusStore},
+		Sync:   &SyncREST{store: &syncStore, policy: s.syncRequests},
+		Writer: &WriterREST{store: &writerStore},
 	}, nil
 }
 
 // Create stores a new ImageSync once the requesting user is known to be
-// allowed to get every Secret it references.
+// allowed everything its spec lends (every Secret it references, and the
+// controller's cloud identity if it selects one) and its namespace's
+// RegistryPolicies allow its registries.
 func (r *REST) Create(ctx context.Context, obj runtime.Object, createValidation rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
-	return r.Store.Create(ctx, obj, r.secrets.onCreate(createValidation), options)
+	return r.Store.Create(ctx, obj, withCreateChecks(createValidation, r.checks...), options)
 }
 
-// Update (PUT, every kind of PATCH, server-side apply) re-checks Secret
-// references when they change.
+// Update (PUT, every kind of PATCH, server-side apply) authorizes the writer
+// of every spec change, whichever field it changes, and checks its
+// registries against the RegistryPolicies.
 func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
-	return r.Store.Update(ctx, name, objInfo, r.secrets.onCreate(createValidation), r.secrets.onUpdate(updateValidation), forceAllowCreate, options)
+	return r.Store.Update(ctx, name, objInfo, withCreateChecks(createValidation, r.checks...),
+		withUpdateChecks(updateValidation, r.checks...), forceAllowCreate, options)
+}
+
+// Watch streams changes with the writer's identity redacted. Events may
+// carry objects the watch cache shares between watchers, so each redacted
+// object is a copy.
+func (r *REST) Watch(ctx context.Context, options *metainternalversion.ListOptions) (watch.Interface, error) {
+	w, err := r.Store.Watch(ctx, options)
+	if err != nil {
+		return nil, err
+	}
+	return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+		e.Object = redactedCopy(e.Object)
+		return e, true
+	}), nil
 }
 
 // ShortNames lets kubectl resolve "isync".

@@ -78,7 +78,7 @@ func (strategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	is.Generation = 1
 	// A new ImageSync syncs at once anyway; the trigger has nothing to add.
 	delete(is.Annotations, SyncNowAnnotation)
-	stampSecretAccess(ctx, is, nil)
+	stampWriter(ctx, is, nil)
 }
 
 func (s strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object) {
@@ -86,11 +86,11 @@ func (s strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object)
 	newIS.Status = oldIS.Status
 	// The controller syncs immediately when generation moves past
 	// status.observedGeneration, so only a real spec change may bump it.
-	if !apiequality.Semantic.DeepEqual(newIS.Spec, oldIS.Spec) {
+	if specChanged(newIS, oldIS) {
 		newIS.Generation = oldIS.Generation + 1
 	}
 	s.migrateSyncNow(ctx, newIS)
-	stampSecretAccess(ctx, newIS, oldIS)
+	stampWriter(ctx, newIS, oldIS)
 }
 
 // migrateSyncNow turns the seed operator's sync-now annotation into a recorded
@@ -111,23 +111,6 @@ func (s strategy) migrateSyncNow(ctx context.Context, is *portager.ImageSync) {
 	if _, retryAfter := s.syncRequests.record(&is.Status, requester); retryAfter > 0 {
 		warning.AddWarning(ctx, "", fmt.Sprintf("%s: sync not requested: the last request was less than %s ago; retry in %ds",
 			SyncNowAnnotation, s.syncRequests.minInterval, int(math.Ceil(retryAfter.Seconds()))))
-	}
-}
-
-// stampSecretAccess records who wrote the Secret references, so the controller
-// can re-check that user before it reads a Secret. It moves only when the
-// references change (or were never stamped); the create and update
-// validations then check this same user with a SubjectAccessReview.
-func stampSecretAccess(ctx context.Context, is, old *portager.ImageSync) {
-	if len(secretRefs(is)) == 0 {
-		is.Status.SecretAccessIdentity = nil
-		return
-	}
-	if old != nil && !needsSecretCheck(is, old) {
-		return
-	}
-	if u, ok := genericapirequest.UserFrom(ctx); ok {
-		is.Status.SecretAccessIdentity = identityOf(u)
 	}
 }
 

@@ -31,6 +31,9 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&ImageSync{},
 		&ImageSyncList{},
 		&ImageSyncRequest{},
+		&ImageSyncWriter{},
+		&RegistryPolicy{},
+		&RegistryPolicyList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -32,6 +32,7 @@ const (
 
 // +genclient
 // +genclient:method=Sync,verb=create,subresource=sync,input=ImageSyncRequest,result=ImageSyncRequest
+// +genclient:method=GetWriter,verb=get,subresource=writer,result=ImageSyncWriter
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // ImageSync declares that a set of images is copied from a source registry to a
@@ -255,8 +256,11 @@ type ImageSyncStatus struct {
 	// +optional
 	LastHandledSyncRequest *SyncRequestRecord `json:"lastHandledSyncRequest,omitempty"`
 
-	// secretAccessIdentity is the user whose permission to get the referenced Secrets the server last checked.
-	// The controller re-checks that this user may still get a Secret before it reads it. Only the server writes it.
+	// secretAccessIdentity is the user who last changed spec. The server checked, as this user, "get" on every Secret
+	// the spec references and "use" on the cloud identity it selects; the controller re-checks the same before each use,
+	// so the ImageSync never lends the controller's access to anyone who lacks it. Only the server writes it.
+	// Reads show the username only: uid, groups and extra are kept in storage, and the controller reads them from the
+	// imagesyncs/writer subresource.
 	// +optional
 	SecretAccessIdentity *UserIdentity `json:"secretAccessIdentity,omitempty"`
 }
@@ -327,6 +331,30 @@ type UserIdentity struct {
 	// +optional
 	// +listType=atomic
 	Groups []string `json:"groups,omitempty"`
+
+	// extra holds the authenticator's further attributes of the user, such as the pod a ServiceAccount token is bound to.
+	// +optional
+	Extra map[string]ExtraValue `json:"extra,omitempty"`
+}
+
+// ExtraValue is the values of one extra attribute of a user.
+// +listType=atomic
+type ExtraValue []string
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// ImageSyncWriter is the full identity of the user who last changed an ImageSync's spec, read from the
+// imagesyncs/writer subresource. The controller acts with this user's access to Secrets and cloud identities,
+// and checks that it acts for the spec this user wrote by comparing metadata.generation.
+type ImageSyncWriter struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the ImageSync's name, namespace, uid, resourceVersion and generation.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// identity is the user who wrote the spec; absent when the spec lends no access (no Secret reference, no cloud identity).
+	// +optional
+	Identity *UserIdentity `json:"identity,omitempty"`
 }
 
 // SyncRequestResult says what the server did with an ImageSyncRequest.
@@ -384,4 +412,72 @@ type ImageSyncRequestStatus struct {
 	// requester is the user recorded as having asked for the sync.
 	// +optional
 	Requester string `json:"requester,omitempty"`
+}
+
+// +genclient
+// +genclient:nonNamespaced
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RegistryPolicy says which registries the ImageSyncs of the namespaces it selects may pull from and push to, and
+// which destination repositories they may write. Without a policy that selects a namespace, its ImageSyncs may use
+// every public registry and no internal one (loopback, link-local, private and shared address space, cluster DNS
+// names, metadata hosts). Where policies select a namespace, only the union of their entries is allowed on each side
+// that they list entries for.
+type RegistryPolicy struct {
+	metav1.TypeMeta `json:",inline"`
+	// metadata is the standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says what the selected namespaces may use.
+	Spec RegistryPolicySpec `json:"spec"`
+}
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
+// RegistryPolicyList is a list of RegistryPolicy objects.
+type RegistryPolicyList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+
+	// items is the list of RegistryPolicies.
+	Items []RegistryPolicy `json:"items"`
+}
+
+// RegistryPolicySpec says which registries the ImageSyncs of the selected namespaces may use.
+type RegistryPolicySpec struct {
+	// namespaceSelector selects the namespaces whose ImageSyncs this policy governs, by their labels. An empty selector
+	// ({}) selects every namespace; kubernetes.io/metadata.name selects one by name.
+	NamespaceSelector metav1.LabelSelector `json:"namespaceSelector"`
+
+	// sources are the registries the selected ImageSyncs may pull from (spec.source.registry). Without entries here,
+	// this policy does not restrict sources.
+	// +optional
+	// +listType=atomic
+	Sources []RegistryEntry `json:"sources,omitempty"`
+
+	// destinations are the registries the selected ImageSyncs may push to (spec.destination.registry), each optionally
+	// bounded to repositories under a prefix. Without entries here, this policy does not restrict destinations.
+	// +optional
+	// +listType=atomic
+	Destinations []RegistryEntry `json:"destinations,omitempty"`
+}
+
+// RegistryEntry allows one registry, a family of registries, or a network.
+type RegistryEntry struct {
+	// registry is one of:
+	// a host with an optional port ("ghcr.io", "harbor.example.com:8443", "127.0.0.1:5000"), which allows exactly that
+	// host and port (no port means the registry is written without one);
+	// a wildcard "*.example.com" (optionally with ":port"), which allows every host under example.com, but no internal one;
+	// a CIDR ("10.20.0.0/16"), which allows every registry whose address is in it, on any port.
+	// An internal host is allowed only by an entry that names that exact host and port, or by a CIDR that covers its address.
+	Registry string `json:"registry"`
+
+	// repositoryPrefix, on a destination entry, bounds the repositories an ImageSync may write there: every destination
+	// repository (the registry's path, spec.destination.repositoryPrefix and the image name) must start with it.
+	// "{namespace}" stands for the ImageSync's namespace, e.g. "tenants/{namespace}/". End it with "/" so that "team-a"
+	// does not also allow "team-ab".
+	// +optional
+	RepositoryPrefix string `json:"repositoryPrefix,omitempty"`
 }

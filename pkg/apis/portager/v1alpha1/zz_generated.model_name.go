@@ -82,6 +82,31 @@ func (in ImageSyncStatus) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ImageSyncWriter) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.ImageSyncWriter"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RegistryEntry) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryEntry"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RegistryPolicy) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryPolicy"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RegistryPolicyList) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryPolicyList"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in RegistryPolicySpec) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryPolicySpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in SBOMGate) OpenAPIModelName() string {
 	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.SBOMGate"
 }

@@ -209,6 +209,52 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: totalImages
       type:
         scalar: numeric
+- name: com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryEntry
+  map:
+    fields:
+    - name: registry
+      type:
+        scalar: string
+      default: ""
+    - name: repositoryPrefix
+      type:
+        scalar: string
+- name: com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryPolicy
+  map:
+    fields:
+    - name: apiVersion
+      type:
+        scalar: string
+    - name: kind
+      type:
+        scalar: string
+    - name: metadata
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta
+      default: {}
+    - name: spec
+      type:
+        namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryPolicySpec
+      default: {}
+- name: com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryPolicySpec
+  map:
+    fields:
+    - name: destinations
+      type:
+        list:
+          elementType:
+            namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryEntry
+          elementRelationship: atomic
+    - name: namespaceSelector
+      type:
+        namedType: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector
+      default: {}
+    - name: sources
+      type:
+        list:
+          elementType:
+            namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.RegistryEntry
+          elementRelationship: atomic
 - name: com.github.portager.portager.pkg.apis.portager.v1alpha1.SBOMGate
   map:
     fields:
@@ -278,6 +324,14 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.portager.portager.pkg.apis.portager.v1alpha1.UserIdentity
   map:
     fields:
+    - name: extra
+      type:
+        map:
+          elementType:
+            list:
+              elementType:
+                scalar: string
+              elementRelationship: atomic
     - name: groups
       type:
         list:
@@ -355,6 +409,38 @@ var schemaYAML = typed.YAMLObject(`types:
         elementType:
           namedType: __untyped_deduced_
         elementRelationship: separable
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector
+  map:
+    fields:
+    - name: matchExpressions
+      type:
+        list:
+          elementType:
+            namedType: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement
+          elementRelationship: atomic
+    - name: matchLabels
+      type:
+        map:
+          elementType:
+            scalar: string
+    elementRelationship: atomic
+- name: io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement
+  map:
+    fields:
+    - name: key
+      type:
+        scalar: string
+      default: ""
+    - name: operator
+      type:
+        scalar: string
+      default: ""
+    - name: values
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
 - name: io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry
   map:
     fields:

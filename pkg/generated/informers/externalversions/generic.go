@@ -55,6 +55,8 @@ func (f *sharedInformerFactory) ForResource(resource schema.GroupVersionResource
 	// Group=portager.portager.io, Version=v1alpha1
 	case v1alpha1.SchemeGroupVersion.WithResource("imagesyncs"):
 		return &genericInformer{resource: resource.GroupResource(), informer: f.Portager().V1alpha1().ImageSyncs().Informer()}, nil
+	case v1alpha1.SchemeGroupVersion.WithResource("registrypolicies"):
+		return &genericInformer{resource: resource.GroupResource(), informer: f.Portager().V1alpha1().RegistryPolicies().Informer()}, nil
 
 	}
 

@@ -100,6 +100,12 @@ func ExtractImageSyncSync(imageSync *portagerv1alpha1.ImageSync, fieldManager st
 	return ExtractImageSyncFrom(imageSync, fieldManager, "sync")
 }
 
+// ExtractImageSyncWriter extracts the applied configuration owned by fieldManager from
+// imageSync for the writer subresource.
+func ExtractImageSyncWriter(imageSync *portagerv1alpha1.ImageSync, fieldManager string) (*ImageSyncApplyConfiguration, error) {
+	return ExtractImageSyncFrom(imageSync, fieldManager, "writer")
+}
+
 func (b ImageSyncApplyConfiguration) IsApplyConfiguration() {}
 
 // WithKind sets the Kind field in the declarative configuration to the given value

@@ -49,8 +49,11 @@ type ImageSyncStatusApplyConfiguration struct {
 	PendingSyncRequest *SyncRequestRecordApplyConfiguration `json:"pendingSyncRequest,omitempty"`
 	// lastHandledSyncRequest is the most recent on-demand sync request whose run has finished.
 	LastHandledSyncRequest *SyncRequestRecordApplyConfiguration `json:"lastHandledSyncRequest,omitempty"`
-	// secretAccessIdentity is the user whose permission to get the referenced Secrets the server last checked.
-	// The controller re-checks that this user may still get a Secret before it reads it. Only the server writes it.
+	// secretAccessIdentity is the user who last changed spec. The server checked, as this user, "get" on every Secret
+	// the spec references and "use" on the cloud identity it selects; the controller re-checks the same before each use,
+	// so the ImageSync never lends the controller's access to anyone who lacks it. Only the server writes it.
+	// Reads show the username only: uid, groups and extra are kept in storage, and the controller reads them from the
+	// imagesyncs/writer subresource.
 	SecretAccessIdentity *UserIdentityApplyConfiguration `json:"secretAccessIdentity,omitempty"`
 }
 

@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	portagerv1alpha1 "github.com/portager/portager/pkg/apis/portager/v1alpha1"
+)
+
 // UserIdentityApplyConfiguration represents a declarative configuration of the UserIdentity type for use
 // with apply.
 //
@@ -29,6 +33,8 @@ type UserIdentityApplyConfiguration struct {
 	UID *string `json:"uid,omitempty"`
 	// groups are the user's groups.
 	Groups []string `json:"groups,omitempty"`
+	// extra holds the authenticator's further attributes of the user, such as the pod a ServiceAccount token is bound to.
+	Extra map[string]portagerv1alpha1.ExtraValue `json:"extra,omitempty"`
 }
 
 // UserIdentityApplyConfiguration constructs a declarative configuration of the UserIdentity type for use with
@@ -59,6 +65,20 @@ func (b *UserIdentityApplyConfiguration) WithUID(value string) *UserIdentityAppl
 func (b *UserIdentityApplyConfiguration) WithGroups(values ...string) *UserIdentityApplyConfiguration {
 	for i := range values {
 		b.Groups = append(b.Groups, values[i])
+	}
+	return b
+}
+
+// WithExtra puts the entries into the Extra field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, the entries provided by each call will be put on the Extra field,
+// overwriting an existing map entries in Extra field with the same key.
+func (b *UserIdentityApplyConfiguration) WithExtra(entries map[string]portagerv1alpha1.ExtraValue) *UserIdentityApplyConfiguration {
+	if b.Extra == nil && len(entries) > 0 {
+		b.Extra = make(map[string]portagerv1alpha1.ExtraValue, len(entries))
+	}
+	for k, v := range entries {
+		b.Extra[k] = v
 	}
 	return b
 }

@@ -25,3 +25,7 @@ type ImageSyncListerExpansion interface{}
 // ImageSyncNamespaceListerExpansion allows custom methods to be added to
 // ImageSyncNamespaceLister.
 type ImageSyncNamespaceListerExpansion interface{}
+
+// RegistryPolicyListerExpansion allows custom methods to be added to
+// RegistryPolicyLister.
+type RegistryPolicyListerExpansion interface{}

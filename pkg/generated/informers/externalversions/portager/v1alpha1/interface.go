@@ -26,6 +26,8 @@ import (
 type Interface interface {
 	// ImageSyncs returns a ImageSyncInformer.
 	ImageSyncs() TypedImageSyncInformer
+	// RegistryPolicies returns a RegistryPolicyInformer.
+	RegistryPolicies() TypedRegistryPolicyInformer
 }
 
 type version struct {
@@ -42,4 +44,9 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 // ImageSyncs returns a TypedImageSyncInformer.
 func (v *version) ImageSyncs() TypedImageSyncInformer {
 	return &imageSyncInformer{factory: v.factory, namespace: v.namespace, tweakListOptions: v.tweakListOptions}
+}
+
+// RegistryPolicies returns a TypedRegistryPolicyInformer.
+func (v *version) RegistryPolicies() TypedRegistryPolicyInformer {
+	return &registryPolicyInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

@@ -52,6 +52,7 @@ type ImageSyncInterface interface {
 	// Add a +genclient:noStatus comment above the type to avoid generating ApplyStatus().
 	ApplyStatus(ctx context.Context, imageSync *applyconfigurationportagerv1alpha1.ImageSyncApplyConfiguration, opts v1.ApplyOptions) (result *portagerv1alpha1.ImageSync, err error)
 	Sync(ctx context.Context, imageSyncName string, imageSyncRequest *portagerv1alpha1.ImageSyncRequest, opts v1.CreateOptions) (*portagerv1alpha1.ImageSyncRequest, error)
+	GetWriter(ctx context.Context, imageSyncName string, options v1.GetOptions) (*portagerv1alpha1.ImageSyncWriter, error)
 
 	ImageSyncExpansion
 }
@@ -85,6 +86,20 @@ func (c *imageSyncs) Sync(ctx context.Context, imageSyncName string, imageSyncRe
 		SubResource("sync").
 		VersionedParams(&opts, scheme.ParameterCodec).
 		Body(imageSyncRequest).
+		Do(ctx).
+		Into(result)
+	return
+}
+
+// GetWriter takes name of the imageSync, and returns the corresponding portagerv1alpha1.ImageSyncWriter object, and an error if there is any.
+func (c *imageSyncs) GetWriter(ctx context.Context, imageSyncName string, options v1.GetOptions) (result *portagerv1alpha1.ImageSyncWriter, err error) {
+	result = &portagerv1alpha1.ImageSyncWriter{}
+	err = c.GetClient().Get().
+		Namespace(c.GetNamespace()).
+		Resource("imagesyncs").
+		Name(imageSyncName).
+		SubResource("writer").
+		VersionedParams(&options, scheme.ParameterCodec).
 		Do(ctx).
 		Into(result)
 	return

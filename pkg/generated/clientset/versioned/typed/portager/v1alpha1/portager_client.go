@@ -29,6 +29,7 @@ import (
 type PortagerV1alpha1Interface interface {
 	RESTClient() rest.Interface
 	ImageSyncsGetter
+	RegistryPoliciesGetter
 }
 
 // PortagerV1alpha1Client is used to interact with features provided by the portager.portager.io group.
@@ -38,6 +39,10 @@ type PortagerV1alpha1Client struct {
 
 func (c *PortagerV1alpha1Client) ImageSyncs(namespace string) ImageSyncInterface {
 	return newImageSyncs(c, namespace)
+}
+
+func (c *PortagerV1alpha1Client) RegistryPolicies() RegistryPolicyInterface {
+	return newRegistryPolicies(c)
 }
 
 // NewForConfig creates a new PortagerV1alpha1Client for the given config.

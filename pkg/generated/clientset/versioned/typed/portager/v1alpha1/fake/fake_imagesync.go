@@ -65,3 +65,15 @@ func (c *fakeImageSyncs) Sync(ctx context.Context, imageSyncName string, imageSy
 	}
 	return obj.(*v1alpha1.ImageSyncRequest), err
 }
+
+// GetWriter takes name of the imageSync, and returns the corresponding imageSyncWriter object, and an error if there is any.
+func (c *fakeImageSyncs) GetWriter(ctx context.Context, imageSyncName string, options v1.GetOptions) (result *v1alpha1.ImageSyncWriter, err error) {
+	emptyResult := &v1alpha1.ImageSyncWriter{}
+	obj, err := c.Fake.
+		Invokes(testing.NewGetSubresourceActionWithOptions(c.Resource(), c.Namespace(), "writer", imageSyncName, options), emptyResult)
+
+	if obj == nil {
+		return emptyResult, err
+	}
+	return obj.(*v1alpha1.ImageSyncWriter), err
+}

@@ -32,6 +32,10 @@ func (c *FakePortagerV1alpha1) ImageSyncs(namespace string) v1alpha1.ImageSyncIn
 	return newFakeImageSyncs(c, namespace)
 }
 
+func (c *FakePortagerV1alpha1) RegistryPolicies() v1alpha1.RegistryPolicyInterface {
+	return newFakeRegistryPolicies(c)
+}
+
 // RESTClient returns a RESTClient that is used to communicate
 // with API server by this client implementation.
 func (c *FakePortagerV1alpha1) RESTClient() rest.Interface {

@@ -1,0 +1,5 @@
+package portager
+
+// NamespacePlaceholder stands for the ImageSync's namespace in a
+// RegistryPolicy destination's repositoryPrefix.
+const NamespacePlaceholder = "{namespace}"
