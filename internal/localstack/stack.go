@@ -174,7 +174,10 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return s, err
 	}
 	if err := s.start(ctx, "kube-controller-manager", cfg.Binaries.KubeControllerManager,
-		"--kubeconfig="+s.Kubeconfig, "--controllers=clusterrole-aggregation", "--leader-elect=false",
+		// resourcequota computes the usage that our server's ResourceQuota
+		// admission checks count/imagesyncs.portager.portager.io against.
+		"--kubeconfig="+s.Kubeconfig, "--controllers=clusterrole-aggregation,resourcequota", "--leader-elect=false",
+		"--resource-quota-sync-period=5s",
 		"--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(kcmPort),
 		"--authentication-kubeconfig="+s.Kubeconfig, "--authorization-kubeconfig="+s.Kubeconfig,
 		"--use-service-account-credentials=false",

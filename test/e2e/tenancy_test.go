@@ -47,7 +47,7 @@ const (
 // real users, real RBAC from artifacts/, the real aggregation layer and
 // kubectl: who may change a spec that lends access, who may lend the
 // controller's cloud identity, which registries a namespace may name, how
-// often a schedule may fire.
+// often a schedule may fire, and how many ImageSyncs a quota admits.
 func TestTenantBoundaryThroughKubeAPIServer(t *testing.T) {
 	s := startStack(t, 0, false)
 	s.mustKubectl(t, "admin", "create", "namespace", "team-c")
@@ -197,6 +197,36 @@ spec:
 			if err == nil || !strings.Contains(err.Error(), "spec.schedule") || !strings.Contains(err.Error(), "Invalid") {
 				t.Errorf("schedule %q: %v, want Invalid at spec.schedule", schedule, err)
 			}
+		}
+	})
+
+	t.Run("ResourceQuota counts ImageSyncs", func(t *testing.T) {
+		s.mustKubectl(t, "admin", "create", "namespace", "quota")
+		s.mustKubectl(t, "admin", "create", "quota", "imagesyncs", "-n", "quota", "--hard=count/imagesyncs.portager.portager.io=1")
+		// kube-controller-manager computes the usage our server checks against.
+		s.eventually(t, 2*time.Minute, "quota usage computed", func() error {
+			out, err := s.kubectl("admin", "get", "quota", "imagesyncs", "-n", "quota", "-o", "json")
+			if err != nil {
+				return err
+			}
+			var q struct {
+				Status struct{ Used map[string]string }
+			}
+			if err := json.Unmarshal([]byte(out), &q); err != nil {
+				return err
+			}
+			if used, ok := q.Status.Used["count/imagesyncs.portager.portager.io"]; !ok || used != "0" {
+				return fmt.Errorf("used = %v", q.Status.Used)
+			}
+			return nil
+		})
+		s.mustKubectlIn(t, "admin", imageSyncYAML("first", "quota", "@every 6h", "ghcr.io/org", "harbor.example.com", authAnonymous), "create", "-f", "-")
+		_, err := s.kubectlIn("admin", imageSyncYAML("second", "quota", "@every 6h", "ghcr.io/org", "harbor.example.com", authAnonymous), "create", "-f", "-")
+		if err == nil || !strings.Contains(err.Error(), "exceeded quota") {
+			t.Fatalf("second create: %v, want exceeded quota", err)
+		}
+		if _, err := s.kubectl("admin", "get", "imagesync", "second", "-n", "quota"); err == nil {
+			t.Fatal("the ImageSync over quota was stored")
 		}
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
 	"k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
@@ -27,7 +29,9 @@ import (
 	"github.com/portager/portager/pkg/apis/portager/validation"
 	"github.com/portager/portager/pkg/apiserver"
 	"github.com/portager/portager/pkg/embeddedetcd"
+	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	generatedopenapi "github.com/portager/portager/pkg/generated/openapi"
+	"github.com/portager/portager/pkg/quota"
 	imagesyncstorage "github.com/portager/portager/pkg/registry/imagesync"
 )
 
@@ -90,6 +94,16 @@ func NewOptions(out, errOut io.Writer) *Options {
 	}
 	o.RecommendedOptions.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(
 		v1alpha1.SchemeGroupVersion, schema.GroupKind{Group: v1alpha1.GroupName})
+	// ResourceQuota counts ImageSyncs only if this server enforces it.
+	resourcequota.Register(o.RecommendedOptions.Admission.Plugins)
+	o.RecommendedOptions.Admission.RecommendedPluginOrder = append(o.RecommendedOptions.Admission.RecommendedPluginOrder, resourcequota.PluginName)
+	o.RecommendedOptions.ExtraAdmissionInitializers = func(c *genericapiserver.RecommendedConfig) ([]admission.PluginInitializer, error) {
+		client, err := clientset.NewForConfig(c.LoopbackClientConfig)
+		if err != nil {
+			return nil, fmt.Errorf("creating the loopback client quota lists ImageSyncs with: %w", err)
+		}
+		return []admission.PluginInitializer{quota.Initializer{Configuration: quota.Configuration(client)}}, nil
+	}
 	// A copy of the process-wide gate keeps several servers in one process
 	// (tests) from fighting over one gate.
 	_, _ = o.ComponentGlobalsRegistry.ComponentGlobalsOrRegister(basecompatibility.DefaultKubeComponent,
