@@ -51,9 +51,9 @@ func (c Checker) Check(ctx context.Context, t Target, policies []portager.Regist
 		p := &policies[i]
 		sel, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
 		if err != nil {
-			// Validation refuses such a selector; one stored anyway
-			// selects every namespace, which is the stricter reading.
-			sel = labels.Everything()
+			// Validation refuses such a selector, so only a write behind
+			// the API's back stores one; it selects no namespace.
+			continue
 		}
 		if sel.Matches(t.NamespaceLabels) {
 			selecting = append(selecting, p)

@@ -143,6 +143,11 @@ func TestCheck(t *testing.T) {
 			[]string{"spec.destination.repositoryPrefix", `repository "tenants/team-b/alpine" of spec.images[0] is outside what namespace "team-a" may write`}},
 		{"the registry path counts toward the prefix", spec("docker.io", "harbor.example.com/tenants", "team-a", "alpine"),
 			[]portager.RegistryPolicy{policy("h", nil, nil, entries("harbor.example.com tenants/{namespace}/"))}, nil},
+		{"a selector that does not parse selects nothing", spec("quay.io", "ghcr.io", "", "a"),
+			[]portager.RegistryPolicy{{ObjectMeta: metav1.ObjectMeta{Name: "broken"}, Spec: portager.RegistryPolicySpec{
+				NamespaceSelector: metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "team", Operator: "Near"}}},
+				Sources:           entries("127.0.0.1:5000"),
+			}}}, nil},
 		{"destination host not listed", spec("docker.io", "ghcr.io", "", "a"),
 			[]portager.RegistryPolicy{policy("ecr", nil, nil, entries("123.dkr.ecr.us-east-1.amazonaws.com tenants/{namespace}/"))},
 			[]string{"spec.destination.registry", `RegistryPolicy "ecr" would have to allow it`}},
