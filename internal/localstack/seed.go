@@ -15,7 +15,7 @@ import (
 )
 
 // SeedTags are the small public-looking images Seed pushes, as the quick
-// start of the seed README names them.
+// start of the CRD operator Portager replaces names them.
 var SeedTags = map[string][]string{
 	"library/alpine": {"3.21", "latest"},
 	"library/nginx":  {"1.27", "latest"},
@@ -64,8 +64,8 @@ func push(ref string, img v1.Image) error {
 	return nil
 }
 
-// QuickStart returns the seed README's quick-start manifest
-// (artifacts/examples/base-images.yaml) pointed at local registries: the
+// QuickStart returns the quick-start manifest of the CRD operator Portager
+// replaces (artifacts/examples/base-images.yaml) pointed at local registries: the
 // source and destination hosts replaced, and ECR auth replaced by anonymous,
 // since there is no ECR on loopback. Everything else is as written.
 func QuickStart(root, src, dst string) ([]byte, error) {

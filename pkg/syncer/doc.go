@@ -27,7 +27,8 @@
 // the referrers API or its sha256-<hex> fallback tag, for the top manifest,
 // its children and referrers of referrers up to a small depth) are copied
 // whenever the image itself is copied. An up-to-date tag is not re-examined
-// for new referrers: that would break the two-HEAD contract of decision 3.
+// for new referrers: that would break the contract that an up-to-date tag costs
+// two manifest HEADs.
 //
 // Results are typed per tag (TagResult); their messages go through Sanitize,
 // the one sanitiser for tenant-visible text, and registry response bodies

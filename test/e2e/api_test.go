@@ -27,7 +27,7 @@ func TestImageSyncThroughKubeAPIServer(t *testing.T) {
 				t.Errorf("%s: unexpected output %q", filepath.Base(f), out)
 			}
 		}
-		// The quick start is the seed README's manifest, byte for byte, and
+		// The quick start is the manifest of the CRD operator Portager replaces, byte for byte, and
 		// re-applying it is a no-op.
 		out := s.mustKubectl(t, "admin", "apply", "-f", filepath.Join(s.root, "artifacts/examples/base-images.yaml"))
 		if !strings.Contains(out, "unchanged") {

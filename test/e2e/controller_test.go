@@ -14,7 +14,7 @@ import (
 	"github.com/portager/portager/internal/localstack"
 )
 
-// TestQuickStartSyncs applies the seed README's quick start, pointed at two
+// TestQuickStartSyncs applies the quick start of the CRD operator Portager replaces, pointed at two
 // Debian docker-registry processes, and follows it as a user would: kubectl
 // get, crane digests, kubectl imagesync sync --wait and kubectl describe.
 func TestQuickStartSyncs(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/portager/portager/pkg/registryhost"
 )
 
-// TestControllerECR runs the seed README's quick start against ECR: method
+// TestControllerECR runs the quick start of the CRD operator Portager replaces against ECR: method
 // "ecr" pushes with the controller's own token, obtained through IRSA by
 // the real AWS SDK (STS and ECR are fakes: they cannot be reached from
 // here), and createDestinationRepos creates the repository first. Method

@@ -25,7 +25,8 @@ const (
 	ReasonInProgress             = "InProgress"
 	ReasonIdle                   = "Idle"
 
-	// Event reasons of createDestinationRepos (the seed's names).
+	// Event reasons of createDestinationRepos, named as in the CRD operator
+	// Portager replaces.
 	ReasonRepoEnsured      = "RepoEnsured"
 	ReasonRepoEnsureFailed = "RepoEnsureFailed"
 )

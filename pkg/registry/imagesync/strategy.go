@@ -24,7 +24,8 @@ type strategy struct {
 	runtime.ObjectTyper
 	names.NameGenerator
 
-	// syncRequests records the seed operator's sync-now annotation as a request.
+	// syncRequests records the sync-now annotation of the CRD operator
+	// Portager replaces as a request.
 	syncRequests syncRequestPolicy
 	// allowCrossNamespaceSecretRefs lets Secret references leave the namespace.
 	allowCrossNamespaceSecretRefs bool
@@ -93,8 +94,9 @@ func (s strategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object)
 	stampWriter(ctx, newIS, oldIS)
 }
 
-// migrateSyncNow turns the seed operator's sync-now annotation into a recorded
-// sync request, under the same rules as the sync subresource, and removes it.
+// migrateSyncNow turns the sync-now annotation of the CRD operator Portager
+// replaces into a recorded sync request, under the same rules as the sync
+// subresource, and removes it.
 func (s strategy) migrateSyncNow(ctx context.Context, is *portager.ImageSync) {
 	v, ok := is.Annotations[SyncNowAnnotation]
 	if !ok {

@@ -9,8 +9,9 @@ import (
 	"github.com/portager/portager/pkg/apis/portager"
 )
 
-// SyncNowAnnotation is the seed operator's on-demand trigger. The server turns
-// an update that sets it to "true" into a recorded sync request and removes it.
+// SyncNowAnnotation is the on-demand trigger of the CRD operator Portager
+// replaces. The server turns an update that sets it to "true" into a
+// recorded sync request and removes it.
 const SyncNowAnnotation = "portager.portager.io/sync-now"
 
 // syncRequestPolicy decides what an on-demand sync request does to an ImageSync.

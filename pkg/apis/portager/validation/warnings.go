@@ -74,7 +74,8 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 	}
 	// The controller sends its own cloud token only to that cloud's
 	// registry, so such a spec can never sync; it is legal (a manifest
-	// written for the seed system must be accepted) but surely a mistake.
+	// written for the CRD operator Portager replaces must be accepted) but
+	// surely a mistake.
 	dstHost := registryhost.Host(spec.Destination.Registry)
 	if _, ecr := registryhost.ParseECR(dstHost); spec.Destination.Auth.Method == portager.AuthMethodECR && !ecr {
 		add(specPath.Child("destination", "registry"), "%q is not an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com); method \"ecr\" gets no credentials for it", dstHost)
