@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/embeddedetcd"
 )
 
@@ -248,7 +252,11 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		// The registries listen on loopback, which ImageSyncs may use only
 		// where a RegistryPolicy allows it, as an administrator allows a
 		// private Harbor.
-		if _, err := s.Kubectl(ctx, "admin", []byte(LocalRegistriesPolicy(s.Registries)), "apply", "-f", "-"); err != nil {
+		policy, err := LocalRegistriesPolicy(s.Registries)
+		if err != nil {
+			return s, err
+		}
+		if _, err := s.Kubectl(ctx, "admin", policy, "apply", "-f", "-"); err != nil {
 			return s, err
 		}
 	}
@@ -291,14 +299,17 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 const LocalRegistriesPolicyName = "local-registries"
 
 // LocalRegistriesPolicy is a RegistryPolicy, selecting every namespace, that
-// allows the given hosts as sources and destinations.
-func LocalRegistriesPolicy(hosts []string) string {
-	var entries strings.Builder
-	for _, h := range hosts {
-		fmt.Fprintf(&entries, "  - registry: %q\n", h)
+// allows the given hosts as sources and destinations, as JSON for kubectl.
+func LocalRegistriesPolicy(hosts []string) ([]byte, error) {
+	p := v1alpha1.RegistryPolicy{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: "RegistryPolicy"},
+		ObjectMeta: metav1.ObjectMeta{Name: LocalRegistriesPolicyName},
 	}
-	return "apiVersion: portager.portager.io/v1alpha1\nkind: RegistryPolicy\nmetadata:\n  name: " + LocalRegistriesPolicyName +
-		"\nspec:\n  namespaceSelector: {}\n  sources:\n" + entries.String() + "  destinations:\n" + entries.String()
+	for _, h := range hosts {
+		p.Spec.Sources = append(p.Spec.Sources, v1alpha1.RegistryEntry{Registry: h})
+		p.Spec.Destinations = append(p.Spec.Destinations, v1alpha1.RegistryEntry{Registry: h})
+	}
+	return json.Marshal(p)
 }
 
 // startRegistry runs a Debian docker-registry with filesystem storage.

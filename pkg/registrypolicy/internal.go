@@ -14,8 +14,8 @@ import (
 // in IPv4 and IPv6, including IPv4-mapped IPv6 addresses.
 var public = ssrf.New(ssrf.WithAnyPort(), ssrf.WithAnyNetwork())
 
-// IsPublicAddr reports whether ip is a globally reachable address.
-func IsPublicAddr(ip netip.Addr) bool {
+// isPublicAddr reports whether ip is a globally reachable address.
+func isPublicAddr(ip netip.Addr) bool {
 	return public.SafeAddr(ip) == nil
 }
 
@@ -33,7 +33,7 @@ var internalSuffixes = []string{".localhost", ".svc", ".cluster.local", ".intern
 func IsInternalHost(host string) bool {
 	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return !IsPublicAddr(ip)
+		return !isPublicAddr(ip)
 	}
 	if host == "localhost" || !strings.Contains(host, ".") {
 		return true

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/portager/portager/pkg/apis/portager"
+	"github.com/portager/portager/pkg/apis/portager/validation"
 	"github.com/portager/portager/pkg/registryhost"
 )
 
@@ -22,8 +23,8 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// ResolveTimeout bounds the lookup of one internal name against a CIDR entry.
-const ResolveTimeout = 2 * time.Second
+// resolveTimeout bounds the lookup of one internal name against a CIDR entry.
+const resolveTimeout = 2 * time.Second
 
 // Target is the ImageSync a decision is about.
 type Target struct {
@@ -108,7 +109,7 @@ func (c Checker) side(ctx context.Context, t Target, path *field.Path, registry 
 		kind = "internal host"
 	}
 	return field.ErrorList{field.Forbidden(path, fmt.Sprintf("%s %q is not allowed for namespace %q: RegistryPolicy %s would have to allow it",
-		kind, h.hostport, t.Namespace, joinNames(listing)))}
+		kind, h.hostport, t.Namespace, quoteSorted(listing)))}
 }
 
 // repositories checks every destination repository against the prefixes of
@@ -136,35 +137,29 @@ func repositories(t Target, selecting []*portager.RegistryPolicy) field.ErrorLis
 	}
 	var errs field.ErrorList
 	for i, img := range t.Spec.Images {
-		repo := DestinationRepository(t.Spec, img.Name)
+		repo := repositoryPath(t.Spec, img.Name)
 		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(repo, p) }) {
 			errs = append(errs, field.Forbidden(field.NewPath("spec", "destination", "repositoryPrefix"), fmt.Sprintf(
 				"repository %q of spec.images[%d] is outside what namespace %q may write at %s: repositories starting with %s (RegistryPolicy %s)",
-				repo, i, t.Namespace, h.hostport, quoteAll(slices.Compact(slices.Sorted(slices.Values(prefixes)))), joinNames(names))))
+				repo, i, t.Namespace, h.hostport, quoteSorted(prefixes), quoteSorted(names))))
 		}
 	}
 	return errs
 }
 
-// DestinationRepository is the repository an image is written to at the
-// destination, without the host: the registry's path, the repository
-// prefix and the image name, joined by "/".
-func DestinationRepository(spec *portager.ImageSyncSpec, image string) string {
-	var parts []string
-	if _, path, _ := strings.Cut(spec.Destination.Registry, "/"); strings.Trim(path, "/") != "" {
-		parts = append(parts, strings.Trim(path, "/"))
-	}
-	if p := strings.Trim(spec.Destination.RepositoryPrefix, "/"); p != "" {
-		parts = append(parts, p)
-	}
-	return strings.Join(append(parts, image), "/")
+// repositoryPath is the repository an image is written to at the
+// destination, without the host: the registry's path, the repository prefix
+// and the image name.
+func repositoryPath(spec *portager.ImageSyncSpec, image string) string {
+	_, path, _ := strings.Cut(validation.DestinationRepository(spec, image), "/")
+	return path
 }
 
 func (c Checker) resolve(ctx context.Context, host string) []netip.Addr {
 	if c.Resolver == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, ResolveTimeout)
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	// The trailing dot keeps a resolver's search path from completing the
 	// name into something else.
@@ -187,13 +182,20 @@ type host struct {
 	internal bool
 }
 
-func parseHost(registry string) host {
-	hp, _ := registryhost.Normalize(registry)
-	h := host{hostport: hp, host: hp}
-	if hh, p, err := net.SplitHostPort(hp); err == nil {
-		h.host, h.port = hh, p
+// splitHost returns a registry value's host[:port] (normalised), host and
+// port.
+func splitHost(registry string) (hostport, host, port string) {
+	hostport, _ = registryhost.Normalize(registry)
+	host = hostport
+	if hh, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = hh, p
 	}
-	h.host = strings.Trim(h.host, "[]")
+	return hostport, strings.Trim(host, "[]"), port
+}
+
+func parseHost(registry string) host {
+	var h host
+	h.hostport, h.host, h.port = splitHost(registry)
 	if ip, err := netip.ParseAddr(h.host); err == nil {
 		h.ip = ip.Unmap()
 	}
@@ -216,11 +218,11 @@ func parseEntry(registry string) entry {
 	if p, err := netip.ParsePrefix(registry); err == nil {
 		return entry{prefix: p.Masked()}
 	}
-	h := parseHost(registry)
-	if d, ok := strings.CutPrefix(h.host, "*."); ok {
-		return entry{wildcard: "." + d, port: h.port}
+	_, host, port := splitHost(registry)
+	if d, ok := strings.CutPrefix(host, "*."); ok {
+		return entry{wildcard: "." + d, port: port}
 	}
-	return entry{exact: h.host, port: h.port}
+	return entry{exact: host, port: port}
 }
 
 // matches reports whether the entry allows h. Internal hosts match only an
@@ -248,12 +250,9 @@ func (e entry) matches(h host, resolved []netip.Addr) bool {
 	}
 }
 
-func joinNames(names []string) string {
-	names = slices.Compact(slices.Sorted(slices.Values(names)))
-	return quoteAll(names)
-}
-
-func quoteAll(s []string) string {
+// quoteSorted lists s sorted, without repeats, each quoted.
+func quoteSorted(s []string) string {
+	s = slices.Compact(slices.Sorted(slices.Values(s)))
 	q := make([]string, len(s))
 	for i, v := range s {
 		q[i] = fmt.Sprintf("%q", v)

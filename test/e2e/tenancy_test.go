@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestTenantBoundaryThroughKubeAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The aggregator forwards the uid (--requestheader-uid-headers).
-		if writer.Identity.Username != "alice" || writer.Identity.UID == "" || !contains(writer.Identity.Groups, "system:authenticated") {
+		if writer.Identity.Username != "alice" || writer.Identity.UID == "" || !slices.Contains(writer.Identity.Groups, "system:authenticated") {
 			t.Fatalf("writer read by the controller: %s", out)
 		}
 	})
@@ -327,13 +328,4 @@ func countAudit(t *testing.T, s *stack, verb, resource, ns, name, user string) i
 		t.Fatal(err)
 	}
 	return n
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

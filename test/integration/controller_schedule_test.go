@@ -71,6 +71,7 @@ func TestSpecEditsAreRateLimited(t *testing.T) {
 	}
 	first := env.waitFor(t, "edited", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
 	env.drainEvents()
+	requests := env.src.requests.Load() + env.dst.requests.Load()
 
 	for i, tags := range []string{`["3.20"]`, `["3.21","3.20"]`, `["3.20"]`} {
 		patch := `{"spec":{"images":[{"name":"alpine","tags":` + tags + `}]}}`
@@ -85,6 +86,9 @@ func TestSpecEditsAreRateLimited(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if runs := countPrefix(env.drainEvents(), "Normal SyncComplete"); runs != 0 {
 		t.Fatalf("runs after three edits = %d, want 0 until %s", runs, want)
+	}
+	if n := env.src.requests.Load() + env.dst.requests.Load() - requests; n != 0 {
+		t.Fatalf("registry requests after three edits = %d, want 0", n)
 	}
 	if got.Status.ObservedGeneration != 1 || got.Generation != 4 {
 		t.Fatalf("generation %d observed %d, want 4 observed 1", got.Generation, got.Status.ObservedGeneration)
@@ -127,11 +131,18 @@ func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 	env.src.push(t, "upstream/alpine", "3.21")
+	env.pushSecret(t, "push-creds")
+	env.allow("portager-admin", "secrets", ns+"/push-creds", true)
 
-	if _, err := c.Create(ctx, env.imageSync("tightened", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}}), metav1.CreateOptions{}); err != nil {
+	is := env.imageSync("tightened", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
+	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	env.waitFor(t, "tightened", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	first := env.waitFor(t, "tightened", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(first); r == nil || r.Reason != controller.ReasonSynced {
+		t.Fatalf("first run: Ready = %+v", r)
+	}
 
 	if err := env.srv.Client.PortagerV1alpha1().RegistryPolicies().Delete(ctx, "loopback-registries", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -141,8 +152,11 @@ func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
 	time.Sleep(time.Second)
 	requests := env.src.requests.Load() + env.dst.requests.Load()
 	env.mu.Lock()
-	reviews := env.reviews
+	reviews, secretReads := env.reviews, env.secretGet
 	env.mu.Unlock()
+	if secretReads != 1 {
+		t.Fatalf("Secret reads in the first run = %d, want 1", secretReads)
+	}
 
 	receipt, err := c.Sync(ctx, "tightened", &v1alpha1.ImageSyncRequest{}, metav1.CreateOptions{})
 	if err != nil {
@@ -163,5 +177,8 @@ func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
 	defer env.mu.Unlock()
 	if env.reviews != reviews {
 		t.Fatalf("the refused run made %d access reviews, want 0", env.reviews-reviews)
+	}
+	if env.secretGet != secretReads {
+		t.Fatalf("the refused run read the Secret %d times, want 0", env.secretGet-secretReads)
 	}
 }

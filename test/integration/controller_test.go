@@ -225,6 +225,19 @@ func (env *controllerEnv) allow(user, resource, nsName string, ok bool) {
 	env.allowed[user+" "+resource+" "+nsName] = ok
 }
 
+// pushSecret creates a dockerconfigjson Secret for the destination registry,
+// whose password is "canary-p4ss".
+func (env *controllerEnv) pushSecret(t *testing.T, name string) {
+	t.Helper()
+	if _, err := env.kube.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + env.dst.host + `":{"username":"u","password":"canary-p4ss"}}}`)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // allowRegistries writes a RegistryPolicy, selecting every namespace, that
 // allows exactly these source and destination hosts.
 func (env *controllerEnv) allowRegistries(t *testing.T, name string, sources, destinations []string) {
@@ -574,13 +587,7 @@ func TestControllerCredentials(t *testing.T) {
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 	env.src.push(t, "upstream/alpine", "3.21")
-	if _, err := env.kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "push-creds", Namespace: ns},
-		Type:       corev1.SecretTypeDockerConfigJson,
-		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + env.dst.host + `":{"username":"u","password":"canary-p4ss"}}}`)},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.pushSecret(t, "push-creds")
 	// The standalone server stamps its admin user as the identity.
 	env.allow("portager-admin", "secrets", "default/push-creds", true)
 

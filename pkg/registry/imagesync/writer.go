@@ -79,20 +79,19 @@ func redacted(id *portager.UserIdentity) bool {
 // as is or wrapped for serialization caching, so anything to redact is
 // redacted in a copy.
 func redactedCopy(obj runtime.Object) runtime.Object {
-	if cached, ok := obj.(runtime.CacheableObject); ok {
-		is, ok := cached.GetObject().(*portager.ImageSync)
-		if !ok || is.Status.SecretAccessIdentity == nil || redacted(is.Status.SecretAccessIdentity) {
-			return obj
-		}
-		// GetObject returned a deep copy.
-		redact(is)
-		return is
-	}
 	is, ok := obj.(*portager.ImageSync)
+	cached, isCached := obj.(runtime.CacheableObject)
+	if isCached {
+		// GetObject returns a deep copy of what the wrapper holds.
+		is, ok = cached.GetObject().(*portager.ImageSync)
+	}
 	if !ok || is.Status.SecretAccessIdentity == nil || redacted(is.Status.SecretAccessIdentity) {
 		return obj
 	}
-	c := *is
-	redact(&c)
-	return &c
+	if !isCached {
+		c := *is
+		is = &c
+	}
+	redact(is)
+	return is
 }

@@ -180,9 +180,9 @@ func validateRegexp(expr string, fldPath *field.Path) field.ErrorList {
 	return nil
 }
 
-// destinationRepository is the full destination repository name of an image:
+// DestinationRepository is the full destination repository name of an image:
 // registry, optional prefix and image name, joined by '/'.
-func destinationRepository(spec *portager.ImageSyncSpec, image string) string {
+func DestinationRepository(spec *portager.ImageSyncSpec, image string) string {
 	parts := []string{strings.TrimSuffix(spec.Destination.Registry, "/")}
 	if p := strings.Trim(spec.Destination.RepositoryPrefix, "/"); p != "" {
 		parts = append(parts, p)

@@ -69,8 +69,8 @@ func ValidateSchedule(schedule string, minInterval time.Duration, fldPath *field
 		if err != nil {
 			return invalid(fmt.Sprintf("@every needs a Go duration such as 30m or 6h: %v", err))
 		}
-		if d < max(minInterval, time.Second) {
-			return invalid(fmt.Sprintf("@every interval must be at least %s on this server", max(minInterval, time.Second)))
+		if least := max(minInterval, time.Second); d < least {
+			return invalid(fmt.Sprintf("@every interval must be at least %s on this server", least))
 		}
 	}
 	sched, err := ParseSchedule(schedule)

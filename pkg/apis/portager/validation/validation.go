@@ -157,7 +157,7 @@ func validateImage(img *portager.ImageSpec, spec *portager.ImageSyncSpec, fldPat
 		allErrs = append(allErrs, field.Required(fldPath.Child("name"), ""))
 	} else {
 		allErrs = append(allErrs, ValidateRepositoryPath(img.Name, fldPath.Child("name"))...)
-		if n := len(destinationRepository(spec, img.Name)); n > MaxReferenceNameLength {
+		if n := len(DestinationRepository(spec, img.Name)); n > MaxReferenceNameLength {
 			allErrs = append(allErrs, field.Invalid(fldPath.Child("name"), img.Name,
 				fmt.Sprintf("destination repository name would be %d characters, more than the %d the distribution spec allows", n, MaxReferenceNameLength)))
 		}
