@@ -15,6 +15,7 @@ import (
 
 	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/apis/portager/validation"
+	"github.com/portager/portager/pkg/internalhost"
 	"github.com/portager/portager/pkg/registryhost"
 )
 
@@ -46,8 +47,21 @@ type Checker struct {
 // refused field, each naming the policies that would have to change. An
 // empty list means the spec may run.
 func (c Checker) Check(ctx context.Context, t Target, policies []portager.RegistryPolicy) field.ErrorList {
-	var selecting []*portager.RegistryPolicy
+	selecting := selectingPolicies(t, policies)
 	var errs field.ErrorList
+	spec := field.NewPath("spec")
+	errs = append(errs, c.side(ctx, t, spec.Child("source", "registry"), t.Spec.Source.Registry, selecting, sourcesOf)...)
+	dst := c.side(ctx, t, spec.Child("destination", "registry"), t.Spec.Destination.Registry, selecting, destinationsOf)
+	if len(dst) == 0 {
+		dst = repositories(t, selecting)
+	}
+	return append(errs, dst...)
+}
+
+// selectingPolicies returns the policies whose selector matches t's
+// namespace.
+func selectingPolicies(t Target, policies []portager.RegistryPolicy) []*portager.RegistryPolicy {
+	var selecting []*portager.RegistryPolicy
 	for i := range policies {
 		p := &policies[i]
 		sel, err := metav1.LabelSelectorAsSelector(&p.Spec.NamespaceSelector)
@@ -60,13 +74,34 @@ func (c Checker) Check(ctx context.Context, t Target, policies []portager.Regist
 			selecting = append(selecting, p)
 		}
 	}
-	spec := field.NewPath("spec")
-	errs = append(errs, c.side(ctx, t, spec.Child("source", "registry"), t.Spec.Source.Registry, selecting, sourcesOf)...)
-	dst := c.side(ctx, t, spec.Child("destination", "registry"), t.Spec.Destination.Registry, selecting, destinationsOf)
-	if len(dst) == 0 {
-		dst = repositories(t, selecting)
+	return selecting
+}
+
+// Reachable returns which host:ports a run of t may connect to at internal
+// addresses besides its own registries: those a selecting policy names by
+// an exact entry, on either side, and literal addresses a CIDR entry
+// covers. A registry's token service or blob storage inside the network is
+// allowed this way. Names are not resolved: the copy engine checks the
+// addresses it connects to, and lets a name reach internal ones only when
+// the name itself is allowed.
+func Reachable(t Target, policies []portager.RegistryPolicy) func(hostport string) bool {
+	var entries []entry
+	for _, p := range selectingPolicies(t, policies) {
+		for _, e := range append(sourcesOf(p), destinationsOf(p)...) {
+			if m := parseEntry(e.Registry); m.wildcard == "" {
+				entries = append(entries, m)
+			}
+		}
 	}
-	return append(errs, dst...)
+	return func(hostport string) bool {
+		h := parseHost(hostport)
+		for _, e := range entries {
+			if e.matches(h, nil) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func sourcesOf(p *portager.RegistryPolicy) []portager.RegistryEntry      { return p.Spec.Sources }
@@ -199,7 +234,7 @@ func parseHost(registry string) host {
 	if ip, err := netip.ParseAddr(h.host); err == nil {
 		h.ip = ip.Unmap()
 	}
-	h.internal = IsInternalHost(h.host)
+	h.internal = internalhost.Is(h.host)
 	return h
 }
 

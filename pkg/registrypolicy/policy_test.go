@@ -13,35 +13,6 @@ import (
 	"github.com/portager/portager/pkg/apis/portager"
 )
 
-func TestIsInternalHost(t *testing.T) {
-	internal := []string{
-		// loopback, link-local and metadata addresses
-		"127.0.0.1", "127.1.2.3", "::1", "[::1]", "169.254.169.254", "fd00:ec2::254", "fe80::1",
-		// private, shared and unspecified address space
-		"10.0.0.5", "172.16.3.4", "192.168.1.1", "100.64.0.1", "fc00::1", "0.0.0.0", "::",
-		// IPv4-mapped IPv6
-		"::ffff:127.0.0.1", "::ffff:10.0.0.5",
-		// names
-		"localhost", "LOCALHOST", "registry.localhost", "kubernetes.default.svc", "etcd.kube-system.svc",
-		"kubernetes.default.svc.cluster.local", "metadata.google.internal", "harbor.internal", "printer.local",
-		// completed by a pod's search path, or shorthand IPv4
-		"kubernetes", "kubernetes.default", "registry", "127.1", "0x7f.1", "2130706433", "harbor.corp",
-	}
-	public := []string{"docker.io", "index.docker.io", "ghcr.io", "cgr.dev", "quay.io", "registry.k8s.io",
-		"123456789012.dkr.ecr.us-east-1.amazonaws.com", "us-docker.pkg.dev", "public.ecr.aws", "myreg.azurecr.io",
-		"8.8.8.8", "2606:4700::1111", "registry.example.com"}
-	for _, h := range internal {
-		if !IsInternalHost(h) {
-			t.Errorf("IsInternalHost(%q) = false, want true", h)
-		}
-	}
-	for _, h := range public {
-		if IsInternalHost(h) {
-			t.Errorf("IsInternalHost(%q) = true, want false", h)
-		}
-	}
-}
-
 func policy(name string, sel map[string]string, sources, destinations []portager.RegistryEntry) portager.RegistryPolicy {
 	return portager.RegistryPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -190,5 +161,36 @@ func TestCheckResolvesOnlyInternalNamesUnderCIDR(t *testing.T) {
 	c.Check(context.Background(), Target{Namespace: "x", Spec: spec("registry.svc", "harbor.internal", "", "a")}, policies)
 	if len(r.asked) != 1 || r.asked[0] != "registry.svc." {
 		t.Fatalf("lookups = %q, want one for the fully qualified registry.svc.", r.asked)
+	}
+}
+
+func TestReachable(t *testing.T) {
+	teamA := labels.Set{"team": "a"}
+	entries := func(rs ...string) []portager.RegistryEntry {
+		var out []portager.RegistryEntry
+		for _, r := range rs {
+			out = append(out, portager.RegistryEntry{Registry: r})
+		}
+		return out
+	}
+	policies := []portager.RegistryPolicy{
+		policy("team-a", map[string]string{"team": "a"}, entries("auth.corp:8443", "*.example.com"), entries("10.1.0.0/16")),
+		policy("team-b", map[string]string{"team": "b"}, entries("storage.corp:9000"), nil),
+	}
+	reach := Reachable(Target{Namespace: "team-a", NamespaceLabels: teamA, Spec: spec("ghcr.io", "ghcr.io", "", "a")}, policies)
+	for hostport, want := range map[string]bool{
+		"auth.corp:8443":     true,
+		"AUTH.corp:8443":     true,
+		"auth.corp":          false, // another port
+		"10.1.2.3:5000":      true,
+		"10.2.0.1:5000":      false,
+		"storage.corp:9000":  false, // another namespace's policy
+		"reg.example.com":    false, // wildcards name public hosts only
+		"169.254.169.254:80": false,
+		"harbor.svc:443":     false,
+	} {
+		if got := reach(hostport); got != want {
+			t.Errorf("Reachable(%q) = %v, want %v", hostport, got, want)
+		}
 	}
 }

@@ -185,7 +185,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 	if realm.Scheme != "https" && !(realm.Scheme == "http" && a.e.insecure[strings.ToLower(realm.Host)]) {
 		return "", fmt.Errorf("token realm of %s must use https", a.host.host)
 	}
-	ctx, wd := newWatchdog(ctx, a.e.opts.OperationTimeout)
+	ctx, wd := newWatchdog(ctx, a.e.opts.OperationTimeout, a.e.opts.OperationTimeout)
 	defer wd.stop()
 	var req *http.Request
 	if a.cfg.IdentityToken != "" {
@@ -220,10 +220,10 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 	}
 	resp, err := a.e.client().Do(req)
 	if err != nil {
-		if context.Cause(ctx) == errWatchdog {
-			return "", fmt.Errorf("token request for %s: %w", a.host.host, errWatchdog)
+		if cause := timedOut(ctx); cause != nil {
+			return "", fmt.Errorf("token request for %s: %w", a.host.host, cause)
 		}
-		return "", fmt.Errorf("token request for %s: %w", a.host.host, err)
+		return "", fmt.Errorf("token request for %s: %w", a.host.host, scrubURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -246,20 +246,9 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 }
 
 // client is the http.Client for every request. Credentials are attached per
-// request by the engine (never stored on the client), and on a redirect to
-// another host the Authorization header is dropped explicitly, so a
-// registry redirecting blob downloads to storage never receives them there.
+// request by the engine (never stored on the client); checkRedirect drops
+// them on a redirect to another host, refuses a redirect from https to
+// http and bounds the number of redirects.
 func (e *Engine) client() *http.Client {
-	return &http.Client{
-		Transport: e.rt,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 10 {
-				return fmt.Errorf("stopped after 10 redirects")
-			}
-			if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-				req.Header.Del("Authorization")
-			}
-			return nil
-		},
-	}
+	return &http.Client{Transport: e.rt, CheckRedirect: checkRedirect}
 }

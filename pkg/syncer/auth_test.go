@@ -3,6 +3,7 @@ package syncer
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/portager/portager/internal/nettest"
 )
 
 func dockerConfig(t *testing.T, key, user, pass string) authn.Keychain {
@@ -270,17 +273,23 @@ func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 		w.Write(reg.blobs.content[d])
 	}))
 	t.Cleanup(storage.Close)
+	// The storage is a public host: the test network routes its
+	// public-looking address to the loopback server.
+	n := nettest.New()
+	_, storagePort, _ := net.SplitHostPort(strings.TrimPrefix(storage.URL, "http://"))
+	n.Name("storage.example.com", "93.184.216.34")
+	n.Route("93.184.216.34", storagePort, strings.TrimPrefix(storage.URL, "http://"))
 	reg.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
 		if _, p, _ := r.BasicAuth(); p != "src-pw" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
-		http.Redirect(w, r, storage.URL+"/"+d+"?X-Amz-Signature=abc", http.StatusTemporaryRedirect)
+		http.Redirect(w, r, "http://storage.example.com:"+storagePort+"/"+d+"?X-Amz-Signature=abc", http.StatusTemporaryRedirect)
 	}})
 	reg.authorize = prefixAuth(map[string][2]string{"src": {"reader", "src-pw"}}, nil)
 	reg.reset()
-	e := newTestEngine(t, nil, reg, dst)
+	e := newTestEngine(t, testNetOptions(n), reg, dst)
 	r := mustSync(t, e, Request{
 		Source:      Endpoint{Registry: reg.ref("src"), Keychain: dockerConfig(t, reg.host, "reader", "src-pw")},
 		Destination: Endpoint{Registry: dst.host},

@@ -180,7 +180,7 @@ func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.De
 			// the destination opens the upload: one round trip on the
 			// copy's critical path instead of two. Each runs under its own
 			// host's held slot.
-			source = openBlob(ctx, src, desc.Digest)
+			source = openBlob(ctx, src, desc)
 		}
 		resp, err := dst.do(ctx, call{
 			op: "start upload to " + dst.repo, method: http.MethodPost,
@@ -199,7 +199,7 @@ func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.De
 	}
 
 	if source == nil {
-		source = openBlob(ctx, src, desc.Digest)
+		source = openBlob(ctx, src, desc)
 	}
 	opened := <-source
 	if opened.err != nil {
@@ -258,10 +258,10 @@ type openedBlob struct {
 }
 
 // openBlob starts getBlob and delivers its outcome on the returned channel.
-func openBlob(ctx context.Context, c *repoClient, d v1.Hash) <-chan openedBlob {
+func openBlob(ctx context.Context, c *repoClient, desc v1.Descriptor) <-chan openedBlob {
 	ch := make(chan openedBlob, 1)
 	go func() {
-		body, err := c.getBlob(ctx, d)
+		body, err := c.getBlob(ctx, desc)
 		ch <- openedBlob{body, err}
 	}()
 	return ch
@@ -280,10 +280,11 @@ func closeOpened(ch <-chan openedBlob) {
 
 // getBlob opens a stream of the blob (redirects to storage are followed
 // without credentials). Retries happen at the transfer level.
-func (c *repoClient) getBlob(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
+func (c *repoClient) getBlob(ctx context.Context, desc v1.Descriptor) (io.ReadCloser, error) {
 	resp, err := c.do(ctx, call{
-		op: "GET blob " + c.repo + "@" + d.String(), method: http.MethodGet,
-		url: "/v2/" + c.repo + "/blobs/" + d.String(), ok: []int{http.StatusOK}, noRetry: true,
+		op: "GET blob " + c.repo + "@" + desc.Digest.String(), method: http.MethodGet,
+		url: "/v2/" + c.repo + "/blobs/" + desc.Digest.String(), ok: []int{http.StatusOK}, noRetry: true,
+		size: desc.Size,
 	})
 	if err != nil {
 		return nil, err

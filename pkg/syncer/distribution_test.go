@@ -61,6 +61,13 @@ func startDistribution(t *testing.T) string {
 type countingTransport struct {
 	mu     sync.Mutex
 	counts map[string]int
+	next   http.RoundTripper
+}
+
+// wrap is an Options.WrapTransport that counts on the engine's transport.
+func (c *countingTransport) wrap(rt http.RoundTripper) http.RoundTripper {
+	c.next = rt
+	return c
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -71,7 +78,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	c.counts[k]++
 	c.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(r)
+	return c.next.RoundTrip(r)
 }
 
 func (c *countingTransport) reset() map[string]int {
@@ -119,7 +126,7 @@ func TestDistributionCompatibility(t *testing.T) {
 	push("lib/app@"+mustDigest(t, sbom), sbom)
 
 	ct := &countingTransport{counts: map[string]int{}}
-	e, err := New(Options{InsecureHosts: []string{src, dst}, Transport: ct, RetryBackoff: time.Millisecond})
+	e, err := New(Options{InsecureHosts: []string{src, dst}, WrapTransport: ct.wrap, RetryBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

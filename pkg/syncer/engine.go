@@ -15,14 +15,21 @@ type Options struct {
 	// This is an explicit opt-in only: the engine never falls back to HTTP
 	// on its own, and every other host gets verified TLS.
 	InsecureHosts []string
-	// RootCAs are extra CAs added to the system pool (nil = system only).
+	// RootCAs verifies registries' certificates (nil = the system roots).
+	// LoadRootCAs builds one from the system roots and extra PEM files.
 	RootCAs *x509.CertPool
-	// Transport is an optional base transport (tests and metrics wrap it).
-	// When set, TLS settings are the caller's responsibility.
-	Transport http.RoundTripper
 	// WrapTransport, if set, wraps the transport the engine built (with its
-	// TLS policy intact), e.g. to count requests per registry for metrics.
+	// TLS and dial policies intact), e.g. to count requests per registry for
+	// metrics.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
+	// Resolver looks up registry host names (nil: net.DefaultResolver).
+	// Tests map names to loopback with it.
+	Resolver Resolver
+	// Dial connects to an address the dial policy approved (nil: a
+	// net.Dialer). Tests use it to record connection attempts and to route
+	// public-looking test addresses to loopback, so that no test packet
+	// leaves the machine.
+	Dial DialFunc
 	// UserAgent is sent with every request to registries and token
 	// services (default: DefaultUserAgent()).
 	UserAgent string
@@ -41,11 +48,16 @@ type Options struct {
 	// (default 8) so one busy registry cannot be flooded.
 	PerRegistryConcurrency int
 
-	// OperationTimeout is the deadline of every request: the time allowed
-	// for a response and, for streamed bodies, the longest allowed pause
-	// between bytes. A hung registry therefore fails fast while large blobs
-	// that keep flowing are not cut off. Default 60s.
+	// OperationTimeout is the absolute deadline of every request, its
+	// response and its body (default 60s). A blob's request gets longer in
+	// proportion to its size (MinTransferRate). It is also the longest a
+	// request may go without progress, so a hung registry fails fast while
+	// a large blob that keeps flowing is not cut off.
 	OperationTimeout time.Duration
+	// MinTransferRate is the slowest average rate, in bytes per second,
+	// at which a blob may still arrive in time: its request's deadline is
+	// OperationTimeout plus its size at this rate (default 1 MiB/s).
+	MinTransferRate int64
 	// MaxRetries bounds retries of transient failures per operation
 	// (default 4; negative means none).
 	MaxRetries int
@@ -95,6 +107,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.OperationTimeout == 0 {
 		opts.OperationTimeout = 60 * time.Second
 	}
+	if opts.MinTransferRate == 0 {
+		opts.MinTransferRate = 1 << 20
+	}
 	if opts.MaxRetries == 0 {
 		opts.MaxRetries = 4
 	}
@@ -110,7 +125,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.TagConcurrency < 0 || opts.CheckConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
 		return nil, fmt.Errorf("concurrency options must not be negative")
 	}
-	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 {
+	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 {
 		return nil, fmt.Errorf("durations must not be negative")
 	}
 	e := &Engine{
@@ -125,10 +140,8 @@ func New(opts Options) (*Engine, error) {
 		}
 		e.insecure[h] = true
 	}
-	rt, err := newBaseTransport(opts)
-	if err != nil {
-		return nil, err
-	}
+	public, internal := newTransports(opts)
+	var rt http.RoundTripper = &router{e: e, public: public, internal: internal}
 	if opts.WrapTransport != nil {
 		rt = opts.WrapTransport(rt)
 	}

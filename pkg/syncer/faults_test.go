@@ -165,6 +165,8 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	imgOK, _ := random.Image(4096, 1)
 	hung.push("stall/app:body", imgHung)
 	hung.push("stall/app:head", imgHung)
+	imgDrip, _ := random.Image(4096, 1)
+	hung.push("stall/app:drip", imgDrip)
 	ok.push("fine/app:1", imgOK)
 	layers, _ := imgHung.Layers()
 	ld, _ := layers[0].Digest()
@@ -178,6 +180,24 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	}})
 	hung.addFault(&fault{match: matchPath(http.MethodHead, "/manifests/head"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
+	}})
+	// drip's layer arrives one byte every 50ms: it never stalls, and
+	// would take 200s; the request's absolute deadline ends it.
+	dripLayers, _ := imgDrip.Layers()
+	dd, _ := dripLayers[0].Digest()
+	dripData := hung.blobs.content[dd.String()]
+	hung.addFault(&fault{match: matchPath(http.MethodGet, dd.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(dripData)))
+		w.WriteHeader(http.StatusOK)
+		for _, b := range dripData {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			w.Write([]byte{b})
+			w.(http.Flusher).Flush()
+		}
 	}})
 	e := newTestEngine(t, func(o *Options) {
 		o.OperationTimeout = time.Second
@@ -194,7 +214,7 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	go func() {
 		res, err := e.Sync(context.Background(), Request{
 			Source: Endpoint{Registry: hung.ref("stall")}, Destination: Endpoint{Registry: dst.host},
-			Images: []Image{{Name: "app", Tags: []string{"body", "head"}}},
+			Images: []Image{{Name: "app", Tags: []string{"body", "head", "drip"}}},
 		})
 		done <- outcome{res, err, time.Now()}
 	}()

@@ -64,7 +64,9 @@ type call struct {
 	contentType string
 	body        []byte    // small replayable body (manifests)
 	stream      io.Reader // streamed body (blob upload); never retried here
-	size        int64     // length of stream
+	// size is the length of a streamed body, sent (stream) or received (a
+	// blob GET); it extends the request's deadline.
+	size        int64
 	ok          []int
 	extraScopes []string // extra repositories to pull from (cross-repo mount)
 	noRetry     bool
@@ -82,7 +84,7 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 		return nil
 	}
 	err := e.withRetry(ctx, "ping "+h.host, func(ctx context.Context) error {
-		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout)
+		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.opts.OperationTimeout)
 		defer wd.stop()
 		req, err := e.newRequest(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
 		if err != nil {
@@ -90,10 +92,10 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 		}
 		resp, err := e.client().Do(req)
 		if err != nil {
-			if context.Cause(ctx) == errWatchdog {
-				return fmt.Errorf("ping %s: %w", h.host, errWatchdog)
+			if cause := timedOut(ctx); cause != nil {
+				return fmt.Errorf("ping %s: %w", h.host, cause)
 			}
-			return fmt.Errorf("ping %s: %w", h.host, err)
+			return fmt.Errorf("ping %s: %w", h.host, scrubURLError(err))
 		}
 		defer resp.Body.Close()
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -200,7 +202,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
-	wctx, wd := newWatchdog(ctx, e.opts.OperationTimeout)
+	wctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.requestDeadline(cl.size))
 	done := func() { wd.stop(); release() }
 
 	var body io.Reader
@@ -229,9 +231,9 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	if cl.contentType != "" {
 		req.Header.Set("Content-Type", cl.contentType)
 	}
-	// Credentials go only to the registry host itself (an upload Location
-	// or a Link may point elsewhere).
-	if strings.EqualFold(u.Host, c.host.host) {
+	// Credentials go only to the registry host itself, over the scheme it
+	// is spoken to with (an upload Location or a Link may point elsewhere).
+	if u.Scheme == c.host.scheme && strings.EqualFold(u.Host, c.host.host) {
 		h, err := c.auth.header(wctx, c.scopes(cl.extraScopes...))
 		if err != nil {
 			done()
@@ -246,10 +248,10 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 		*cl.uploaded += pr.n.Load()
 	}
 	if err != nil {
-		cause := context.Cause(wctx)
+		cause := timedOut(wctx)
 		done()
-		if cause == errWatchdog && ctx.Err() == nil {
-			return nil, fmt.Errorf("%s: %w", cl.op, errWatchdog)
+		if cause != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("%s: %w", cl.op, cause)
 		}
 		return nil, fmt.Errorf("%s: %w", cl.op, scrubURLError(err))
 	}
@@ -275,15 +277,26 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	return nil, &httpError{op: cl.op, status: resp.StatusCode, code: code}
 }
 
-// resolveURL turns "/v2/..." or an absolute (Location/Link) URL into a URL
-// on this registry's scheme and host.
+// resolveURL turns "/v2/..." or an absolute URL a registry sent (upload
+// Location, Link) into a URL relative to this registry. It refuses schemes
+// other than http and https, and plain http from a registry spoken to over
+// https.
 func (c *repoClient) resolveURL(raw string) (*url.URL, error) {
 	base := &url.URL{Scheme: c.host.scheme, Host: c.host.host, Path: "/"}
 	ref, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL from registry")
 	}
-	return base.ResolveReference(ref), nil
+	u := base.ResolveReference(ref)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, &blockedError{why: "a URL with a scheme other than http or https"}
+	case c.host.scheme == "https" && u.Scheme == "http":
+		return nil, &blockedError{why: "a plain http URL from a registry spoken to over https"}
+	case u.Host == "":
+		return nil, fmt.Errorf("invalid URL from registry")
+	}
+	return u, nil
 }
 
 // registryErrorCode extracts only the first error code of a registry error

@@ -135,6 +135,10 @@ func (e *unsupportedError) Error() string { return "unsupported media type " + e
 // Options.OperationTimeout.
 var errWatchdog = errors.New("operation timed out")
 
+// errDeadline is the cancel cause when a request ran past its absolute
+// deadline (see Engine.requestDeadline).
+var errDeadline = errors.New("timed out at the request's deadline")
+
 // classify maps an error to a Reason and whether a later retry may help.
 func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 	var rl *rateLimitError
@@ -148,6 +152,8 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		return "", false, time.Time{}
 	case errors.As(err, &ge):
 		return ReasonGateFailed, false, time.Time{}
+	case isBlocked(err):
+		return ReasonBlockedDestination, false, time.Time{}
 	case errors.As(err, &rl):
 		return ReasonRateLimited, true, rl.retryAfter
 	case errors.As(err, &dm):
@@ -169,7 +175,7 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		// A certificate problem will not fix itself on retry; it needs an
 		// operator (RootCAs) and must not be retried in a tight loop.
 		return ReasonTLSFailed, false, time.Time{}
-	case errors.Is(err, errWatchdog), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errWatchdog), errors.Is(err, errDeadline), errors.Is(err, context.DeadlineExceeded):
 		return ReasonTransient, true, time.Time{}
 	case errors.Is(err, context.Canceled):
 		return ReasonCanceled, true, time.Time{}

@@ -66,7 +66,7 @@ func (s *Subject) Referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor, er
 func (s *Subject) Blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error) {
 	var data []byte
 	err := s.r.e.withRetry(ctx, "GET blob "+s.src.repo+"@"+d.String(), func(ctx context.Context) error {
-		body, err := s.src.getBlob(ctx, d)
+		body, err := s.src.getBlob(ctx, v1.Descriptor{Digest: d, Size: max})
 		if err != nil {
 			return err
 		}

@@ -57,6 +57,12 @@ type Request struct {
 	// OutcomeWouldCopy. The destination is only read, with pull access,
 	// so a dry run works with read-only destination credentials.
 	DryRun bool
+	// AllowInternal, if set, names further host:ports (besides the run's
+	// own registries and the engine's InsecureHosts) that this run's
+	// requests may reach at internal addresses: a token service or blob
+	// storage inside the network, allowed by a RegistryPolicy. See
+	// reach.go.
+	AllowInternal func(hostport string) bool
 }
 
 // run is the state of one Sync call: dedupe of blobs and manifests, where
@@ -93,6 +99,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	}
 	log := klog.FromContext(ctx)
 	ctx = withRedactor(ctx)
+	ctx = withReach(ctx, req)
 	r := &run{
 		e: e, req: req,
 		flights:   map[string]*flight{},
@@ -202,7 +209,7 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 			}
 		} else {
 			reason, transient, _ := classify(err)
-			if reason != ReasonAuthFailed && reason != ReasonRateLimited && !transient {
+			if reason != ReasonAuthFailed && reason != ReasonRateLimited && reason != ReasonBlockedDestination && !transient {
 				reason = ReasonListTagsFailed
 			}
 			imageFail(reason, err, transient)

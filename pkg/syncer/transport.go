@@ -8,80 +8,55 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// newBaseTransport builds the HTTP transport. TLS verification is always on:
-// there is deliberately no option to skip it. Extra CAs are added to the
-// system roots rather than replacing them.
-func newBaseTransport(opts Options) (http.RoundTripper, error) {
-	if opts.Transport != nil {
-		return opts.Transport, nil
+// newTransports builds the engine's two transports, one that may dial only
+// public addresses and one for the host:ports a run may reach inside the
+// network (see reach.go). TLS is always verified, against opts.RootCAs or
+// the system roots: there is deliberately no option to skip verification.
+func newTransports(opts Options) (public, internal http.RoundTripper) {
+	resolver := opts.Resolver
+	if resolver == nil {
+		resolver = net.DefaultResolver
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 16
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	if opts.RootCAs == nil {
-		return tr, nil
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
-	// x509.CertPool cannot be merged, so with extra CAs we verify the chain
-	// ourselves against the system roots and then the extra pool. The
-	// standard verifier is switched off only to be replaced by this one,
-	// which performs the same chain and host name checks.
-	extra := opts.RootCAs
-	tr.TLSClientConfig.InsecureSkipVerify = true
-	tr.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
-		return verifyWithPools(cs, cs.ServerName, extra)
+	build := func(internal bool) http.RoundTripper {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Registries are reached directly: a proxy from the environment
+		// would dial on the engine's behalf, outside the dial policy.
+		tr.Proxy = nil
+		tr.MaxIdleConnsPerHost = 16
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
+		tr.DialContext = (&policyDialer{resolver: resolver, dial: dial, internal: internal}).DialContext
+		return tr
 	}
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			return nil, err
-		}
-		raw, err := dialer.DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		cfg := tr.TLSClientConfig.Clone()
-		cfg.ServerName = host
-		// SNI is not sent for IP addresses, so cs.ServerName would be
-		// empty: verify against the dialled host explicitly.
-		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-			return verifyWithPools(cs, host, extra)
-		}
-		conn := tls.Client(raw, cfg)
-		if err := conn.HandshakeContext(ctx); err != nil {
-			raw.Close()
-			return nil, err
-		}
-		return conn, nil
-	}
-	return tr, nil
+	return build(false), build(true)
 }
 
-// verifyWithPools verifies the peer chain for host against the system roots
-// and, failing that, against the extra CAs.
-func verifyWithPools(cs tls.ConnectionState, host string, extra *x509.CertPool) error {
-	if len(cs.PeerCertificates) == 0 {
-		return fmt.Errorf("tls: no peer certificates")
+// LoadRootCAs returns the system's root CAs plus the PEM certificates in
+// files, for Options.RootCAs.
+func LoadRootCAs(files []string) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
 	}
-	if host == "" {
-		return fmt.Errorf("tls: cannot verify peer without a server name")
+	for _, f := range files {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", f)
+		}
 	}
-	inter := x509.NewCertPool()
-	for _, c := range cs.PeerCertificates[1:] {
-		inter.AddCert(c)
-	}
-	vo := x509.VerifyOptions{DNSName: host, Intermediates: inter}
-	if _, err := cs.PeerCertificates[0].Verify(vo); err == nil {
-		return nil
-	}
-	vo.Roots = extra
-	_, err := cs.PeerCertificates[0].Verify(vo)
-	return err
+	return pool, nil
 }
 
 // hostState is what the engine knows about one registry host: how to reach
@@ -164,18 +139,22 @@ func holdHosts(ctx context.Context, hosts ...*hostState) (context.Context, func(
 	return ctx, release, nil
 }
 
-// watchdog cancels a request when it makes no progress for timeout: first
-// while waiting for the response, then between reads of the body.
+// watchdog bounds a request twice: it cancels the request at an absolute
+// deadline (response and body), and earlier when the request makes no
+// progress for the stall timeout, first while waiting for the response,
+// then between reads of the body.
 type watchdog struct {
-	timer   *time.Timer
-	timeout time.Duration
-	cancel  context.CancelCauseFunc
+	timer    *time.Timer
+	timeout  time.Duration
+	cancel   context.CancelCauseFunc
+	deadline context.CancelFunc
 }
 
-func newWatchdog(ctx context.Context, timeout time.Duration) (context.Context, *watchdog) {
+func newWatchdog(ctx context.Context, stall, deadline time.Duration) (context.Context, *watchdog) {
+	ctx, cancelDeadline := context.WithTimeoutCause(ctx, deadline, errDeadline)
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &watchdog{timeout: timeout, cancel: cancel}
-	w.timer = time.AfterFunc(timeout, func() { cancel(errWatchdog) })
+	w := &watchdog{timeout: stall, cancel: cancel, deadline: cancelDeadline}
+	w.timer = time.AfterFunc(stall, func() { cancel(errWatchdog) })
 	return ctx, w
 }
 
@@ -184,6 +163,27 @@ func (w *watchdog) kick() { w.timer.Reset(w.timeout) }
 func (w *watchdog) stop() {
 	w.timer.Stop()
 	w.cancel(context.Canceled)
+	w.deadline()
+}
+
+// timedOut returns errWatchdog or errDeadline when one of them ended ctx.
+func timedOut(ctx context.Context) error {
+	switch cause := context.Cause(ctx); cause {
+	case errWatchdog, errDeadline:
+		return cause
+	}
+	return nil
+}
+
+// requestDeadline is the absolute deadline of a request that carries a body
+// of size bytes: OperationTimeout, plus the time the body takes at
+// MinTransferRate.
+func (e *Engine) requestDeadline(size int64) time.Duration {
+	d := e.opts.OperationTimeout
+	if size > 0 {
+		d += time.Duration(float64(size) / float64(e.opts.MinTransferRate) * float64(time.Second))
+	}
+	return d
 }
 
 // watchedBody resets the watchdog on progress and releases it on Close.
@@ -201,8 +201,8 @@ func (b *watchedBody) Read(p []byte) (int, error) {
 		b.w.kick()
 	}
 	if err != nil && err != io.EOF {
-		if cause := context.Cause(b.ctx); cause == errWatchdog {
-			err = fmt.Errorf("%w: %w", errWatchdog, err)
+		if cause := timedOut(b.ctx); cause != nil {
+			err = fmt.Errorf("%w: %w", cause, err)
 		}
 	}
 	return n, err

@@ -51,8 +51,11 @@ type testRegistry struct {
 	// requests counts every request the registry answered.
 	requests atomic.Int64
 	// blobDelay holds every blob GET this long; blobStarted counts them.
-	blobDelay   atomic.Int64
-	blobStarted atomic.Int64
+	blobDelay atomic.Int64
+	// blobRedirect, when set, answers blob GETs with a redirect to this
+	// URL plus the blob's path.
+	blobRedirect atomic.Pointer[string]
+	blobStarted  atomic.Int64
 	// manifestPuts counts manifest PUTs by tag: a tag moving.
 	manifestPuts atomic.Int64
 	// retryAfter, when set, answers manifest requests 429 with this many
@@ -88,6 +91,10 @@ func startRegistry(t *testing.T) *testRegistry {
 		if secs := r.retryAfter.Load(); secs > 0 && strings.Contains(req.URL.Path, "/manifests/") {
 			w.Header().Set("Retry-After", fmt.Sprint(secs))
 			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		if to := r.blobRedirect.Load(); to != nil && req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/sha256:") {
+			http.Redirect(w, req, *to+req.URL.Path, http.StatusTemporaryRedirect)
 			return
 		}
 		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") {

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -108,7 +107,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	// The flag's first name, from before it matched `portager once`'s; still accepted.
 	fs.IntVar(&o.PerRegistryConcurrency, "per-registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
 	_ = fs.MarkDeprecated("per-registry-concurrency", "use --registry-concurrency")
-	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request (and longest stall of a transfer).")
+	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request, its response and body (a blob gets longer in proportion to its size), and the longest a transfer may stall.")
 	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
 	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
 	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval, "Least time between the end of one run of an ImageSync and a run started by a change of its spec; earlier changes wait. The API server's flag of the same name limits on-demand requests. 0 disables the limit.")
@@ -162,15 +161,9 @@ func (o *Options) engineOptions() (syncer.Options, error) {
 		OperationTimeout:       o.OperationTimeout,
 	}
 	if len(o.RegistryCAFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, f := range o.RegistryCAFiles {
-			pem, err := os.ReadFile(f)
-			if err != nil {
-				return opts, fmt.Errorf("reading --registry-ca-file: %w", err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return opts, fmt.Errorf("--registry-ca-file %s holds no PEM certificate", f)
-			}
+		pool, err := syncer.LoadRootCAs(o.RegistryCAFiles)
+		if err != nil {
+			return opts, fmt.Errorf("--registry-ca-file: %w", err)
 		}
 		opts.RootCAs = pool
 	}

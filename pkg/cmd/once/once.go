@@ -3,7 +3,6 @@ package once
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +54,7 @@ type options struct {
 	output       string
 
 	tagConcurrency, checkConcurrency, blobConcurrency, registryConcurrency int
+	registryTimeout                                                        time.Duration
 	timeout                                                                time.Duration
 
 	// cloud gives methods "ecr" and "gar" their credentials; nil is the
@@ -133,6 +133,7 @@ it creates no ECR repository. It exits non-zero only if a tag failed.
 	f.IntVar(&oo.checkConcurrency, "check-concurrency", 0, "Tags checked at once: resolved to a digest on both sides and passed through the verification gates (default: the engine's, 64). Their requests still wait for --registry-concurrency.")
 	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
 	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
+	f.DurationVar(&oo.registryTimeout, "registry-timeout", 60*time.Second, "Deadline of one registry request, its response and body (a blob gets longer in proportion to its size), and the longest a transfer may stall.")
 	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
 	f.BoolVar(&oo.dryRun, "dry-run", false, "Report which tags a run would copy, and copy nothing.")
 	f.StringVarP(&oo.output, "output", "o", outputTable, "Output format: "+strings.Join(outputFormats, ", ")+". json and yaml print one object: the summary counts and a result per tag.")
@@ -299,20 +300,18 @@ func (oo *options) engineOptions() (syncer.Options, error) {
 		CheckConcurrency:       oo.checkConcurrency,
 		BlobConcurrency:        oo.blobConcurrency,
 		PerRegistryConcurrency: oo.registryConcurrency,
+		OperationTimeout:       oo.registryTimeout,
+	}
+	if oo.registryTimeout < 0 {
+		return opts, errors.New("--registry-timeout must not be negative")
 	}
 	if oo.tagConcurrency < 0 || oo.checkConcurrency < 0 || oo.blobConcurrency < 0 || oo.registryConcurrency < 0 {
 		return opts, errors.New("concurrency flags must not be negative")
 	}
 	if len(oo.caFiles) > 0 {
-		pool := x509.NewCertPool()
-		for _, f := range oo.caFiles {
-			pem, err := os.ReadFile(f)
-			if err != nil {
-				return opts, fmt.Errorf("reading --registry-ca-file: %w", err)
-			}
-			if !pool.AppendCertsFromPEM(pem) {
-				return opts, fmt.Errorf("--registry-ca-file %s holds no PEM certificate", f)
-			}
+		pool, err := syncer.LoadRootCAs(oo.caFiles)
+		if err != nil {
+			return opts, fmt.Errorf("--registry-ca-file: %w", err)
 		}
 		opts.RootCAs = pool
 	}

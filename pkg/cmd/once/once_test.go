@@ -13,7 +13,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -26,6 +28,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/portager/portager/internal/cloudfake"
+	"github.com/portager/portager/internal/nettest"
 	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/cmd/cli"
 	"github.com/portager/portager/pkg/dockerconfig/dockerconfigtest"
@@ -587,12 +590,48 @@ func TestOnceExitStatus(t *testing.T) {
 	}
 }
 
+// TestOnceDialPolicy: once applies the engine's dial policy as the
+// controller does. A source registry that redirects its blobs to another
+// service on the machine gets a BlockedDestination and no connection.
+func TestOnceDialPolicy(t *testing.T) {
+	noLogins(t)
+	canary := nettest.NewCanary(t)
+	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var redirect atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if redirect.Load() && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			http.Redirect(w, r, "http://"+canary.Host+"/latest/meta-data/iam/security-credentials/", http.StatusFound)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	src := strings.TrimPrefix(srv.URL, "http://")
+	dst := startRegistry(t, "", "")
+	push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)
+	redirect.Store(true)
+	file := writeFile(t, "sync.yaml", fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n"))
+	out, _, err := runOnce("", "once", "-f", file, "--insecure-registry", src, "--insecure-registry", dst, "--registry-timeout", "5s")
+	if !errors.Is(err, errTagsFailed) || !strings.Contains(out, "BlockedDestination") {
+		t.Fatalf("err = %v, output:\n%s", err, out)
+	}
+	if strings.Contains(out, canary.Port) || strings.Contains(out, "canary-metadata-secret") {
+		t.Errorf("output names the refused address or its answer:\n%s", out)
+	}
+	if n := canary.Accepted(); n != 0 {
+		t.Errorf("canary accepted %d connections", n)
+	}
+}
+
 // TestEngineOptions: each concurrency flag reaches its engine option.
 func TestEngineOptions(t *testing.T) {
-	oo := &options{tagConcurrency: 2, checkConcurrency: 3, blobConcurrency: 5, registryConcurrency: 7}
+	oo := &options{tagConcurrency: 2, checkConcurrency: 3, blobConcurrency: 5, registryConcurrency: 7, registryTimeout: 3 * time.Second}
 	opts, err := oo.engineOptions()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.OperationTimeout != 3*time.Second {
+		t.Errorf("OperationTimeout = %v, want --registry-timeout's 3s", opts.OperationTimeout)
 	}
 	if got := [4]int{opts.TagConcurrency, opts.CheckConcurrency, opts.BlobConcurrency, opts.PerRegistryConcurrency}; got != [4]int{2, 3, 5, 7} {
 		t.Errorf("tags, checks, blobs, per registry = %v, want [2 3 5 7]", got)

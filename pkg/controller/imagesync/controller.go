@@ -359,7 +359,8 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	handled := is.Status.PendingSyncRequest.DeepCopy()
 	logger.Info("Sync starting", "trigger", trigger, "generation", is.Generation)
 
-	if err := c.checkPolicies(ctx, is); err != nil {
+	reachable, err := c.checkPolicies(ctx, is)
+	if err != nil {
 		var pe *policyError
 		if !errors.As(err, &pe) {
 			return err
@@ -412,6 +413,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	if err != nil {
 		return invalidSpec(err)
 	}
+	req.AllowInternal = reachable
 	c.ensureRepositories(ctx, is, req)
 	gated := req.Gate != nil
 	// Progress is written from its own goroutine so that a slow API server

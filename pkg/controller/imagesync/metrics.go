@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portager/portager/pkg/syncer"
 )
 
 // Metrics are the controller's Prometheus series. Labels carry only bounded
@@ -65,11 +67,21 @@ func (m *Metrics) forget(namespace, name string) {
 	m.failedTags.DeleteLabelValues(namespace, name)
 }
 
-// instrument counts each registry request by host and status class.
+// otherHost labels requests to hosts that are no run's source or
+// destination registry: redirect targets, upload locations, token services.
+const otherHost = "other"
+
+// instrument counts each registry request by host and status class. Only
+// the registries ImageSync specs name become label values; a host a
+// registry sent the controller to counts as "other", so the number of
+// series is bounded by the specs, not by what registries answer.
 func (m *Metrics) instrument(rt http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
 		resp, err := rt.RoundTrip(req)
 		host := req.URL.Host
+		if !syncer.IsRunRegistry(req.Context(), host) {
+			host = otherHost
+		}
 		switch {
 		case err != nil:
 			m.requests.WithLabelValues(host, "error").Inc()

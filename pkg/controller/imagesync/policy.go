@@ -23,25 +23,27 @@ func (e *policyError) Error() string { return e.msg }
 // checkPolicies applies the RegistryPolicies as they are now to the spec
 // about to run. The API server applied them when the spec was written; a
 // policy tightened since then stops the run here, before any Secret is read
-// or any registry is contacted.
-func (c *Controller) checkPolicies(ctx context.Context, is *v1alpha1.ImageSync) error {
+// or any registry is contacted. For a run that may go ahead it returns the
+// further host:ports the policies let the run reach inside the network
+// (for the engine's dial policy).
+func (c *Controller) checkPolicies(ctx context.Context, is *v1alpha1.ImageSync) (func(hostport string) bool, error) {
 	list, err := c.policies.List(labels.Everything())
 	if err != nil {
-		return fmt.Errorf("listing RegistryPolicies: %w", err)
+		return nil, fmt.Errorf("listing RegistryPolicies: %w", err)
 	}
 	ns, err := c.cfg.Kube.CoreV1().Namespaces().Get(ctx, is.Namespace, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Errorf("reading namespace %s for RegistryPolicy selectors: %w", is.Namespace, err)
+		return nil, fmt.Errorf("reading namespace %s for RegistryPolicy selectors: %w", is.Namespace, err)
 	}
 	policies := make([]portager.RegistryPolicy, len(list))
 	for i, p := range list {
 		if err := v1alpha1.Convert_v1alpha1_RegistryPolicy_To_portager_RegistryPolicy(p, &policies[i], nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	var spec portager.ImageSyncSpec
 	if err := v1alpha1.Convert_v1alpha1_ImageSyncSpec_To_portager_ImageSyncSpec(&is.Spec, &spec, nil); err != nil {
-		return err
+		return nil, err
 	}
 	t := registrypolicy.Target{Namespace: is.Namespace, NamespaceLabels: labels.Set(ns.Labels), Spec: &spec}
 	if errs := c.policyChecker.Check(ctx, t, policies); len(errs) > 0 {
@@ -49,7 +51,7 @@ func (c *Controller) checkPolicies(ctx context.Context, is *v1alpha1.ImageSync) 
 		for i, e := range errs {
 			msgs[i] = e.Error()
 		}
-		return &policyError{msg: strings.Join(msgs, "; ")}
+		return nil, &policyError{msg: strings.Join(msgs, "; ")}
 	}
-	return nil
+	return registrypolicy.Reachable(t, policies), nil
 }

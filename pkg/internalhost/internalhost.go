@@ -1,4 +1,4 @@
-package registrypolicy
+package internalhost
 
 import (
 	"net/netip"
@@ -14,8 +14,8 @@ import (
 // in IPv4 and IPv6, including IPv4-mapped IPv6 addresses.
 var public = ssrf.New(ssrf.WithAnyPort(), ssrf.WithAnyNetwork())
 
-// isPublicAddr reports whether ip is a globally reachable address.
-func isPublicAddr(ip netip.Addr) bool {
+// PublicAddr reports whether ip is a globally reachable address.
+func PublicAddr(ip netip.Addr) bool {
 	return public.SafeAddr(ip) == nil
 }
 
@@ -23,17 +23,17 @@ func isPublicAddr(ip netip.Addr) bool {
 // cloud network or the machine itself.
 var internalSuffixes = []string{".localhost", ".svc", ".cluster.local", ".internal", ".local"}
 
-// IsInternalHost reports whether host (no port) names something inside the
+// Is reports whether host (no port) names something inside the
 // cluster or its network rather than on the internet: an address that is not
 // public, localhost, a cluster or cloud-internal name (*.svc,
 // *.cluster.local, *.internal such as metadata.google.internal), or a name
 // outside the public top-level domains, which a pod's resolver completes
 // with its search path ("kubernetes.default", "registry") or which is a
 // shorthand IPv4 address ("127.1").
-func IsInternalHost(host string) bool {
+func Is(host string) bool {
 	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return !isPublicAddr(ip)
+		return !PublicAddr(ip)
 	}
 	if host == "localhost" || !strings.Contains(host, ".") {
 		return true
