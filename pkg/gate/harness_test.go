@@ -35,6 +35,9 @@ type testRegistry struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	fail     func(*http.Request) bool
+	// serve, when set, may answer a request itself (true) instead of the
+	// registry.
+	serve func(http.ResponseWriter, *http.Request) bool
 }
 
 func newTestRegistry(t *testing.T, referrersAPI bool) *testRegistry {
@@ -44,10 +47,13 @@ func newTestRegistry(t *testing.T, referrersAPI bool) *testRegistry {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.requests.Add(1)
 		r.mu.Lock()
-		fail := r.fail
+		fail, serve := r.fail, r.serve
 		r.mu.Unlock()
 		if fail != nil && fail(req) {
 			http.Error(w, `{"errors":[{"code":"UNAVAILABLE"}]}`, http.StatusServiceUnavailable)
+			return
+		}
+		if serve != nil && serve(w, req) {
 			return
 		}
 		inner.ServeHTTP(w, req)
@@ -109,11 +115,14 @@ func descOf(t *testing.T, x describable) v1.Descriptor {
 	return v1.Descriptor{Digest: d, MediaType: mt, Size: int64(len(raw))}
 }
 
-// layer is one blob of an artifact.
+// layer is one blob of an artifact. A layer with a digest is only
+// described (with size), not pushed: the test serves it itself.
 type layer struct {
 	mediaType   string
 	data        []byte
 	annotations map[string]string
+	digest      v1.Hash
+	size        int64
 }
 
 // artifact pushes an OCI image manifest holding layers, with artifactType
@@ -148,6 +157,10 @@ func (r *testRegistry) artifact(repo, tag, artifactType string, subject *v1.Desc
 	}
 	var descs []v1.Descriptor
 	for _, l := range layers {
+		if l.digest != (v1.Hash{}) {
+			descs = append(descs, v1.Descriptor{MediaType: types.MediaType(l.mediaType), Digest: l.digest, Size: l.size})
+			continue
+		}
 		sl := static.NewLayer(l.data, types.MediaType(l.mediaType))
 		if err := remote.WriteLayer(repoRef, sl); err != nil {
 			r.t.Fatal(err)

@@ -281,15 +281,20 @@ func closeOpened(ch <-chan openedBlob) {
 // getBlob opens a stream of the blob (redirects to storage are followed
 // without credentials). Retries happen at the transfer level.
 func (c *repoClient) getBlob(ctx context.Context, desc v1.Descriptor) (io.ReadCloser, error) {
-	resp, err := c.do(ctx, call{
-		op: "GET blob " + c.repo + "@" + desc.Digest.String(), method: http.MethodGet,
-		url: "/v2/" + c.repo + "/blobs/" + desc.Digest.String(), ok: []int{http.StatusOK}, noRetry: true,
-		size: desc.Size,
-	})
+	resp, err := c.getBlobResponse(ctx, desc)
 	if err != nil {
 		return nil, err
 	}
 	return resp.Body, nil
+}
+
+// getBlobResponse is getBlob with the response's headers.
+func (c *repoClient) getBlobResponse(ctx context.Context, desc v1.Descriptor) (*http.Response, error) {
+	return c.do(ctx, call{
+		op: "GET blob " + c.repo + "@" + desc.Digest.String(), method: http.MethodGet,
+		url: "/v2/" + c.repo + "/blobs/" + desc.Digest.String(), ok: []int{http.StatusOK}, noRetry: true,
+		size: desc.Size,
+	})
 }
 
 // verifier hashes a blob while it streams and fails the read that completes

@@ -1,8 +1,8 @@
 package syncer
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync/atomic"
 
@@ -19,10 +19,7 @@ import (
 // the tag last. An image without referrers needs no push by digest: the
 // tag's PUT creates the manifest and moves the tag in one request.
 func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, tag string, moved *atomic.Int64) error {
-	if err := r.prepareImage(ctx, src, dst, top, moved); err != nil {
-		return err
-	}
-	m, err := r.fetchManifest(ctx, src, top.Digest) // read by prepareImage
+	m, err := r.prepareImage(ctx, src, dst, top, moved)
 	if err != nil {
 		return err
 	}
@@ -40,8 +37,11 @@ func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descri
 // source's referrers are looked up while the content is copied, and the
 // top manifest is read while the destination is asked whether it has it
 // (the tag's PUT needs its bytes either way).
-func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, moved *atomic.Int64) error {
-	_, err := r.share(ctx, "image|"+dst.host.host+"|"+dst.repo+"|"+top.Digest.String(), func() error {
+func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, moved *atomic.Int64) (cachedManifest, error) {
+	// The run that prepared the image returns the top manifest it read;
+	// one that waited for it reads it from the run's cache or the source.
+	var topManifest cachedManifest
+	leader, err := r.share(ctx, "image|"+dst.host.host+"|"+dst.repo+"|"+top.Digest.String(), func() error {
 		ctx, cancel := context.WithCancel(ctx)
 		var discover errgroup.Group
 		defer func() {
@@ -76,6 +76,7 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 		if err := reads.Wait(); err != nil {
 			return err
 		}
+		topManifest = m
 		subjects, err := subjectsOf(top.Digest, m)
 		if err != nil {
 			return err
@@ -86,7 +87,7 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 		// A manifest present by digest was pushed after all of its content
 		// (we push bottom-up), so the subtree needs nothing.
 		if !present {
-			if err := r.copyContent(ctx, src, dst, top.Digest, m, moved); err != nil {
+			if err := r.copyContent(ctx, src, dst, top.Digest, m, 0, moved); err != nil {
 				return err
 			}
 		}
@@ -105,7 +106,10 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 		}
 		return r.copyReferrers(ctx, src, dst, subjects, 0, moved)
 	})
-	return err
+	if err != nil || leader {
+		return topManifest, err
+	}
+	return r.fetchManifest(ctx, src, top.Digest)
 }
 
 // subjectsOf lists the digests whose referrers travel with the manifest m
@@ -116,9 +120,9 @@ func subjectsOf(d v1.Hash, m cachedManifest) ([]v1.Hash, error) {
 	if !m.mt.IsIndex() {
 		return subjects, nil
 	}
-	idx, err := v1.ParseIndexManifest(bytes.NewReader(m.raw))
+	idx, err := parseIndex(d, m.raw)
 	if err != nil {
-		return nil, fmt.Errorf("parsing index %s: %w", d, err)
+		return nil, err
 	}
 	for _, c := range idx.Manifests {
 		if c.MediaType.IsIndex() || c.MediaType.IsImage() {
@@ -132,7 +136,7 @@ func subjectsOf(d v1.Hash, m cachedManifest) ([]v1.Hash, error) {
 // in dst by digest. The work is done once per destination repository per
 // run, however many tags share it. A caller that needs the bytes reads them
 // with fetchManifest, from the run's cache when this copy read them.
-func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, moved *atomic.Int64) error {
+func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, depth int, moved *atomic.Int64) error {
 	_, err := r.share(ctx, "manifest|"+dst.host.host+"|"+dst.repo+"|"+desc.Digest.String(), func() error {
 		// A manifest already present by digest was pushed after all of its
 		// content (we push bottom-up), so the whole subtree can be skipped
@@ -145,7 +149,7 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 		if err != nil {
 			return err
 		}
-		if err := r.copyContent(ctx, src, dst, desc.Digest, m, moved); err != nil {
+		if err := r.copyContent(ctx, src, dst, desc.Digest, m, depth, moved); err != nil {
 			return err
 		}
 		return dst.putManifest(ctx, desc.Digest.String(), m.raw, m.mt, desc.Digest)
@@ -155,13 +159,17 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 
 // copyContent copies what the manifest m (digest d) references, so that m
 // can be pushed: an index's child manifests and blobs, an image's config
-// and layers.
-func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, m cachedManifest, moved *atomic.Int64) error {
+// and layers. depth is how many indexes m is nested in.
+func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, m cachedManifest, depth int, moved *atomic.Int64) error {
 	switch {
 	case m.mt.IsIndex():
-		idx, err := v1.ParseIndexManifest(bytes.NewReader(m.raw))
+		if depth >= maxIndexDepth {
+			return &limitError{reason: ReasonManifestTooLarge,
+				what: fmt.Sprintf("index %s is nested more than %d indexes deep", d, maxIndexDepth)}
+		}
+		idx, err := parseIndex(d, m.raw)
 		if err != nil {
-			return fmt.Errorf("parsing index %s: %w", d, err)
+			return err
 		}
 		// Children in parallel (bounded), failing fast: the index cannot be
 		// pushed unless every child landed.
@@ -171,7 +179,7 @@ func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, 
 			switch {
 			case c.MediaType.IsIndex() || c.MediaType.IsImage():
 				g.Go(func() error {
-					return r.copyManifest(gctx, src, dst, c, moved)
+					return r.copyManifest(gctx, src, dst, c, depth+1, moved)
 				})
 			case !c.MediaType.IsDistributable() && !r.e.opts.AllowNondistributable:
 			default:
@@ -184,8 +192,13 @@ func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, 
 		}
 		return g.Wait()
 	case m.mt.IsImage():
-		mf, err := v1.ParseManifest(bytes.NewReader(m.raw))
-		if err != nil {
+		// Only the blobs are needed: annotations, which may be most of a
+		// large manifest, are not decoded.
+		var mf struct {
+			Config v1.Descriptor   `json:"config"`
+			Layers []v1.Descriptor `json:"layers"`
+		}
+		if err := json.Unmarshal(m.raw, &mf); err != nil {
 			return fmt.Errorf("parsing manifest %s: %w", d, err)
 		}
 		return r.copyBlobs(ctx, src, dst, append([]v1.Descriptor{mf.Config}, mf.Layers...), moved)
@@ -223,6 +236,10 @@ type cachedManifest struct {
 	mt  types.MediaType
 }
 
+// maxRunManifestCache bounds the manifest bytes one run keeps for reuse;
+// beyond it, a manifest needed twice is fetched twice.
+const maxRunManifestCache = 32 << 20
+
 // fetchManifest GETs a manifest by digest from src, verified, and caches it
 // for the run so shared children are fetched once.
 func (r *run) fetchManifest(ctx context.Context, src *repoClient, d v1.Hash) (cachedManifest, error) {
@@ -241,7 +258,10 @@ func (r *run) fetchManifest(ctx context.Context, src *repoClient, d v1.Hash) (ca
 	}
 	m = cachedManifest{raw: raw, mt: mt}
 	r.mu.Lock()
-	r.manifests[d] = m
+	if r.cachedBytes+len(raw) <= maxRunManifestCache {
+		r.manifests[d] = m
+		r.cachedBytes += len(raw)
+	}
 	r.mu.Unlock()
 	return m, nil
 }

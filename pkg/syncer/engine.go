@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Options configures an Engine. Zero values get sane defaults.
@@ -69,6 +71,19 @@ type Options struct {
 	// with RetryAfter set so the controller can requeue.
 	RetryAfterCap time.Duration
 
+	// MaxListedTags bounds the tags of one repository's tag list; a longer
+	// list fails the image as TagListTooLarge (default 100,000).
+	MaxListedTags int
+	// MaxTagListBytes bounds the bytes of one repository's tag list, over
+	// all its pages (default 8 MiB).
+	MaxTagListBytes int64
+
+	// ReadMemory bounds the bytes of manifests and gate documents
+	// (signatures, SBOMs, vulnerability reports) being read at once,
+	// across all runs (default 64 MiB); a read waits for its share. It is
+	// also the largest manifest or document the engine reads.
+	ReadMemory int64
+
 	// AllowNondistributable copies foreign/non-distributable layers. They
 	// are left unfetched by default (licensing and because their URLs point
 	// elsewhere).
@@ -82,6 +97,10 @@ type Engine struct {
 	opts     Options
 	insecure map[string]bool
 	rt       http.RoundTripper
+
+	// reading holds ReadMemory: the bytes of manifests and gate documents
+	// being read.
+	reading *semaphore.Weighted
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
@@ -107,6 +126,15 @@ func New(opts Options) (*Engine, error) {
 	if opts.OperationTimeout == 0 {
 		opts.OperationTimeout = 60 * time.Second
 	}
+	if opts.MaxListedTags == 0 {
+		opts.MaxListedTags = 100_000
+	}
+	if opts.MaxTagListBytes == 0 {
+		opts.MaxTagListBytes = 8 << 20
+	}
+	if opts.ReadMemory == 0 {
+		opts.ReadMemory = 64 << 20
+	}
 	if opts.MinTransferRate == 0 {
 		opts.MinTransferRate = 1 << 20
 	}
@@ -125,13 +153,16 @@ func New(opts Options) (*Engine, error) {
 	if opts.TagConcurrency < 0 || opts.CheckConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
 		return nil, fmt.Errorf("concurrency options must not be negative")
 	}
-	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 {
+	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 || opts.MaxListedTags < 0 || opts.MaxTagListBytes < 0 || opts.ReadMemory < 0 {
 		return nil, fmt.Errorf("durations must not be negative")
 	}
 	e := &Engine{
 		opts:     opts,
 		insecure: map[string]bool{},
 		hosts:    map[string]*hostState{},
+		// One byte more per read than the document may have tells a
+		// document of exactly the limit from a longer one.
+		reading: semaphore.NewWeighted(opts.ReadMemory + 1),
 	}
 	for _, h := range opts.InsecureHosts {
 		h = strings.ToLower(strings.TrimSpace(h))

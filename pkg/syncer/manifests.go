@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -21,9 +19,6 @@ var manifestAccept = []string{
 	string(types.OCIManifestSchema1),
 	string(types.DockerManifestSchema2),
 }
-
-// maxManifestSize bounds manifest reads (the OCI spec recommends 4 MiB).
-const maxManifestSize = 4 << 20
 
 // headManifest returns the descriptor of ref (tag or digest). found is false
 // on 404. Registries that omit Docker-Content-Digest on HEAD cost a GET.
@@ -85,12 +80,9 @@ func (c *repoClient) readManifest(ctx context.Context, ref string, want *v1.Hash
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, "", false, nil
 	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
+	raw, err := c.e.readResponse(ctx, resp, maxManifestSize, ReasonManifestTooLarge, "GET manifest "+c.repo+"@"+ref)
 	if err != nil {
-		return nil, "", false, fmt.Errorf("GET manifest %s@%s: %w", c.repo, ref, err)
-	}
-	if len(raw) > maxManifestSize {
-		return nil, "", false, fmt.Errorf("GET manifest %s@%s: manifest larger than %d bytes", c.repo, ref, maxManifestSize)
+		return nil, "", false, err
 	}
 	if want != nil {
 		got, _, _ := v1.SHA256(bytes.NewReader(raw))

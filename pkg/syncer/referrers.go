@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"sync/atomic"
 
@@ -124,7 +123,7 @@ func (r *run) copyReferrersOf(ctx context.Context, src, dst *repoClient, d v1.Ha
 				klog.FromContext(ctx).V(2).Info("skipping referrer of unsupported media type", "subject", d.String(), "digest", desc.Digest.String(), "mediaType", string(desc.MediaType))
 				continue
 			}
-			if err := r.copyManifest(ctx, src, dst, desc, moved); err != nil {
+			if err := r.copyManifest(ctx, src, dst, desc, 0, moved); err != nil {
 				return fmt.Errorf("copying referrer %s of %s: %w", desc.Digest, d, err)
 			}
 			copied = append(copied, desc)
@@ -152,7 +151,7 @@ func (r *run) copyCosignTag(ctx context.Context, src, dst *repoClient, a cosignA
 	if dfound && ddesc.Digest == a.desc.Digest {
 		return nil
 	}
-	if err := r.copyManifest(ctx, src, dst, a.desc, moved); err != nil {
+	if err := r.copyManifest(ctx, src, dst, a.desc, 0, moved); err != nil {
 		return fmt.Errorf("copying %s: %w", a.tag, err)
 	}
 	m, err := r.fetchManifest(ctx, src, a.desc.Digest) // cached if copyManifest read it
@@ -222,9 +221,14 @@ func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexMani
 	if c.runHost != nil {
 		c.runHost.referrersAPI.Store(1)
 	}
-	idx, err := v1.ParseIndexManifest(io.LimitReader(resp.Body, maxManifestSize))
+	what := "list referrers " + c.repo + "@" + d.String()
+	raw, err := c.e.readResponse(ctx, resp, maxManifestSize, ReasonManifestTooLarge, what)
 	if err != nil {
-		return nil, true, fmt.Errorf("list referrers %s@%s: %w", c.repo, d, err)
+		return nil, true, err
+	}
+	idx, err := parseIndex(d, raw)
+	if err != nil {
+		return nil, true, fmt.Errorf("%s: %w", what, err)
 	}
 	return idx, true, nil
 }
@@ -246,9 +250,14 @@ func (c *repoClient) fallbackIndex(ctx context.Context, d v1.Hash) (*v1.IndexMan
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, nil
 	}
-	idx, err := v1.ParseIndexManifest(io.LimitReader(resp.Body, maxManifestSize))
+	what := "GET referrers tag " + c.repo + ":" + fallbackTag(d)
+	raw, err := c.e.readResponse(ctx, resp, maxManifestSize, ReasonManifestTooLarge, what)
 	if err != nil {
-		return nil, fmt.Errorf("parsing referrers tag %s:%s: %w", c.repo, fallbackTag(d), err)
+		return nil, err
+	}
+	idx, err := parseIndex(d, raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return idx, nil
 }

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -212,7 +213,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 		pr = &progressReader{r: cl.stream, w: wd}
 		body = pr
 	case cl.body != nil:
-		body = strings.NewReader(string(cl.body))
+		body = bytes.NewReader(cl.body)
 	}
 	req, err := e.newRequest(wctx, cl.method, u.String(), body)
 	if err != nil {

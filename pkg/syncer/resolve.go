@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,11 +77,13 @@ var ErrInvalidConstraint = errors.New("invalid semver constraint")
 const maxTagPages = 10000
 
 // listTags reads the full tag list, following RFC 5988 Link headers
-// (rel="next") as registries paginate large lists.
+// (rel="next") as registries paginate large lists. The list is bounded in
+// bytes (MaxTagListBytes over all pages) and in tags (MaxListedTags).
 func (c *repoClient) listTags(ctx context.Context) ([]string, error) {
 	next := "/v2/" + c.repo + "/tags/list"
 	var tags []string
 	seen := map[string]bool{}
+	budget := c.e.opts.MaxTagListBytes
 	for page := 0; next != ""; page++ {
 		if page >= maxTagPages || seen[next] {
 			return nil, fmt.Errorf("list tags %s: pagination does not terminate", c.repo)
@@ -95,16 +96,22 @@ func (c *repoClient) listTags(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		var body struct {
-			Tags []string `json:"tags"`
-		}
-		err = json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&body)
+		body := &io.LimitedReader{R: resp.Body, N: budget + 1}
+		tags, err = decodeTags(body, tags, c.e.opts.MaxListedTags, c.repo)
+		budget -= budget + 1 - body.N
 		link := resp.Header.Get("Link")
 		resp.Body.Close()
+		if budget < 0 {
+			return nil, &limitError{reason: ReasonTagListTooLarge,
+				what: fmt.Sprintf("list tags %s: larger than %d bytes", c.repo, c.e.opts.MaxTagListBytes)}
+		}
 		if err != nil {
+			var le *limitError
+			if errors.As(err, &le) {
+				return nil, err
+			}
 			return nil, fmt.Errorf("list tags %s: decoding response: %w", c.repo, err)
 		}
-		tags = append(tags, body.Tags...)
 		next = parseNextLink(link)
 	}
 	return tags, nil

@@ -146,6 +146,7 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 	var dm *digestMismatchError
 	var ge *gateError
 	var ue *unsupportedError
+	var le *limitError
 	var ne net.Error
 	switch {
 	case err == nil:
@@ -154,6 +155,8 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		return ReasonGateFailed, false, time.Time{}
 	case isBlocked(err):
 		return ReasonBlockedDestination, false, time.Time{}
+	case errors.As(err, &le):
+		return le.reason, false, time.Time{}
 	case errors.As(err, &rl):
 		return ReasonRateLimited, true, rl.retryAfter
 	case errors.As(err, &dm):

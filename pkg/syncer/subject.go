@@ -3,8 +3,6 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,26 +60,24 @@ func (s *Subject) Referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor, er
 
 // Blob reads a blob of at most max bytes and checks it against d. Gates
 // read small documents (signature payloads, SBOMs, reports), so a larger
-// blob is an error rather than something to stream.
+// blob is an error (errors.Is ErrTooLarge) rather than something to stream.
+// Reads in flight across all runs hold at most Options.ReadMemory bytes;
+// a read waits for its share.
 func (s *Subject) Blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error) {
+	e := s.r.e
 	var data []byte
-	err := s.r.e.withRetry(ctx, "GET blob "+s.src.repo+"@"+d.String(), func(ctx context.Context) error {
-		body, err := s.src.getBlob(ctx, v1.Descriptor{Digest: d, Size: max})
+	what := "GET blob " + s.src.repo + "@" + d.String()
+	err := e.withRetry(ctx, what, func(ctx context.Context) error {
+		resp, err := s.src.getBlobResponse(ctx, v1.Descriptor{Digest: d, Size: max})
 		if err != nil {
 			return err
 		}
-		defer body.Close()
-		data, err = io.ReadAll(io.LimitReader(body, max+1))
-		if err != nil {
-			return fmt.Errorf("GET blob %s@%s: %w", s.src.repo, d, err)
-		}
-		return nil
+		defer resp.Body.Close()
+		data, err = e.readResponse(ctx, resp, max, ReasonBlobTooLarge, what)
+		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("blob %s@%s is larger than %d bytes", s.src.repo, d, max)
 	}
 	if got, _, _ := v1.SHA256(bytes.NewReader(data)); got != d {
 		return nil, &digestMismatchError{what: "blob " + s.src.repo + "@" + d.String(), want: d.String(), got: got.String()}

@@ -76,6 +76,8 @@ type run struct {
 	flights   map[string]*flight
 	landed    map[string]map[string]bool
 	manifests map[v1.Hash]cachedManifest
+	// cachedBytes is the size of manifests, up to maxRunManifestCache.
+	cachedBytes int
 	// referrerSets holds findReferrers' answers by flight key.
 	referrerSets map[string]referrerSet
 	// copySlots bounds tags being copied (TagConcurrency).
@@ -209,7 +211,7 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 			}
 		} else {
 			reason, transient, _ := classify(err)
-			if reason != ReasonAuthFailed && reason != ReasonRateLimited && reason != ReasonBlockedDestination && !transient {
+			if reason != ReasonAuthFailed && reason != ReasonRateLimited && reason != ReasonBlockedDestination && reason != ReasonTagListTooLarge && !transient {
 				reason = ReasonListTagsFailed
 			}
 			imageFail(reason, err, transient)

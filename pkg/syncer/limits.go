@@ -1,0 +1,188 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// What a registry sends is bounded before it is held in memory, so a run's
+// memory follows the engine's configuration, not the registry's answers.
+const (
+	// maxManifestSize bounds one manifest: distribution's own limit, and
+	// the OCI spec's recommendation.
+	maxManifestSize = 4 << 20
+	// maxIndexChildren bounds the manifests of one index: an index lists
+	// a few platforms, and a multi-arch image with attestations some tens.
+	maxIndexChildren = 1024
+	// maxIndexDepth bounds indexes nested in indexes below a tag.
+	maxIndexDepth = 4
+)
+
+// Reasons of responses larger than the engine accepts.
+const (
+	ReasonTagListTooLarge  = "TagListTooLarge"
+	ReasonManifestTooLarge = "ManifestTooLarge"
+	ReasonBlobTooLarge     = "BlobTooLarge"
+)
+
+// ErrTooLarge matches (errors.Is) every response the engine refused for
+// its size.
+var ErrTooLarge = errors.New("response too large")
+
+// limitError is a registry response beyond one of the engine's bounds.
+// Asking again gets the same answer, so it is not transient.
+type limitError struct {
+	reason string
+	what   string
+}
+
+func (e *limitError) Error() string        { return e.what }
+func (e *limitError) Is(target error) bool { return target == ErrTooLarge }
+
+// parseIndex parses an index manifest and enforces maxIndexChildren.
+func parseIndex(d v1.Hash, raw []byte) (*v1.IndexManifest, error) {
+	var idx *v1.IndexManifest
+	if err := json.Unmarshal(raw, &idx); err != nil || idx == nil {
+		if err == nil {
+			err = errors.New("null")
+		}
+		return nil, fmt.Errorf("parsing index %s: %w", d, err)
+	}
+	if len(idx.Manifests) > maxIndexChildren {
+		return nil, &limitError{reason: ReasonManifestTooLarge,
+			what: fmt.Sprintf("index %s lists %d manifests; at most %d are copied", d, len(idx.Manifests), maxIndexChildren)}
+	}
+	return idx, nil
+}
+
+// readBounded reads a body of at most max bytes; a longer one is a
+// limitError with reason, and nothing beyond max+1 bytes is read. The body
+// is read in chunks and joined once it is known to fit, so refusing a body
+// costs at most max bytes, not the twice that a growing buffer would.
+func readBounded(body io.Reader, max int64, reason, what string) ([]byte, error) {
+	const chunk = 64 << 10
+	var chunks [][]byte
+	var n int64
+	for {
+		c := make([]byte, min(chunk, max+1-n))
+		m, err := io.ReadFull(body, c)
+		chunks = append(chunks, c[:m])
+		n += int64(m)
+		if n > max {
+			return nil, &limitError{reason: reason, what: fmt.Sprintf("%s: larger than %d bytes", what, max)}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	return bytes.Join(chunks, nil), nil
+}
+
+// readResponse reads resp's body, at most max bytes, holding its share of
+// Options.ReadMemory while it does: the declared length, or max when the
+// response declares none. A response declaring more than max fails before
+// anything is read.
+func (e *Engine) readResponse(ctx context.Context, resp *http.Response, max int64, reason, what string) ([]byte, error) {
+	max = min(max, e.opts.ReadMemory)
+	share := max + 1
+	if resp.ContentLength >= 0 && resp.ContentLength <= max {
+		share = resp.ContentLength + 1
+	}
+	if err := e.reading.Acquire(ctx, share); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer e.reading.Release(share)
+	return readBoundedSized(resp.Body, resp.ContentLength, max, reason, what)
+}
+
+// readBoundedSized is readBounded for a body whose length the response
+// declared (-1 when it did not): a declared length beyond max fails before
+// anything is read, and a body is read into one buffer of its declared
+// length rather than a growing one.
+func readBoundedSized(body io.Reader, length, max int64, reason, what string) ([]byte, error) {
+	if length > max {
+		return nil, &limitError{reason: reason, what: fmt.Sprintf("%s: larger than %d bytes", what, max)}
+	}
+	if length < 0 {
+		return readBounded(body, max, reason, what)
+	}
+	buf := make([]byte, length)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		return nil, fmt.Errorf("%s: shorter than the %d bytes the response declared: %w", what, length, err)
+	}
+	if n, _ := body.Read(make([]byte, 1)); n > 0 {
+		return nil, fmt.Errorf("%s: longer than the %d bytes the response declared", what, length)
+	}
+	return buf, nil
+}
+
+// decodeTags reads a tag list page ({"name": ..., "tags": [...]}) as a
+// stream, appending its tags to tags. It stops with a limitError once tags
+// would hold more than max entries, so a page of millions of tags costs no
+// more memory than max of them.
+func decodeTags(r io.Reader, tags []string, max int, repo string) ([]string, error) {
+	dec := json.NewDecoder(r)
+	if err := expectDelim(dec, '{'); err != nil {
+		return tags, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return tags, err
+		}
+		if key != "tags" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return tags, err
+			}
+			continue
+		}
+		if tok, err := dec.Token(); err != nil {
+			return tags, err
+		} else if tok == nil {
+			continue // "tags": null, as some registries send for none
+		} else if d, ok := tok.(json.Delim); !ok || d != '[' {
+			return tags, fmt.Errorf("tags is not a list")
+		}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return tags, err
+			}
+			tag, ok := tok.(string)
+			if !ok {
+				return tags, fmt.Errorf("a tag is not a string")
+			}
+			if len(tags) >= max {
+				return tags, &limitError{reason: ReasonTagListTooLarge,
+					what: fmt.Sprintf("list tags %s: more than %d tags", repo, max)}
+			}
+			tags = append(tags, tag)
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return tags, err
+		}
+	}
+	return tags, expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q in the tag list", want)
+	}
+	return nil
+}
