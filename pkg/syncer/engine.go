@@ -71,6 +71,19 @@ type Options struct {
 	// with RetryAfter set so the controller can requeue.
 	RetryAfterCap time.Duration
 
+	// BreakerThreshold is how many requests in a row a registry host may
+	// answer with a server error (5xx, or a failed connection) before the
+	// engine stops sending it requests for BreakerCooldown; tags then fail
+	// at once as Transient instead of retrying (default 20; negative
+	// disables the breaker).
+	BreakerThreshold int
+	// BreakerCooldown is how long an open breaker holds requests back
+	// before one request probes the host again (default 30s).
+	BreakerCooldown time.Duration
+	// BreakerChanged, if set, is told when a host's breaker opens (true)
+	// or closes, e.g. for a metric.
+	BreakerChanged func(host string, open bool)
+
 	// MaxListedTags bounds the tags of one repository's tag list; a longer
 	// list fails the image as TagListTooLarge (default 100,000).
 	MaxListedTags int
@@ -126,6 +139,12 @@ func New(opts Options) (*Engine, error) {
 	if opts.OperationTimeout == 0 {
 		opts.OperationTimeout = 60 * time.Second
 	}
+	if opts.BreakerThreshold == 0 {
+		opts.BreakerThreshold = 20
+	}
+	if opts.BreakerCooldown == 0 {
+		opts.BreakerCooldown = 30 * time.Second
+	}
 	if opts.MaxListedTags == 0 {
 		opts.MaxListedTags = 100_000
 	}
@@ -153,7 +172,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.TagConcurrency < 0 || opts.CheckConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
 		return nil, fmt.Errorf("concurrency options must not be negative")
 	}
-	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 || opts.MaxListedTags < 0 || opts.MaxTagListBytes < 0 || opts.ReadMemory < 0 {
+	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 || opts.MaxListedTags < 0 || opts.MaxTagListBytes < 0 || opts.ReadMemory < 0 || opts.BreakerCooldown < 0 {
 		return nil, fmt.Errorf("durations must not be negative")
 	}
 	e := &Engine{

@@ -147,6 +147,7 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 	var ge *gateError
 	var ue *unsupportedError
 	var le *limitError
+	var bo *breakerOpenError
 	var ne net.Error
 	switch {
 	case err == nil:
@@ -157,6 +158,8 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		return ReasonBlockedDestination, false, time.Time{}
 	case errors.As(err, &le):
 		return le.reason, false, time.Time{}
+	case errors.As(err, &bo):
+		return ReasonTransient, true, time.Time{}
 	case errors.As(err, &rl):
 		return ReasonRateLimited, true, rl.retryAfter
 	case errors.As(err, &dm):

@@ -70,9 +70,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // retryable reports whether err is worth another attempt within this run.
 // Rate limits are handled where the Retry-After header is known, so they are
-// not retried here.
+// not retried here; neither is a request an open breaker held back.
 func retryable(ctx context.Context, err error) bool {
-	if ctx.Err() != nil {
+	var bo *breakerOpenError
+	if ctx.Err() != nil || errors.As(err, &bo) {
 		return false
 	}
 	reason, transient, _ := classify(err)

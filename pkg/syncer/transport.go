@@ -63,9 +63,10 @@ func LoadRootCAs(files []string) (*x509.CertPool, error) {
 // it, how it wants to be authenticated, and how many requests may be in
 // flight. It is shared by every run so that /v2/ is pinged once per host.
 type hostState struct {
-	host   string // host[:port] as addressed
-	scheme string
-	sem    chan struct{}
+	host    string // host[:port] as addressed
+	scheme  string
+	sem     chan struct{}
+	breaker *breaker
 
 	mu        sync.Mutex
 	pinged    bool
@@ -82,7 +83,11 @@ func (e *Engine) hostFor(host string) *hostState {
 	if e.insecure[host] {
 		scheme = "http"
 	}
-	h := &hostState{host: host, scheme: scheme, sem: make(chan struct{}, e.opts.PerRegistryConcurrency)}
+	h := &hostState{host: host, scheme: scheme, sem: make(chan struct{}, e.opts.PerRegistryConcurrency),
+		breaker: &breaker{threshold: e.opts.BreakerThreshold, cooldown: e.opts.BreakerCooldown}}
+	if changed := e.opts.BreakerChanged; changed != nil {
+		h.breaker.changed = func(open bool) { changed(host, open) }
+	}
 	e.hosts[host] = h
 	return h
 }

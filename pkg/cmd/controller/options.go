@@ -51,6 +51,8 @@ type Options struct {
 	CheckConcurrency       int
 	PerRegistryConcurrency int
 	OperationTimeout       time.Duration
+	BreakerThreshold       int
+	BreakerCooldown        time.Duration
 	MaxTransientRetries    int
 	RateLimitCap           time.Duration
 	// MinSyncInterval is the least time between the end of a run and a run
@@ -81,6 +83,8 @@ func NewOptions() *Options {
 		CheckConcurrency:        64,
 		PerRegistryConcurrency:  8,
 		OperationTimeout:        60 * time.Second,
+		BreakerThreshold:        20,
+		BreakerCooldown:         30 * time.Second,
 		MaxTransientRetries:     5,
 		RateLimitCap:            time.Hour,
 		MinSyncInterval:         30 * time.Second,
@@ -108,6 +112,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.PerRegistryConcurrency, "per-registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
 	_ = fs.MarkDeprecated("per-registry-concurrency", "use --registry-concurrency")
 	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request, its response and body (a blob gets longer in proportion to its size), and the longest a transfer may stall.")
+	fs.IntVar(&o.BreakerThreshold, "breaker-threshold", o.BreakerThreshold, "Requests in a row a registry host may answer with server errors before requests to it pause for --breaker-cooldown; its tags then fail at once as Transient. Negative disables.")
+	fs.DurationVar(&o.BreakerCooldown, "breaker-cooldown", o.BreakerCooldown, "How long requests to a failing registry host pause before one request probes it again.")
 	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
 	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
 	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval, "Least time between the end of one run of an ImageSync and a run started by a change of its spec; earlier changes wait. The API server's flag of the same name limits on-demand requests. 0 disables the limit.")
@@ -159,6 +165,8 @@ func (o *Options) engineOptions() (syncer.Options, error) {
 		CheckConcurrency:       o.CheckConcurrency,
 		PerRegistryConcurrency: o.PerRegistryConcurrency,
 		OperationTimeout:       o.OperationTimeout,
+		BreakerThreshold:       o.BreakerThreshold,
+		BreakerCooldown:        o.BreakerCooldown,
 	}
 	if len(o.RegistryCAFiles) > 0 {
 		pool, err := syncer.LoadRootCAs(o.RegistryCAFiles)

@@ -165,6 +165,13 @@ func New(cfg Config) (*Controller, error) {
 		}
 		return c.cfg.Metrics.instrument(rt)
 	}
+	changed := opts.BreakerChanged
+	opts.BreakerChanged = func(host string, open bool) {
+		if changed != nil {
+			changed(host, open)
+		}
+		c.cfg.Metrics.breakerChanged(host, open)
+	}
 	engine, err := syncer.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("creating copy engine: %w", err)

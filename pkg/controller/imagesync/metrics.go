@@ -20,6 +20,8 @@ type Metrics struct {
 	bytesCopied   prometheus.Counter
 	requests      *prometheus.CounterVec
 	requestErrors *prometheus.CounterVec
+	circuitOpen   *prometheus.GaugeVec
+	circuitTrips  *prometheus.CounterVec
 	lastSync      *prometheus.GaugeVec
 	failedTags    *prometheus.GaugeVec
 }
@@ -48,6 +50,12 @@ func NewMetrics(queueDepth func() float64) *Metrics {
 		requestErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portager_registry_request_errors_total", Help: "Registry requests that failed (transport error or 5xx/429) by host.",
 		}, []string{"registry"}),
+		circuitOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "portager_registry_circuit_open", Help: "1 while requests to a registry host are paused after a run of server errors.",
+		}, []string{"registry"}),
+		circuitTrips: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portager_registry_circuit_trips_total", Help: "Times requests to a registry host were paused after a run of server errors.",
+		}, []string{"registry"}),
 		lastSync: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "portager_imagesync_last_sync_timestamp_seconds", Help: "When an ImageSync last finished a run.",
 		}, []string{"namespace", "name"}),
@@ -55,7 +63,7 @@ func NewMetrics(queueDepth func() float64) *Metrics {
 			Name: "portager_imagesync_failed_tags", Help: "Tags that failed in an ImageSync's last run.",
 		}, []string{"namespace", "name"}),
 	}
-	m.Registry.MustRegister(m.runs, m.runDuration, m.tags, m.bytesCopied, m.requests, m.requestErrors, m.lastSync, m.failedTags,
+	m.Registry.MustRegister(m.runs, m.runDuration, m.tags, m.bytesCopied, m.requests, m.requestErrors, m.circuitOpen, m.circuitTrips, m.lastSync, m.failedTags,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "portager_workqueue_depth", Help: "ImageSyncs waiting in the work queue."}, queueDepth),
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
@@ -65,6 +73,18 @@ func NewMetrics(queueDepth func() float64) *Metrics {
 func (m *Metrics) forget(namespace, name string) {
 	m.lastSync.DeleteLabelValues(namespace, name)
 	m.failedTags.DeleteLabelValues(namespace, name)
+}
+
+// breakerChanged records a registry host's breaker opening or closing. The
+// engine keeps breakers for spec registries only, so the label is bounded
+// by the specs.
+func (m *Metrics) breakerChanged(host string, open bool) {
+	if open {
+		m.circuitOpen.WithLabelValues(host).Set(1)
+		m.circuitTrips.WithLabelValues(host).Inc()
+		return
+	}
+	m.circuitOpen.WithLabelValues(host).Set(0)
 }
 
 // otherHost labels requests to hosts that are no run's source or
