@@ -279,6 +279,11 @@ func (in *ImageSyncSpec) DeepCopyInto(out *ImageSyncSpec) {
 	*out = *in
 	in.Source.DeepCopyInto(&out.Source)
 	in.Destination.DeepCopyInto(&out.Destination)
+	if in.Timeout != nil {
+		in, out := &in.Timeout, &out.Timeout
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	if in.Images != nil {
 		in, out := &in.Images, &out.Images
 		*out = make([]ImageSpec, len(*in))

@@ -428,7 +428,13 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	var done atomic.Int64
 	req.Progress = func(syncer.TagResult) { done.Add(1) }
 	stopProgress := c.reportProgress(ctx, is, trigger, &done)
-	results, err := c.engine.Sync(ctx, req)
+	runCtx := ctx
+	if is.Spec.Timeout != nil {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, is.Spec.Timeout.Duration)
+		defer cancel()
+	}
+	results, err := c.engine.Sync(runCtx, req)
 	stopProgress()
 	if ctx.Err() != nil {
 		// Shutdown or lost leadership: the engine stopped before moving any
@@ -440,6 +446,11 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		return invalidSpec(err)
 	}
 
+	if runCtx.Err() != nil {
+		timedOut(results, is.Spec.Timeout.Duration)
+		c.cfg.Recorder.Eventf(is, corev1.EventTypeWarning, ReasonSyncTimedOut,
+			"the run exceeded spec.timeout (%s); unfinished tags are retried", is.Spec.Timeout.Duration)
+	}
 	now := metav1.NewTime(c.cfg.Now())
 	images, sum := imageStatuses(&is.Spec, is.Status.Images, results, now, gated)
 	result := c.report(is, results, sum)
@@ -450,6 +461,18 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		st["failedImages"] = sum.failed
 		setCond(conds, readyCondition(sum, is.Generation))
 	}, sum)
+}
+
+// timedOut says, for each tag the run's deadline cut short, that
+// spec.timeout ended it. Such tags are transient: the controller retries
+// them after its backoff.
+func timedOut(results []syncer.TagResult, timeout time.Duration) {
+	for i, r := range results {
+		if r.Outcome == syncer.OutcomeFailed && (r.Reason == syncer.ReasonTransient || r.Reason == syncer.ReasonCanceled) {
+			results[i].Reason, results[i].Transient = syncer.ReasonTransient, true
+			results[i].Message = fmt.Sprintf("the run exceeded spec.timeout (%s) before this tag finished", timeout)
+		}
+	}
 }
 
 // reportProgress writes "N tags done" to the Syncing condition every

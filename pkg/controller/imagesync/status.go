@@ -24,6 +24,7 @@ const (
 	ReasonRegistryNotAllowed     = "RegistryNotAllowed"
 	ReasonInProgress             = "InProgress"
 	ReasonIdle                   = "Idle"
+	ReasonSyncTimedOut           = "SyncTimedOut"
 
 	// Event reasons of createDestinationRepos, named as in the CRD operator
 	// Portager replaces.

@@ -591,6 +591,12 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncSpec(ref common.ReferenceCallbac
 							Format:      "",
 						},
 					},
+					"timeout": {
+						SchemaProps: spec.SchemaProps{
+							Description: "timeout bounds one run: tags not finished when it passes fail as Transient and are retried after the controller's backoff. Unset, a run is bounded only by each registry request's deadline.",
+							Ref:         ref(v1.Duration{}.OpenAPIModelName()),
+						},
+					},
 					"images": {
 						VendorExtensible: spec.VendorExtensible{
 							Extensions: spec.Extensions{
@@ -620,7 +626,7 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncSpec(ref common.ReferenceCallbac
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.DestinationRegistry{}.OpenAPIModelName(), v1alpha1.ImageSpec{}.OpenAPIModelName(), v1alpha1.SourceRegistry{}.OpenAPIModelName(), v1alpha1.ValidationSpec{}.OpenAPIModelName()},
+			v1alpha1.DestinationRegistry{}.OpenAPIModelName(), v1alpha1.ImageSpec{}.OpenAPIModelName(), v1alpha1.SourceRegistry{}.OpenAPIModelName(), v1alpha1.ValidationSpec{}.OpenAPIModelName(), v1.Duration{}.OpenAPIModelName()},
 	}
 }
 

@@ -81,6 +81,12 @@ type ImageSyncSpec struct {
 	// +optional
 	CreateDestinationRepos bool `json:"createDestinationRepos,omitempty"`
 
+	// timeout bounds one run: tags not finished when it passes fail as
+	// Transient and are retried after the controller's backoff. Unset, a
+	// run is bounded only by each registry request's deadline.
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
 	// images is the list of images to sync from source to destination.
 	// +listType=atomic
 	Images []ImageSpec `json:"images"`

@@ -71,10 +71,27 @@ func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, opts Options, fldPath *
 	allErrs = append(allErrs, validateSource(&spec.Source, fldPath.Child("source"))...)
 	allErrs = append(allErrs, validateDestination(&spec.Destination, fldPath.Child("destination"))...)
 	allErrs = append(allErrs, validateImages(spec, fldPath.Child("images"))...)
+	if spec.Timeout != nil {
+		allErrs = append(allErrs, validateTimeout(spec.Timeout.Duration, fldPath.Child("timeout"))...)
+	}
 	if spec.Validation != nil {
 		allErrs = append(allErrs, validateValidation(spec.Validation, fldPath.Child("validation"))...)
 	}
 	return allErrs
+}
+
+// maxRunTimeout bounds spec.timeout: a run longer than a day holds a
+// worker through many schedules.
+const maxRunTimeout = 24 * time.Hour
+
+func validateTimeout(d time.Duration, fldPath *field.Path) field.ErrorList {
+	switch {
+	case d < time.Second:
+		return field.ErrorList{field.Invalid(fldPath, d.String(), "must be at least 1s")}
+	case d > maxRunTimeout:
+		return field.ErrorList{field.Invalid(fldPath, d.String(), "must be at most 24h")}
+	}
+	return nil
 }
 
 func validateSource(src *portager.SourceRegistry, fldPath *field.Path) field.ErrorList {

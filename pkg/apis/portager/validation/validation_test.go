@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -74,6 +75,11 @@ func TestValidateImageSync(t *testing.T) {
 		{"valid cosign keyless", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "https://token.actions.githubusercontent.com", KeylessIdentityRegexp: "^https://github.com/org/"}), nil},
 		{"disabled cosign needs no issuer", withCosign(portager.CosignValidation{Enabled: false}), nil},
 		{"semver only image", func(is *portager.ImageSync) { is.Spec.Images = []portager.ImageSpec{{Name: "go", Semver: "1.x"}} }, nil},
+
+		{"valid timeout", func(is *portager.ImageSync) { is.Spec.Timeout = &metav1.Duration{Duration: 30 * time.Minute} }, nil},
+		{"timeout too short", func(is *portager.ImageSync) { is.Spec.Timeout = &metav1.Duration{Duration: time.Millisecond} }, []string{"spec.timeout:Invalid"}},
+		{"timeout negative", func(is *portager.ImageSync) { is.Spec.Timeout = &metav1.Duration{Duration: -time.Hour} }, []string{"spec.timeout:Invalid"}},
+		{"timeout over a day", func(is *portager.ImageSync) { is.Spec.Timeout = &metav1.Duration{Duration: 25 * time.Hour} }, []string{"spec.timeout:Invalid"}},
 
 		{"schedule required", func(is *portager.ImageSync) { is.Spec.Schedule = "" }, []string{"spec.schedule:Required"}},
 		{"schedule garbage", func(is *portager.ImageSync) { is.Spec.Schedule = "every day" }, []string{"spec.schedule:Invalid"}},

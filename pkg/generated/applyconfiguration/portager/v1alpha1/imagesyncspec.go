@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // ImageSyncSpecApplyConfiguration represents a declarative configuration of the ImageSyncSpec type for use
 // with apply.
 //
@@ -33,6 +37,10 @@ type ImageSyncSpecApplyConfiguration struct {
 	Destination *DestinationRegistryApplyConfiguration `json:"destination,omitempty"`
 	// createDestinationRepos, when true, causes the controller to create destination repositories before pushing (currently ECR only).
 	CreateDestinationRepos *bool `json:"createDestinationRepos,omitempty"`
+	// timeout bounds one run: tags not finished when it passes fail as
+	// Transient and are retried after the controller's backoff. Unset, a
+	// run is bounded only by each registry request's deadline.
+	Timeout *v1.Duration `json:"timeout,omitempty"`
 	// images is the list of images to sync from source to destination.
 	Images []ImageSpecApplyConfiguration `json:"images,omitempty"`
 	// validation configures optional pre-sync validation gates (cosign, vulnerability). When nil, no validation is performed.
@@ -82,6 +90,14 @@ func (b *ImageSyncSpecApplyConfiguration) WithDestination(value *DestinationRegi
 // If called multiple times, the CreateDestinationRepos field is set to the value of the last call.
 func (b *ImageSyncSpecApplyConfiguration) WithCreateDestinationRepos(value bool) *ImageSyncSpecApplyConfiguration {
 	b.CreateDestinationRepos = &value
+	return b
+}
+
+// WithTimeout sets the Timeout field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Timeout field is set to the value of the last call.
+func (b *ImageSyncSpecApplyConfiguration) WithTimeout(value v1.Duration) *ImageSyncSpecApplyConfiguration {
+	b.Timeout = &value
 	return b
 }
 
