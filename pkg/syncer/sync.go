@@ -112,6 +112,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		referrerSets: map[string]referrerSet{},
 		copySlots:    make(chan struct{}, e.opts.TagConcurrency),
 	}
+	ctx = context.WithValue(ctx, slotOwnerKey{}, r)
 
 	// Plan (resolve each image's tags) and sync tags as a pipeline: an
 	// image's tags start as soon as its tag list is read, so listing

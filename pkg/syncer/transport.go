@@ -65,7 +65,7 @@ func LoadRootCAs(files []string) (*x509.CertPool, error) {
 type hostState struct {
 	host    string // host[:port] as addressed
 	scheme  string
-	sem     chan struct{}
+	slots   *fairSlots
 	breaker *breaker
 
 	mu        sync.Mutex
@@ -83,7 +83,7 @@ func (e *Engine) hostFor(host string) *hostState {
 	if e.insecure[host] {
 		scheme = "http"
 	}
-	h := &hostState{host: host, scheme: scheme, sem: make(chan struct{}, e.opts.PerRegistryConcurrency),
+	h := &hostState{host: host, scheme: scheme, slots: newFairSlots(e.opts.PerRegistryConcurrency),
 		breaker: &breaker{threshold: e.opts.BreakerThreshold, cooldown: e.opts.BreakerCooldown}}
 	if changed := e.opts.BreakerChanged; changed != nil {
 		h.breaker.changed = func(open bool) { changed(host, open) }
@@ -94,6 +94,10 @@ func (e *Engine) hostFor(host string) *hostState {
 
 type heldKey struct{ host string }
 
+// slotOwnerKey carries the run whose requests share a host's slots fairly
+// with other runs.
+type slotOwnerKey struct{}
+
 // acquire takes a request slot on h unless ctx already holds one for h (a
 // blob transfer holds its slots for the whole stream, and its inner requests
 // must not wait on themselves).
@@ -101,12 +105,11 @@ func (h *hostState) acquire(ctx context.Context) (func(), error) {
 	if ctx.Value(heldKey{h.host}) != nil {
 		return func() {}, nil
 	}
-	select {
-	case h.sem <- struct{}{}:
-		return func() { <-h.sem }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	owner := ctx.Value(slotOwnerKey{})
+	if err := h.slots.acquire(ctx, owner); err != nil {
+		return nil, err
 	}
+	return func() { h.slots.release(owner) }, nil
 }
 
 // holdHosts acquires one slot on each distinct host in a fixed order (which

@@ -175,6 +175,9 @@ type controllerEnv struct {
 	// minSyncInterval is the controller's least time between a run and a
 	// run started by a spec change (none by default).
 	minSyncInterval time.Duration
+	// namespaceWorkers bounds the controller's workers per namespace
+	// (none by default).
+	namespaceWorkers int
 
 	mu sync.Mutex
 	// allowed is what a SubjectAccessReview allows: "user resource ns/name".
@@ -284,6 +287,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 		RetryCap:         time.Second,
 		ProgressInterval: 100 * time.Millisecond,
 		MinSyncInterval:  env.minSyncInterval,
+		NamespaceWorkers: env.namespaceWorkers,
 	})
 	if err != nil {
 		t.Fatal(err)

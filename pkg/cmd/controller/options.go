@@ -39,6 +39,8 @@ import (
 type Options struct {
 	Kubeconfig string
 	Workers    int
+	// NamespaceWorkers bounds the workers one namespace holds.
+	NamespaceWorkers int
 
 	// Transport policy belongs to the cluster admin: no ImageSync can lower it.
 	InsecureRegistries []string
@@ -78,7 +80,8 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		Workers:                 4,
+		Workers:                 16,
+		NamespaceWorkers:        4,
 		TagConcurrency:          16,
 		CheckConcurrency:        64,
 		PerRegistryConcurrency:  8,
@@ -102,6 +105,7 @@ func NewOptions() *Options {
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the cluster (in-cluster config when empty).")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "ImageSyncs synced at once.")
+	fs.IntVar(&o.NamespaceWorkers, "namespace-workers", o.NamespaceWorkers, "Most workers the ImageSyncs of one namespace hold at once, so that one tenant cannot occupy the controller; 0 for no limit.")
 	fs.StringArrayVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries, "HOST[:PORT] of a registry spoken to over plain HTTP. Repeatable. Every other registry needs verified TLS.")
 	fs.StringArrayVar(&o.RegistryCAFiles, "registry-ca-file", o.RegistryCAFiles, "PEM file of extra CA certificates trusted for registries, on top of the system roots. Repeatable.")
 	fs.StringVar(&o.SigstoreTrustedRoot, "sigstore-trusted-root", o.SigstoreTrustedRoot, "Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) that keyless cosign signatures are verified with; it must list a CT log. Default: the public-good instance's root built into this binary.")
@@ -129,6 +133,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 // Validate checks the flags.
 func (o *Options) Validate() error {
 	var errs []error
+	if o.NamespaceWorkers < 0 {
+		errs = append(errs, errors.New("--namespace-workers must not be negative"))
+	}
 	if o.Workers < 1 {
 		errs = append(errs, errors.New("--workers must be at least 1"))
 	}
@@ -248,6 +255,7 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 		MaxTransientRetries: o.MaxTransientRetries,
 		RateLimitCap:        o.RateLimitCap,
 		MinSyncInterval:     o.MinSyncInterval,
+		NamespaceWorkers:    o.NamespaceWorkers,
 	})
 	if err != nil {
 		return err

@@ -78,6 +78,10 @@ type Config struct {
 	MinSyncInterval time.Duration
 	// ProgressInterval is the least time between progress writes (default 2s).
 	ProgressInterval time.Duration
+	// NamespaceWorkers is the most workers the ImageSyncs of one namespace
+	// hold at once (0: no limit); a due ImageSync beyond it waits while the
+	// other workers serve other namespaces.
+	NamespaceWorkers int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -102,6 +106,8 @@ type Controller struct {
 	// finished remembers each key's last run until the informer cache shows
 	// it, so a stale cached object cannot start the same run twice.
 	finished map[string]finishedRun
+	// share bounds the runs of one namespace under way at once.
+	share namespaceShare
 }
 
 // finishedRun is what the last run of an ImageSync wrote.
@@ -152,6 +158,7 @@ func New(cfg Config) (*Controller, error) {
 		attempts: map[string]int{},
 		retryAt:  map[string]time.Time{},
 		finished: map[string]finishedRun{},
+		share:    namespaceShare{limit: cfg.NamespaceWorkers, running: map[string]int{}},
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(func() float64 { return float64(c.queue.Len()) })
@@ -317,6 +324,19 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 		c.queue.AddAfter(key, wake.Sub(now))
 		return nil
 	}
+	c.mu.Lock()
+	started := c.share.tryStart(is.Namespace)
+	c.mu.Unlock()
+	if !started {
+		klog.FromContext(ctx).V(2).Info("Sync waits: its namespace holds its share of workers", "limit", c.cfg.NamespaceWorkers)
+		c.queue.AddAfter(key, fairShareRetry)
+		return nil
+	}
+	defer func() {
+		c.mu.Lock()
+		c.share.done(is.Namespace)
+		c.mu.Unlock()
+	}()
 	return c.run(ctx, key, is, p.trigger, sched)
 }
 
