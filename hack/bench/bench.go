@@ -222,9 +222,9 @@ func (b *bench) rounds(ctx context.Context, scenario string, ds *dataset, rawSce
 	// A warm-up round first: these rounds follow a copy (the initial sync,
 	// or the many-tags initial copies), and the registries go on
 	// collecting its garbage and writing its files back for seconds after.
-	// In run 12 every tool and limit ran its first no-op round 7-36% slower
-	// than its median, and ours, which started the first many-tags round,
-	// 15% slower; the others there were within their rounds' spread.
+	// Measured without it, every tool and limit ran its first no-op round
+	// 7-36% slower than its median, and the first tool of the many-tags
+	// rounds 15% slower; the others there were within their rounds' spread.
 	inRounds(order, runs, true)
 	b.recordAll(scenario, results)
 	if b.c.scenarios["raw"] {
@@ -245,10 +245,10 @@ type entry struct {
 // inRounds measures every entry of order runs times, round by round, and
 // adds the samples to their results; an entry that fails is not run again.
 // The rounds take the entries in the orders of roundOrder, so that each
-// is measured right after each other equally often. (Until run 16 each
-// round started one place further down the list, which left every entry
-// behind the same neighbour in all but one round in n.) With warmUp, an
-// unmeasured round 0 comes first.
+// is measured right after each other equally often. (Merely starting each
+// round one place further down the list would leave every entry behind the
+// same neighbour in all but one round in n.) With warmUp, an unmeasured
+// round 0 comes first.
 func inRounds(order []entry, runs int, warmUp bool) {
 	first := 1
 	if warmUp {
@@ -484,13 +484,13 @@ func floorLine(scenario string, ours, raw, floor *result) string {
 }
 
 // inHarnessLine sets ours beside the raw HEAD limit as measured inside
-// the bench process (rawHeadInHarness), the targets' basis until run 16,
-// with the target's limit. Not a target.
+// the bench process (rawHeadInHarness), which shares one Go runtime with
+// the counting proxies, with the target's limit. Not a target.
 func inHarnessLine(scenario string, ours, inHarness *result, limit float64) string {
 	if inHarness == nil {
 		return ""
 	}
-	return fmt.Sprintf("- %s vs the raw HEAD limit measured inside the harness (%s; the basis until run 16): %.2f× (%s)\n",
+	return fmt.Sprintf("- %s vs the raw HEAD limit measured inside the harness (%s): %.2f× (%s)\n",
 		scenario, fmtDur(inHarness.wall()), ours.wall().Seconds()/inHarness.wall().Seconds(), byRound(ours, inHarness, limit))
 }
 

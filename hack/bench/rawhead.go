@@ -20,14 +20,12 @@ const rawHeadArg = "raw-head"
 // nothing else; no tag lists.
 //
 // It runs as a command, the bench binary started as rawHeadMain, because
-// every tool does. Inside the bench process (rawHeadInHarness, the limit
-// until run 16) the same requests share one Go runtime with the counting
-// proxies that every request passes through, which no tool can. In four
-// no-op-only runs after run 16 the command took 1.04–1.12× as long as the
-// same requests there, while in three of them a fresh client inside the
-// bench process took 0.92–1.04× as long as the warm one: what costs is
-// being another process, not new connections (RESULTS.md, "The raw HEAD
-// limit as a command").
+// every tool does. Inside the bench process (rawHeadInHarness) the same
+// requests share one Go runtime with the counting proxies that every
+// request passes through, which no tool can. Measured both ways, the
+// command took 1.04–1.12× as long as the same requests there, while a
+// fresh client inside the bench process took 0.92–1.04× as long as the
+// warm one: what costs is being another process, not new connections.
 func (b *bench) rawHead(ctx context.Context, ds *dataset) (sample, error) {
 	list, err := b.headList(ds)
 	if err != nil {

@@ -68,11 +68,11 @@ type call struct {
 	// size is the length of a streamed body, sent (stream) or received (a
 	// blob GET); it extends the request's deadline.
 	size        int64
-	ok          []int
+	ok          []int    // statuses that are success; others become errors
 	extraScopes []string // extra repositories to pull from (cross-repo mount)
-	noRetry     bool
-	// watch, when set, receives the request's watchdog so streamed request
-	// bodies can report progress.
+	noRetry     bool     // the caller retries the whole operation itself
+	// uploaded, when set, is increased by the bytes of stream sent, even
+	// when the request fails.
 	uploaded *int64
 }
 
