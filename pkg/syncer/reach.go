@@ -55,7 +55,7 @@ func (e *blockedError) Error() string {
 	return "destination refused by the dial policy: " + e.why
 }
 
-var errNotPublic = &blockedError{why: "it is not a public address, and the host is not one of this run's registries nor allowed to reach the internal network"}
+var errNotPublic = &blockedError{why: "the host resolves to an address that is not public; only a registry the spec names by an internal name or address, an --insecure-registry host or a host a RegistryPolicy names may reach one"}
 
 // reachKey carries a run's reach in the context of its requests.
 type reachKey struct{}
@@ -73,7 +73,7 @@ type reach struct {
 func withReach(ctx context.Context, req Request) context.Context {
 	r := reach{registries: map[string]bool{}, own: map[string]bool{}, allow: req.AllowInternal}
 	for _, registry := range []string{req.Source.Registry, req.Destination.Registry} {
-		hostport := strings.ToLower(registryHostport(registry))
+		hostport := RegistryHostport(registry)
 		r.registries[hostport] = true
 		host := hostport
 		if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -86,15 +86,15 @@ func withReach(ctx context.Context, req Request) context.Context {
 	return context.WithValue(ctx, reachKey{}, r)
 }
 
-// registryHostport is the host[:port] of a registry value as the engine
-// addresses it ("docker.io" becomes "index.docker.io").
-func registryHostport(registry string) string {
+// RegistryHostport is the host[:port] of a registry value as the engine
+// addresses it, lower-cased ("docker.io" becomes "index.docker.io").
+func RegistryHostport(registry string) string {
 	repo, err := name.NewRepository(joinRepo(registry, "x"))
 	if err != nil {
 		host, _, _ := strings.Cut(registry, "/")
-		return host
+		return strings.ToLower(host)
 	}
-	return repo.RegistryStr()
+	return strings.ToLower(repo.RegistryStr())
 }
 
 // IsRunRegistry reports whether hostport is the source or destination

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -60,6 +61,12 @@ type options struct {
 	// cloud gives methods "ecr" and "gar" their credentials; nil is the
 	// SDKs' default chains (tests set stand-ins).
 	cloud *cloudauth.Providers
+	// network, when set, resolves and dials for the engine (tests keep
+	// their names and connections on loopback with it).
+	network interface {
+		syncer.Resolver
+		Dial(ctx context.Context, network, addr string) (net.Conn, error)
+	}
 }
 
 // errInvalidManifest and errTagsFailed make the command exit non-zero.
@@ -195,6 +202,15 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		return err
 	}
 	req.DryRun = oo.dryRun
+	// The manifest is the user's own, run with the user's own access: its
+	// registries are reached wherever they resolve, as the user's other
+	// tools would. Hosts a registry names (redirects, token realms, upload
+	// Locations) get the dial policy the controller applies.
+	own := map[string]bool{
+		syncer.RegistryHostport(spec.Source.Registry):      true,
+		syncer.RegistryHostport(spec.Destination.Registry): true,
+	}
+	req.AllowInternal = func(hostport string) bool { return own[strings.ToLower(hostport)] }
 	if spec.CreateDestinationRepos && method == v1alpha1.AuthMethodECR && !oo.dryRun {
 		created, err := cloud.ECR.EnsureRepositories(ctx, registryhost.Host(spec.Destination.Registry), req.DestinationRepositories())
 		for _, repo := range created {
@@ -301,6 +317,9 @@ func (oo *options) engineOptions() (syncer.Options, error) {
 		BlobConcurrency:        oo.blobConcurrency,
 		PerRegistryConcurrency: oo.registryConcurrency,
 		OperationTimeout:       oo.registryTimeout,
+	}
+	if oo.network != nil {
+		opts.Resolver, opts.Dial = oo.network, oo.network.Dial
 	}
 	if oo.registryTimeout < 0 {
 		return opts, errors.New("--registry-timeout must not be negative")

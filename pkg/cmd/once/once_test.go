@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -590,17 +592,19 @@ func TestOnceExitStatus(t *testing.T) {
 	}
 }
 
-// TestOnceDialPolicy: once applies the engine's dial policy as the
-// controller does. A source registry that redirects its blobs to another
-// service on the machine gets a BlockedDestination and no connection.
+// TestOnceDialPolicy: once applies the engine's dial policy to hosts a
+// registry names, as the controller does: a source that redirects its blobs
+// to another service on the machine gets a BlockedDestination and no
+// connection there. The manifest's own registries, which the user chose,
+// are reached wherever their names resolve.
 func TestOnceDialPolicy(t *testing.T) {
 	noLogins(t)
 	canary := nettest.NewCanary(t)
 	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	var redirect atomic.Bool
+	var redirectTo atomic.Pointer[string]
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if redirect.Load() && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
-			http.Redirect(w, r, "http://"+canary.Host+"/latest/meta-data/iam/security-credentials/", http.StatusFound)
+		if to := redirectTo.Load(); to != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			http.Redirect(w, r, *to+"/latest/meta-data/iam/security-credentials/", http.StatusFound)
 			return
 		}
 		inner.ServeHTTP(w, r)
@@ -609,17 +613,67 @@ func TestOnceDialPolicy(t *testing.T) {
 	src := strings.TrimPrefix(srv.URL, "http://")
 	dst := startRegistry(t, "", "")
 	push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)
-	redirect.Store(true)
-	file := writeFile(t, "sync.yaml", fmt.Sprintf(manifestTmpl, src, dst, "    - name: app\n      tags: [v1]\n"))
-	out, _, err := runOnce("", "once", "-f", file, "--insecure-registry", src, "--insecure-registry", dst, "--registry-timeout", "5s")
-	if !errors.Is(err, errTagsFailed) || !strings.Contains(out, "BlockedDestination") {
-		t.Fatalf("err = %v, output:\n%s", err, out)
-	}
-	if strings.Contains(out, canary.Port) || strings.Contains(out, "canary-metadata-secret") {
-		t.Errorf("output names the refused address or its answer:\n%s", out)
+
+	for _, tc := range []struct {
+		name     string
+		source   string // the manifest's source registry
+		redirect string // where blob GETs are sent
+		want     string
+	}{
+		{"a redirect to a loopback service", src, "http://" + canary.Host, "BlockedDestination"},
+		{"a redirect to a name resolving to loopback", src, "http://storage.example.com:" + canary.Port, "BlockedDestination"},
+	} {
+		prefix := fmt.Sprintf("case%d", len(tc.name))
+		t.Run(tc.name, func(t *testing.T) {
+			n := nettest.New()
+			n.Name("storage.example.com", "127.0.0.1")
+			redirectTo.Store(&tc.redirect)
+			file := writeFile(t, "sync.yaml", strings.Replace(fmt.Sprintf(manifestTmpl, tc.source, dst, "    - name: app\n      tags: [v1]\n"),
+				"repositoryPrefix: mirror", "repositoryPrefix: "+prefix, 1))
+			var out, errOut bytes.Buffer
+			cmd := newRootWith(&out, &errOut, &options{network: n})
+			cmd.SetArgs([]string{"once", "-f", file, "--insecure-registry", tc.source, "--insecure-registry", dst, "--registry-timeout", "5s"})
+			err := cmd.Execute()
+			if !strings.Contains(out.String(), tc.want) {
+				t.Fatalf("err = %v, want %q in the output:\n%s%s", err, tc.want, out.String(), errOut.String())
+			}
+			if strings.Contains(out.String(), canary.Port) || strings.Contains(out.String(), "canary-metadata-secret") {
+				t.Errorf("output names the refused address or its answer:\n%s", out.String())
+			}
+		})
 	}
 	if n := canary.Accepted(); n != 0 {
 		t.Errorf("canary accepted %d connections", n)
+	}
+}
+
+// TestOnceReachesItsOwnRegistries: the manifest's registries are reached
+// wherever their names resolve, even into the machine, since the user who
+// runs once chose them; here a TLS registry named example.com.
+func TestOnceReachesItsOwnRegistries(t *testing.T) {
+	noLogins(t)
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
+	ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "https://") + "/upstream/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, randomImage(t), remote.WithTransport(srv.Client().Transport)); err != nil {
+		t.Fatal(err)
+	}
+	caFile := writeFile(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	dst := startRegistry(t, "", "")
+	// httptest's certificate names example.com; the test network resolves
+	// it to loopback.
+	n := nettest.New()
+	n.Name("example.com", "127.0.0.1")
+	file := writeFile(t, "sync.yaml", fmt.Sprintf(manifestTmpl, "example.com:"+port, dst, "    - name: app\n      tags: [v1]\n"))
+	var out, errOut bytes.Buffer
+	cmd := newRootWith(&out, &errOut, &options{network: n})
+	cmd.SetArgs([]string{"once", "-f", file, "--registry-ca-file", caFile, "--insecure-registry", dst})
+	if err := cmd.Execute(); err != nil || !strings.Contains(out.String(), "1 copied") {
+		t.Fatalf("err = %v, output:\n%s%s", err, out.String(), errOut.String())
 	}
 }
 
