@@ -119,61 +119,63 @@ type Engine struct {
 	hosts map[string]*hostState
 }
 
-// New validates opts, applies defaults and builds an Engine.
+// DefaultOptions are the values New gives the options left at zero. The
+// binaries' flags take their defaults from here.
+func DefaultOptions() Options {
+	return Options{
+		UserAgent:              DefaultUserAgent(),
+		TagConcurrency:         16,
+		CheckConcurrency:       64,
+		BlobConcurrency:        4,
+		PerRegistryConcurrency: 8,
+		OperationTimeout:       60 * time.Second,
+		MinTransferRate:        1 << 20,
+		MaxRetries:             4,
+		RetryBackoff:           200 * time.Millisecond,
+		RetryAfterCap:          60 * time.Second,
+		BreakerThreshold:       20,
+		BreakerCooldown:        30 * time.Second,
+		MaxListedTags:          100_000,
+		MaxTagListBytes:        8 << 20,
+		ReadMemory:             64 << 20,
+	}
+}
+
+// orDefault sets *v to d when *v is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+// New validates opts, applies DefaultOptions to what is unset and builds an
+// Engine.
 func New(opts Options) (*Engine, error) {
-	if opts.UserAgent == "" {
-		opts.UserAgent = DefaultUserAgent()
-	}
-	if opts.TagConcurrency == 0 {
-		opts.TagConcurrency = 16
-	}
-	if opts.CheckConcurrency == 0 {
-		opts.CheckConcurrency = 64
-	}
-	if opts.BlobConcurrency == 0 {
-		opts.BlobConcurrency = 4
-	}
-	if opts.PerRegistryConcurrency == 0 {
-		opts.PerRegistryConcurrency = 8
-	}
-	if opts.OperationTimeout == 0 {
-		opts.OperationTimeout = 60 * time.Second
-	}
-	if opts.BreakerThreshold == 0 {
-		opts.BreakerThreshold = 20
-	}
-	if opts.BreakerCooldown == 0 {
-		opts.BreakerCooldown = 30 * time.Second
-	}
-	if opts.MaxListedTags == 0 {
-		opts.MaxListedTags = 100_000
-	}
-	if opts.MaxTagListBytes == 0 {
-		opts.MaxTagListBytes = 8 << 20
-	}
-	if opts.ReadMemory == 0 {
-		opts.ReadMemory = 64 << 20
-	}
-	if opts.MinTransferRate == 0 {
-		opts.MinTransferRate = 1 << 20
-	}
-	if opts.MaxRetries == 0 {
-		opts.MaxRetries = 4
-	}
+	d := DefaultOptions()
+	orDefault(&opts.UserAgent, d.UserAgent)
+	orDefault(&opts.TagConcurrency, d.TagConcurrency)
+	orDefault(&opts.CheckConcurrency, d.CheckConcurrency)
+	orDefault(&opts.BlobConcurrency, d.BlobConcurrency)
+	orDefault(&opts.PerRegistryConcurrency, d.PerRegistryConcurrency)
+	orDefault(&opts.OperationTimeout, d.OperationTimeout)
+	orDefault(&opts.MinTransferRate, d.MinTransferRate)
+	orDefault(&opts.MaxRetries, d.MaxRetries)
+	orDefault(&opts.RetryBackoff, d.RetryBackoff)
+	orDefault(&opts.RetryAfterCap, d.RetryAfterCap)
+	orDefault(&opts.BreakerThreshold, d.BreakerThreshold)
+	orDefault(&opts.BreakerCooldown, d.BreakerCooldown)
+	orDefault(&opts.MaxListedTags, d.MaxListedTags)
+	orDefault(&opts.MaxTagListBytes, d.MaxTagListBytes)
+	orDefault(&opts.ReadMemory, d.ReadMemory)
 	if opts.MaxRetries < 0 {
 		opts.MaxRetries = 0
-	}
-	if opts.RetryBackoff == 0 {
-		opts.RetryBackoff = 200 * time.Millisecond
-	}
-	if opts.RetryAfterCap == 0 {
-		opts.RetryAfterCap = 60 * time.Second
 	}
 	if opts.TagConcurrency < 0 || opts.CheckConcurrency < 0 || opts.BlobConcurrency < 0 || opts.PerRegistryConcurrency < 0 {
 		return nil, fmt.Errorf("concurrency options must not be negative")
 	}
 	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 || opts.MaxListedTags < 0 || opts.MaxTagListBytes < 0 || opts.ReadMemory < 0 || opts.BreakerCooldown < 0 {
-		return nil, fmt.Errorf("durations must not be negative")
+		return nil, fmt.Errorf("durations and limits must not be negative")
 	}
 	e := &Engine{
 		opts:     opts,

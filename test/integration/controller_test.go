@@ -698,7 +698,7 @@ func TestLeaderHandover(t *testing.T) {
 		o.LeaderElectionNamespace, o.LeaderElectionID = "portager-system", "portager-controller"
 		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 3*time.Second, 2*time.Second, 200*time.Millisecond
 		o.MetricsBindAddress = "127.0.0.1:0"
-		o.InsecureRegistries = []string{env.src.host, env.dst.host}
+		o.Engine.InsecureRegistries = []string{env.src.host, env.dst.host}
 		o.EngineTransport = func(rt http.RoundTripper) http.RoundTripper {
 			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 				r.requests.Add(1)

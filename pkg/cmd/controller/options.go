@@ -27,12 +27,12 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/cloudauth"
+	"github.com/portager/portager/pkg/cmd/engineoptions"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 	"github.com/portager/portager/pkg/gate"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	"github.com/portager/portager/pkg/generated/clientset/versioned/scheme"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
-	"github.com/portager/portager/pkg/syncer"
 )
 
 // Options are the controller's flags.
@@ -42,21 +42,15 @@ type Options struct {
 	// NamespaceWorkers bounds the workers one namespace holds.
 	NamespaceWorkers int
 
-	// Transport policy belongs to the cluster admin: no ImageSync can lower it.
-	InsecureRegistries []string
-	RegistryCAFiles    []string
+	// Engine holds the copy engine's flags. Transport policy among them
+	// belongs to the cluster admin: no ImageSync can lower it.
+	Engine *engineoptions.Options
 	// SigstoreTrustedRoot is the trusted_root.json keyless cosign
 	// signatures are verified with; empty is the built-in public-good root.
 	SigstoreTrustedRoot string
 
-	TagConcurrency         int
-	CheckConcurrency       int
-	PerRegistryConcurrency int
-	OperationTimeout       time.Duration
-	BreakerThreshold       int
-	BreakerCooldown        time.Duration
-	MaxTransientRetries    int
-	RateLimitCap           time.Duration
+	MaxTransientRetries int
+	RateLimitCap        time.Duration
 	// MinSyncInterval is the least time between the end of a run and a run
 	// started by a spec change.
 	MinSyncInterval time.Duration
@@ -82,12 +76,7 @@ func NewOptions() *Options {
 	return &Options{
 		Workers:                 16,
 		NamespaceWorkers:        4,
-		TagConcurrency:          16,
-		CheckConcurrency:        64,
-		PerRegistryConcurrency:  8,
-		OperationTimeout:        60 * time.Second,
-		BreakerThreshold:        20,
-		BreakerCooldown:         30 * time.Second,
+		Engine:                  engineoptions.NewOptions(),
 		MaxTransientRetries:     5,
 		RateLimitCap:            time.Hour,
 		MinSyncInterval:         30 * time.Second,
@@ -106,18 +95,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the cluster (in-cluster config when empty).")
 	fs.IntVar(&o.Workers, "workers", o.Workers, "ImageSyncs synced at once.")
 	fs.IntVar(&o.NamespaceWorkers, "namespace-workers", o.NamespaceWorkers, "Most workers the ImageSyncs of one namespace hold at once, so that one tenant cannot occupy the controller; 0 for no limit.")
-	fs.StringArrayVar(&o.InsecureRegistries, "insecure-registry", o.InsecureRegistries, "HOST[:PORT] of a registry spoken to over plain HTTP. Repeatable. Every other registry needs verified TLS.")
-	fs.StringArrayVar(&o.RegistryCAFiles, "registry-ca-file", o.RegistryCAFiles, "PEM file of extra CA certificates trusted for registries, on top of the system roots. Repeatable.")
 	fs.StringVar(&o.SigstoreTrustedRoot, "sigstore-trusted-root", o.SigstoreTrustedRoot, "Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) that keyless cosign signatures are verified with; it must list a CT log. Default: the public-good instance's root built into this binary.")
-	fs.IntVar(&o.TagConcurrency, "tag-concurrency", o.TagConcurrency, "Tags copied at once within one ImageSync.")
-	fs.IntVar(&o.CheckConcurrency, "check-concurrency", o.CheckConcurrency, "Tags checked at once within one ImageSync: resolved to a digest on both sides and passed through the verification gates. Their requests still wait for --registry-concurrency.")
-	fs.IntVar(&o.PerRegistryConcurrency, "registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
-	// The flag's first name, from before it matched `portager once`'s; still accepted.
-	fs.IntVar(&o.PerRegistryConcurrency, "per-registry-concurrency", o.PerRegistryConcurrency, "In-flight requests per registry host.")
+	o.Engine.AddFlags(fs)
+	// The first name of --registry-concurrency; still accepted.
+	fs.IntVar(&o.Engine.RegistryConcurrency, "per-registry-concurrency", o.Engine.RegistryConcurrency, "In-flight requests per registry host.")
 	_ = fs.MarkDeprecated("per-registry-concurrency", "use --registry-concurrency")
-	fs.DurationVar(&o.OperationTimeout, "registry-timeout", o.OperationTimeout, "Deadline of one registry request, its response and body (a blob gets longer in proportion to its size), and the longest a transfer may stall.")
-	fs.IntVar(&o.BreakerThreshold, "breaker-threshold", o.BreakerThreshold, "Requests in a row a registry host may answer with server errors before requests to it pause for --breaker-cooldown; its tags then fail at once as Transient. Negative disables.")
-	fs.DurationVar(&o.BreakerCooldown, "breaker-cooldown", o.BreakerCooldown, "How long requests to a failing registry host pause before one request probes it again.")
 	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
 	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
 	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval, "Least time between the end of one run of an ImageSync and a run started by a change of its spec; earlier changes wait. The API server's flag of the same name limits on-demand requests. 0 disables the limit.")
@@ -142,19 +124,7 @@ func (o *Options) Validate() error {
 	if o.MinSyncInterval < 0 {
 		errs = append(errs, errors.New("--min-sync-interval must not be negative"))
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"tag-concurrency", o.TagConcurrency}, {"check-concurrency", o.CheckConcurrency}, {"registry-concurrency", o.PerRegistryConcurrency}} {
-		if f.v < 1 {
-			errs = append(errs, fmt.Errorf("--%s must be at least 1", f.name))
-		}
-	}
-	for _, f := range o.RegistryCAFiles {
-		if _, err := os.Stat(f); err != nil {
-			errs = append(errs, fmt.Errorf("--registry-ca-file: %w", err))
-		}
-	}
+	errs = append(errs, o.Engine.Validate()...)
 	return utilerrors.NewAggregate(errs)
 }
 
@@ -163,26 +133,6 @@ func (o *Options) restConfig() (*rest.Config, error) {
 		return rest.InClusterConfig()
 	}
 	return clientcmd.BuildConfigFromFlags("", o.Kubeconfig)
-}
-
-func (o *Options) engineOptions() (syncer.Options, error) {
-	opts := syncer.Options{
-		InsecureHosts:          o.InsecureRegistries,
-		TagConcurrency:         o.TagConcurrency,
-		CheckConcurrency:       o.CheckConcurrency,
-		PerRegistryConcurrency: o.PerRegistryConcurrency,
-		OperationTimeout:       o.OperationTimeout,
-		BreakerThreshold:       o.BreakerThreshold,
-		BreakerCooldown:        o.BreakerCooldown,
-	}
-	if len(o.RegistryCAFiles) > 0 {
-		pool, err := syncer.LoadRootCAs(o.RegistryCAFiles)
-		if err != nil {
-			return opts, fmt.Errorf("--registry-ca-file: %w", err)
-		}
-		opts.RootCAs = pool
-	}
-	return opts, nil
 }
 
 // Run runs the controller until ctx ends. With leader election it syncs only
@@ -208,7 +158,7 @@ func (o *Options) Run(ctx context.Context) error {
 // for Secrets, SubjectAccessReviews, Events and the leader Lease.
 func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface, kube kubernetes.Interface) error {
 	logger := klog.FromContext(ctx)
-	engineOpts, err := o.engineOptions()
+	engineOpts, err := o.Engine.ToEngine()
 	if err != nil {
 		return err
 	}

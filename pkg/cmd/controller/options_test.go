@@ -44,7 +44,7 @@ func TestConcurrencyFlags(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Validate() = %v", err)
 			}
-			opts, err := o.engineOptions()
+			opts, err := o.Engine.ToEngine()
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/apis/portager/validation"
 	"github.com/portager/portager/pkg/cloudauth"
+	"github.com/portager/portager/pkg/cmd/engineoptions"
 	"github.com/portager/portager/pkg/dockerconfig"
 	"github.com/portager/portager/pkg/gate"
 	"github.com/portager/portager/pkg/registryhost"
@@ -48,15 +49,13 @@ func init() {
 type options struct {
 	file         string
 	dockerConfig string
-	insecure     []string
-	caFiles      []string
 	sigstoreRoot string
 	dryRun       bool
 	output       string
 
-	tagConcurrency, checkConcurrency, blobConcurrency, registryConcurrency int
-	registryTimeout                                                        time.Duration
-	timeout                                                                time.Duration
+	timeout time.Duration
+	// engine holds the copy engine's flags, as the controller has them.
+	engine *engineoptions.Options
 
 	// cloud gives methods "ecr" and "gar" their credentials; nil is the
 	// SDKs' default chains (tests set stand-ins).
@@ -133,14 +132,11 @@ it creates no ECR repository. It exits non-zero only if a tag failed.
 	f.StringVarP(&oo.file, "filename", "f", "", `ImageSync manifest to sync (YAML or JSON); "-" reads standard input.`)
 	_ = cmd.MarkFlagRequired("filename")
 	f.StringVar(&oo.dockerConfig, "docker-config", "", "Docker config.json with credentials for both registries (default: docker login's file, else podman login's, if there is one; otherwise anonymous).")
-	f.StringArrayVar(&oo.insecure, "insecure-registry", nil, "host[:port] spoken to over plain HTTP (repeatable).")
 	f.StringVar(&oo.sigstoreRoot, "sigstore-trusted-root", "", "Sigstore trusted_root.json (Fulcio CAs, Rekor and CT log keys) for keyless cosign verification; it must list a CT log (default: the public-good root built in).")
-	f.StringArrayVar(&oo.caFiles, "registry-ca-file", nil, "PEM file of CAs trusted in addition to the system roots (repeatable).")
-	f.IntVar(&oo.tagConcurrency, "tag-concurrency", 0, "Tags copied at once (default: the engine's, 16).")
-	f.IntVar(&oo.checkConcurrency, "check-concurrency", 0, "Tags checked at once: resolved to a digest on both sides and passed through the verification gates (default: the engine's, 64). Their requests still wait for --registry-concurrency.")
-	f.IntVar(&oo.blobConcurrency, "blob-concurrency", 0, "Blobs copied at once per image (default: the engine's, 4).")
-	f.IntVar(&oo.registryConcurrency, "registry-concurrency", 0, "In-flight requests per registry host (default: the engine's, 8).")
-	f.DurationVar(&oo.registryTimeout, "registry-timeout", 60*time.Second, "Deadline of one registry request, its response and body (a blob gets longer in proportion to its size), and the longest a transfer may stall.")
+	if oo.engine == nil {
+		oo.engine = engineoptions.NewOptions()
+	}
+	oo.engine.AddFlags(f)
 	f.DurationVar(&oo.timeout, "timeout", 0, "Give up after this long (0: no limit).")
 	f.BoolVar(&oo.dryRun, "dry-run", false, "Report which tags a run would copy, and copy nothing.")
 	f.StringVarP(&oo.output, "output", "o", outputTable, "Output format: "+strings.Join(outputFormats, ", ")+". json and yaml print one object: the summary counts and a result per tag.")
@@ -308,31 +304,17 @@ func singleDocument(data []byte) ([]byte, error) {
 	}
 }
 
-// engineOptions maps the transport and concurrency flags to the engine.
+// engineOptions maps the engine's flags to the engine.
 func (oo *options) engineOptions() (syncer.Options, error) {
-	opts := syncer.Options{
-		InsecureHosts:          oo.insecure,
-		TagConcurrency:         oo.tagConcurrency,
-		CheckConcurrency:       oo.checkConcurrency,
-		BlobConcurrency:        oo.blobConcurrency,
-		PerRegistryConcurrency: oo.registryConcurrency,
-		OperationTimeout:       oo.registryTimeout,
+	if errs := oo.engine.Validate(); len(errs) > 0 {
+		return syncer.Options{}, errors.Join(errs...)
+	}
+	opts, err := oo.engine.ToEngine()
+	if err != nil {
+		return opts, err
 	}
 	if oo.network != nil {
 		opts.Resolver, opts.Dial = oo.network, oo.network.Dial
-	}
-	if oo.registryTimeout < 0 {
-		return opts, errors.New("--registry-timeout must not be negative")
-	}
-	if oo.tagConcurrency < 0 || oo.checkConcurrency < 0 || oo.blobConcurrency < 0 || oo.registryConcurrency < 0 {
-		return opts, errors.New("concurrency flags must not be negative")
-	}
-	if len(oo.caFiles) > 0 {
-		pool, err := syncer.LoadRootCAs(oo.caFiles)
-		if err != nil {
-			return opts, fmt.Errorf("--registry-ca-file: %w", err)
-		}
-		opts.RootCAs = pool
 	}
 	return opts, nil
 }

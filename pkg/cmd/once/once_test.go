@@ -369,7 +369,7 @@ spec:
 		{
 			name: "negative check concurrency",
 			args: append([]string{"once", "-f", good, "--check-concurrency", "-1"}, insecure...),
-			want: want{errText: "concurrency flags must not be negative", noOutput: true},
+			want: want{errText: "--check-concurrency must be at least 1", noOutput: true},
 		},
 		{
 			name: "manifest file missing",
@@ -677,9 +677,20 @@ func TestOnceReachesItsOwnRegistries(t *testing.T) {
 	}
 }
 
-// TestEngineOptions: each concurrency flag reaches its engine option.
+// TestEngineOptions: the engine's flags reach the engine.
 func TestEngineOptions(t *testing.T) {
-	oo := &options{tagConcurrency: 2, checkConcurrency: 3, blobConcurrency: 5, registryConcurrency: 7, registryTimeout: 3 * time.Second}
+	oo := &options{}
+	cmd := newRootWith(io.Discard, io.Discard, oo)
+	if err := cmd.ParseFlags(nil); err != nil {
+		t.Fatal(err)
+	}
+	sub, _, err := cmd.Find([]string{"once"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.ParseFlags([]string{"--tag-concurrency=2", "--check-concurrency=3", "--blob-concurrency=5", "--registry-concurrency=7", "--registry-timeout=3s"}); err != nil {
+		t.Fatal(err)
+	}
 	opts, err := oo.engineOptions()
 	if err != nil {
 		t.Fatal(err)

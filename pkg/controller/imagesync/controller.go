@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -483,12 +484,13 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	}, sum)
 }
 
-// timedOut says, for each tag the run's deadline cut short, that
-// spec.timeout ended it. Such tags are transient: the controller retries
+// timedOut says, for each tag the run's deadline cut short (cancelled,
+// or failed on the expired context), that spec.timeout ended it. Such tags are transient: the controller retries
 // them after its backoff.
 func timedOut(results []syncer.TagResult, timeout time.Duration) {
 	for i, r := range results {
-		if r.Outcome == syncer.OutcomeFailed && (r.Reason == syncer.ReasonTransient || r.Reason == syncer.ReasonCanceled) {
+		cut := r.Reason == syncer.ReasonCanceled || r.Reason == syncer.ReasonTransient && strings.Contains(r.Message, context.DeadlineExceeded.Error())
+		if r.Outcome == syncer.OutcomeFailed && cut {
 			results[i].Reason, results[i].Transient = syncer.ReasonTransient, true
 			results[i].Message = fmt.Sprintf("the run exceeded spec.timeout (%s) before this tag finished", timeout)
 		}
