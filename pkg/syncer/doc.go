@@ -10,11 +10,18 @@
 //     ping and auth state is cached per registry host for the whole run;
 //   - blobs shared by many tags are copied once per run and mounted across
 //     repositories of the destination when they already landed there;
-//   - every request has a deadline (an idle watchdog for streams) and
-//     transient failures are retried with bounded jittered backoff while 429
-//     Retry-After is honoured only up to a cap;
+//   - every request has an absolute deadline (longer for a blob, by its
+//     size) and a stall limit, and transient failures are retried with
+//     bounded jittered backoff while 429 Retry-After is honoured only up to
+//     a cap; a host failing many requests in a row trips a breaker;
 //   - credentials are attached per side (source and destination each have a
-//     keychain, even on the same host) and only to that registry's host.
+//     keychain, even on the same host) and only to that registry's host and
+//     scheme.
+//
+// Every registry is hostile input. One dial policy decides every
+// connection, to a registry or to any URL a registry names (reach.go);
+// every response is bounded before it is held in memory (limits.go); a
+// host's request slots are shared fairly between runs (fairslots.go).
 //
 // Nothing partial becomes visible at the destination: blobs are pushed
 // first, then child manifests by digest, then (for an image with
