@@ -17,6 +17,7 @@ type Net struct {
 	names    map[string][]netip.Addr
 	routes   map[string]string // "ip:port" -> "127.0.0.1:port"
 	attempts []string
+	lookups  []string
 }
 
 // New returns an empty network.
@@ -40,10 +41,12 @@ func (n *Net) Route(ip, port, target string) {
 	n.routes[net.JoinHostPort(ip, port)] = target
 }
 
-// LookupNetIP answers from the names given to Name and never asks DNS.
+// LookupNetIP records the lookup and answers from the names given to Name;
+// it never asks DNS.
 func (n *Net) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.lookups = append(n.lookups, host)
 	if a, ok := n.names[strings.ToLower(host)]; ok {
 		return a, nil
 	}
@@ -79,4 +82,11 @@ func (n *Net) Dialed(prefix string) int {
 		}
 	}
 	return c
+}
+
+// Lookups returns the names looked up so far, in order.
+func (n *Net) Lookups() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.lookups...)
 }

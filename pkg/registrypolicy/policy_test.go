@@ -2,14 +2,13 @@ package registrypolicy
 
 import (
 	"context"
-	"errors"
-	"net/netip"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/portager/portager/internal/nettest"
 	"github.com/portager/portager/pkg/apis/portager"
 )
 
@@ -39,21 +38,6 @@ func spec(src, dst, prefix string, images ...string) *portager.ImageSyncSpec {
 		s.Images = append(s.Images, portager.ImageSpec{Name: i})
 	}
 	return s
-}
-
-// testResolver answers from a map and records what it was asked; it never
-// reaches the network.
-type testResolver struct {
-	addrs map[string][]netip.Addr
-	asked []string
-}
-
-func (r *testResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
-	r.asked = append(r.asked, host)
-	if a, ok := r.addrs[host]; ok {
-		return a, nil
-	}
-	return nil, errors.New("no such host")
 }
 
 func TestCheck(t *testing.T) {
@@ -125,10 +109,9 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &testResolver{addrs: map[string][]netip.Addr{
-				"harbor.internal.": {netip.MustParseAddr("10.20.1.5")},
-				"db.internal.":     {netip.MustParseAddr("10.30.1.5")},
-			}}
+			r := nettest.New()
+			r.Name("harbor.internal.", "10.20.1.5")
+			r.Name("db.internal.", "10.30.1.5")
 			errs := Checker{Resolver: r}.Check(context.Background(), Target{Namespace: "team-a", NamespaceLabels: teamA, Spec: tc.spec}, tc.policies)
 			if len(errs)*2 != len(tc.want) {
 				t.Fatalf("errors = %v, want %q", errs, tc.want)
@@ -145,7 +128,7 @@ func TestCheck(t *testing.T) {
 // TestCheckResolvesOnlyInternalNamesUnderCIDR counts lookups: public names,
 // literal addresses and sides without a CIDR entry resolve nothing.
 func TestCheckResolvesOnlyInternalNamesUnderCIDR(t *testing.T) {
-	r := &testResolver{}
+	r := nettest.New()
 	c := Checker{Resolver: r}
 	policies := []portager.RegistryPolicy{policy("corp", nil, entries("10.20.0.0/16", "ghcr.io"), entries("harbor.internal"))}
 	for _, s := range []*portager.ImageSyncSpec{
@@ -155,12 +138,12 @@ func TestCheckResolvesOnlyInternalNamesUnderCIDR(t *testing.T) {
 	} {
 		c.Check(context.Background(), Target{Namespace: "x", Spec: s}, policies)
 	}
-	if len(r.asked) != 0 {
-		t.Fatalf("lookups = %q, want none", r.asked)
+	if asked := r.Lookups(); len(asked) != 0 {
+		t.Fatalf("lookups = %q, want none", asked)
 	}
 	c.Check(context.Background(), Target{Namespace: "x", Spec: spec("registry.svc", "harbor.internal", "", "a")}, policies)
-	if len(r.asked) != 1 || r.asked[0] != "registry.svc." {
-		t.Fatalf("lookups = %q, want one for the fully qualified registry.svc.", r.asked)
+	if asked := r.Lookups(); len(asked) != 1 || asked[0] != "registry.svc." {
+		t.Fatalf("lookups = %q, want one for the fully qualified registry.svc.", asked)
 	}
 }
 

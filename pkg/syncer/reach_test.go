@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -58,6 +59,8 @@ func TestDialPolicy(t *testing.T) {
 		wantReason    string
 		// reached is whether the canary may see connections.
 		reached bool
+		// maxBlobGETs, when set, bounds the source's blob GETs.
+		maxBlobGETs int
 	}{
 		{
 			name:       "blob redirect to a loopback service",
@@ -105,6 +108,18 @@ func TestDialPolicy(t *testing.T) {
 			// catches them, after the one connection the test allowed.
 			wantReason: ReasonDigestMismatch,
 			reached:    true,
+		},
+		{
+			name: "redirects that never end",
+			setup: func(v env) {
+				v.src.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, r.URL.Path+"?hop="+fmt.Sprint(len(r.URL.RawQuery)), http.StatusTemporaryRedirect)
+				}})
+			},
+			wantReason: ReasonBlockedDestination,
+			// Two blobs (config and layer), each GET followed by at most
+			// maxRedirects redirects, and not retried.
+			maxBlobGETs: 2 * (1 + maxRedirects),
 		},
 		{
 			name: "upload Location on a loopback service",
@@ -174,6 +189,9 @@ func TestDialPolicy(t *testing.T) {
 						t.Errorf("message names %q: %s", addr, r.Message)
 					}
 				}
+			}
+			if gets := v.src.count(http.MethodGet, "blob+fault"); tc.maxBlobGETs > 0 && (gets == 0 || gets > tc.maxBlobGETs) {
+				t.Errorf("%d blob GETs, want 1 to %d", gets, tc.maxBlobGETs)
 			}
 			if got := v.canary.Accepted(); (got > 0) != tc.reached {
 				t.Errorf("canary accepted %d connections, want reached=%v", got, tc.reached)
