@@ -185,7 +185,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 	if realm.Scheme != "https" && !(realm.Scheme == "http" && a.e.insecure[strings.ToLower(realm.Host)]) {
 		return "", fmt.Errorf("token realm of %s must use https", a.host.host)
 	}
-	ctx, wd := newWatchdog(ctx, a.e.opts.OperationTimeout, a.e.opts.OperationTimeout)
+	ctx, wd := newWatchdog(ctx, a.e.opts.OperationTimeout, a.e.opts.OperationTimeout, a.e.opts.MinTransferRate)
 	defer wd.stop()
 	var req *http.Request
 	if a.cfg.IdentityToken != "" {

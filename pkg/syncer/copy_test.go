@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/portager/portager/internal/nettest"
 )
 
 func mustLayer(t *testing.T, size int64, mt types.MediaType) v1.Layer {
@@ -231,38 +234,87 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 }
 
 // TestNondistributableLayers: foreign layers are left unfetched unless
-// AllowNondistributable is set.
+// AllowNondistributable is set, and then they are copied from the source
+// registry only. The URLs a foreign layer's descriptor names (chosen by
+// whoever wrote the manifest) are never dialled: here they point at a
+// loopback canary, instance metadata and a name resolving to a private
+// address, and none sees a connection or a dial attempt, whether the copy
+// succeeds or the source lacks the blob.
 func TestNondistributableLayers(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
+	canary := nettest.NewCanary(t)
+	n := nettest.New()
+	n.Name("layers.example.com", "10.0.0.5")
 	foreign := mustLayer(t, 1500, types.DockerForeignLayer)
-	img := imageOf(t, types.DockerManifestSchema2, mustLayer(t, 1000, types.DockerLayer), foreign)
-	ref := src.ref("win:1")
-	r, _ := parseRef(ref)
-	if err := remote.Write(r, img, remote.WithNondistributable, remote.WithTransport(http.DefaultTransport)); err != nil {
+	fd, _ := foreign.Digest()
+	img, err := mutate.Append(mutate.MediaType(empty.Image, types.DockerManifestSchema2),
+		mutate.Addendum{Layer: mustLayer(t, 1000, types.DockerLayer), MediaType: types.DockerLayer},
+		mutate.Addendum{Layer: foreign, MediaType: types.DockerForeignLayer, URLs: []string{
+			"http://" + canary.Host + "/" + fd.String(),
+			"http://169.254.169.254/latest/meta-data/" + fd.String(),
+			"https://layers.example.com/" + fd.String(),
+		}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	fd, _ := foreign.Digest()
-	for _, allow := range []bool{false, true} {
-		dst := newTestRegistry(t)
-		src.reset()
-		e := newTestEngine(t, func(o *Options) { o.AllowNondistributable = allow }, src, dst)
-		res := mustSync(t, e, Request{
-			Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
-			Images: []Image{{Name: "win", Tags: []string{"1"}}},
-		})
-		if res[0].Outcome != OutcomeCopied || dst.digestOf("win:1") != mustDigest(t, img) {
-			t.Fatalf("allow=%v: %+v", allow, res[0])
-		}
-		fetched := false
-		for _, rec := range src.all() {
-			if rec.Kind == "blob" && strings.HasSuffix(rec.Path, fd.String()) {
-				fetched = true
+	for _, tc := range []struct {
+		name  string
+		allow bool
+		// inSource pushes the foreign layer's blob to the source too.
+		inSource    bool
+		wantOutcome Outcome
+	}{
+		{"left out", false, true, OutcomeCopied},
+		{"copied from the source", true, true, OutcomeCopied},
+		{"missing from the source", true, false, OutcomeFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newTestRegistry(t)
+			dst := newTestRegistry(t)
+			r, _ := parseRef(src.ref("win:1"))
+			opts := []remote.Option{remote.WithTransport(http.DefaultTransport)}
+			if tc.inSource {
+				opts = append(opts, remote.WithNondistributable)
 			}
-		}
-		if fetched != allow || dst.blobs.has("win", fd.String()) != allow {
-			t.Errorf("allow=%v: foreign layer fetched=%v present=%v", allow, fetched, dst.blobs.has("win", fd.String()))
-		}
+			if err := remote.Write(r, img, opts...); err != nil {
+				t.Fatal(err)
+			}
+			src.reset()
+			e := newTestEngine(t, func(o *Options) {
+				o.AllowNondistributable = tc.allow
+				testNetOptions(n)(o)
+			}, src, dst)
+			res := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Images: []Image{{Name: "win", Tags: []string{"1"}}},
+			})
+			if res[0].Outcome != tc.wantOutcome {
+				t.Fatalf("%+v, want outcome %s", res[0], tc.wantOutcome)
+			}
+			if tc.wantOutcome == OutcomeCopied && dst.digestOf("win:1") != mustDigest(t, img) {
+				t.Errorf("not copied")
+			}
+			fetched := false
+			for _, rec := range src.all() {
+				if rec.Kind == "blob" && strings.HasSuffix(rec.Path, fd.String()) {
+					fetched = true
+				}
+			}
+			if fetched != tc.allow || dst.blobs.has("win", fd.String()) != (tc.allow && tc.inSource) {
+				t.Errorf("foreign layer fetched from the source=%v present=%v", fetched, dst.blobs.has("win", fd.String()))
+			}
+			if got := canary.Accepted(); got != 0 {
+				t.Errorf("the canary named by the layer's URLs accepted %d connections", got)
+			}
+			for _, addr := range []string{"169.254.169.254", "10.0.0.5"} {
+				if got := n.Dialed(addr); got != 0 {
+					t.Errorf("%d dial attempts to %s", got, addr)
+				}
+			}
+			if got := n.Lookups(); slices.Contains(got, "layers.example.com") {
+				t.Errorf("a foreign layer's host was looked up: %v", got)
+			}
+		})
 	}
 }
 

@@ -52,9 +52,12 @@ type Options struct {
 
 	// OperationTimeout is the absolute deadline of every request, its
 	// response and its body (default 60s). A blob's request gets longer in
-	// proportion to its size (MinTransferRate). It is also the longest a
-	// request may go without progress, so a hung registry fails fast while
-	// a large blob that keeps flowing is not cut off.
+	// proportion to its size (MinTransferRate). It is also the window in
+	// which a request must make progress: a request that waits a whole
+	// window for its response ends, and so does a body that moves less
+	// than an eighth of MinTransferRate over a window. A hung or trickling
+	// registry fails fast and frees the slots the transfer holds, while a
+	// large blob that keeps flowing is not cut off.
 	OperationTimeout time.Duration
 	// MinTransferRate is the slowest average rate, in bytes per second,
 	// at which a blob may still arrive in time: its request's deadline is

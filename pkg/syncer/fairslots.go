@@ -6,55 +6,81 @@ import (
 )
 
 // fairSlots are a registry host's request slots, shared by every run of the
-// engine. A run alone may use them all. While runs wait, each freed slot goes
-// to the waiting run that holds the fewest slots of the host (the earliest
-// waiter among equals), so runs that share a host converge on equal shares,
-// and one ImageSync with thousands of tags cannot keep another tenant's run
-// waiting for its whole length.
+// engine. A tenant alone may use them all. While tenants wait, each freed
+// slot goes to the waiting tenant that holds the fewest slots of the host,
+// and among those to the one served least recently, so tenants that share a
+// host converge on equal shares and take turns: one ImageSync with
+// thousands of tags cannot keep another tenant's run waiting for its whole
+// length. A tenant's own requests are served in the order they came.
 type fairSlots struct {
 	mu      sync.Mutex
 	free    int
-	held    map[any]int
-	waiters []*slotWaiter
+	served  uint64 // grants so far; orders the tenants' turns
+	waiters int    // requests waiting, across tenants
+	// owners are the tenants holding or waiting for a slot. A tenant with
+	// neither is forgotten, so the map stays as small as the traffic.
+	owners map[any]*slotOwner
 }
 
-type slotWaiter struct {
-	owner   any
-	granted chan struct{}
+type slotOwner struct {
+	held    int
+	waiting []chan struct{}
+	// lastServed is the value of served at this tenant's latest grant.
+	lastServed uint64
 }
 
 func newFairSlots(n int) *fairSlots {
-	return &fairSlots{free: n, held: map[any]int{}}
+	return &fairSlots{free: n, owners: map[any]*slotOwner{}}
 }
 
-// acquire takes a slot for owner (a run), waiting for its turn.
+func (s *fairSlots) owner(key any) *slotOwner {
+	o := s.owners[key]
+	if o == nil {
+		o = &slotOwner{}
+		s.owners[key] = o
+	}
+	return o
+}
+
+// forget drops a tenant that holds and waits for nothing.
+func (s *fairSlots) forget(key any, o *slotOwner) {
+	if o.held <= 0 && len(o.waiting) == 0 {
+		delete(s.owners, key)
+	}
+}
+
+// acquire takes a slot for owner (a tenant), waiting for its turn.
 func (s *fairSlots) acquire(ctx context.Context, owner any) error {
 	s.mu.Lock()
-	if s.free > 0 && len(s.waiters) == 0 {
-		s.grant(owner)
+	o := s.owner(owner)
+	if s.free > 0 && s.waiters == 0 {
+		s.grant(o)
 		s.mu.Unlock()
 		return nil
 	}
-	w := &slotWaiter{owner: owner, granted: make(chan struct{})}
-	s.waiters = append(s.waiters, w)
+	granted := make(chan struct{})
+	o.waiting = append(o.waiting, granted)
+	s.waiters++
 	s.mu.Unlock()
 	select {
-	case <-w.granted:
+	case <-granted:
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		select {
-		case <-w.granted:
+		case <-granted:
 			// Granted while giving up: hand the slot on.
 			s.releaseLocked(owner)
 		default:
-			for i, o := range s.waiters {
-				if o == w {
-					s.waiters = append(s.waiters[:i], s.waiters[i+1:]...)
+			for i, w := range o.waiting {
+				if w == granted {
+					o.waiting = append(o.waiting[:i], o.waiting[i+1:]...)
+					s.waiters--
 					break
 				}
 			}
+			s.forget(owner, o)
 		}
 		return ctx.Err()
 	}
@@ -69,25 +95,32 @@ func (s *fairSlots) release(owner any) {
 
 func (s *fairSlots) releaseLocked(owner any) {
 	s.free++
-	if s.held[owner]--; s.held[owner] <= 0 {
-		delete(s.held, owner)
+	if o := s.owners[owner]; o != nil {
+		o.held--
+		s.forget(owner, o)
 	}
-	if len(s.waiters) == 0 {
-		return
-	}
-	next := 0
-	for i, w := range s.waiters {
-		if s.held[w.owner] < s.held[s.waiters[next].owner] {
-			next = i
+	var next *slotOwner
+	for _, o := range s.owners {
+		if len(o.waiting) == 0 {
+			continue
+		}
+		if next == nil || o.held < next.held || (o.held == next.held && o.lastServed < next.lastServed) {
+			next = o
 		}
 	}
-	w := s.waiters[next]
-	s.waiters = append(s.waiters[:next], s.waiters[next+1:]...)
-	s.grant(w.owner)
-	close(w.granted)
+	if next == nil {
+		return
+	}
+	w := next.waiting[0]
+	next.waiting = next.waiting[1:]
+	s.waiters--
+	s.grant(next)
+	close(w)
 }
 
-func (s *fairSlots) grant(owner any) {
+func (s *fairSlots) grant(o *slotOwner) {
 	s.free--
-	s.held[owner]++
+	o.held++
+	s.served++
+	o.lastServed = s.served
 }

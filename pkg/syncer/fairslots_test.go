@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,8 +50,15 @@ func TestFairSlots(t *testing.T) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.free != 0 || len(s.waiters) != 0 || s.held["big"] != 1 || s.held["small"] != 1 {
-		t.Errorf("free %d, waiters %d, held %v", s.free, len(s.waiters), s.held)
+	if s.free != 0 || s.waiters != 0 || len(s.owners) != 2 || s.owners["big"].held != 1 || s.owners["small"].held != 1 {
+		t.Errorf("free %d, waiters %d, owners %d", s.free, s.waiters, len(s.owners))
+	}
+	s.mu.Unlock()
+	s.release("big")
+	s.release("small")
+	s.mu.Lock()
+	if s.free != 2 || len(s.owners) != 0 {
+		t.Errorf("after every release: free %d, owners %d", s.free, len(s.owners))
 	}
 }
 
@@ -99,4 +108,94 @@ func TestRunsShareRegistrySlots(t *testing.T) {
 	if atB > 40 {
 		t.Errorf("the small run finished after %d of the large run's tags", atB)
 	}
+}
+
+// TestTenantsShareRegistrySlots: three runs against one slow source with
+// two slots. Runs of one tenant share one fair share: tenant a runs two
+// ImageSyncs and tenant b one, and while all three run b is served about
+// half of the source's requests (one share of two), not a third. Runs
+// without a tenant each get a third, and none waits for the others to end.
+func TestTenantsShareRegistrySlots(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		tenants map[string]string // run (source repository) -> tenant
+		// atLeast is the fewest of the first 60 requests each run must
+		// have been served.
+		atLeast map[string]int
+	}{
+		{"one tenant with two runs", map[string]string{"a1": "team-a", "a2": "team-a", "b": "team-b"}, map[string]int{"b": 26}},
+		{"a run per tenant", map[string]string{"a1": "", "a2": "", "b": ""}, map[string]int{"a1": 16, "a2": 16, "b": 16}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			served := shareRegistry(t, tc.tenants)
+			// The first 60 requests are served while every run still has
+			// tags to check (each has 60).
+			got := map[string]int{}
+			for _, repo := range served[:60] {
+				got[repo]++
+			}
+			t.Logf("the first 60 requests served: %v", got)
+			for run, min := range tc.atLeast {
+				if got[run] < min {
+					t.Errorf("run %s was served %d of the first 60 requests, want at least %d", run, got[run], min)
+				}
+			}
+		})
+	}
+}
+
+// shareRegistry runs one dry run per entry of tenants (its source
+// repository and tenant) at once against a source with two slots and
+// returns the source repository of each request in the order served.
+func shareRegistry(t *testing.T, tenants map[string]string) []string {
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	img, _ := random.Image(100, 1)
+	var tags []string
+	for i := range 60 {
+		tags = append(tags, fmt.Sprint(i))
+		for repo := range tenants {
+			src.push(repo+"/app:"+tags[i], img)
+		}
+	}
+	var mu sync.Mutex
+	var served []string
+	src.setHook(func(r *http.Request) func() {
+		time.Sleep(10 * time.Millisecond)
+		mu.Lock()
+		served = append(served, strings.Split(strings.TrimPrefix(r.URL.Path, "/v2/"), "/")[0])
+		mu.Unlock()
+		return func() {}
+	})
+	e := newTestEngine(t, func(o *Options) { o.PerRegistryConcurrency = 2 }, src, dst)
+	// The first run pings the source; the measured requests start after.
+	mustSync(t, e, Request{Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host}, DryRun: true,
+		Images: []Image{{Name: "app", Tags: []string{"none"}}}})
+	mu.Lock()
+	served = nil
+	mu.Unlock()
+
+	var wg sync.WaitGroup
+	for repo, tenant := range tenants {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := mustSync(t, e, Request{
+				Source: Endpoint{Registry: src.ref(repo)}, Destination: Endpoint{Registry: dst.host}, DryRun: true,
+				RepositoryPrefix: repo, Images: []Image{{Name: "app", Tags: tags}}, Tenant: tenant,
+			})
+			for _, r := range res {
+				if r.Outcome != OutcomeWouldCopy {
+					t.Errorf("%s: %+v", repo, r)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	return served
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -149,6 +150,90 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// trickle answers with data, chunk bytes at a time, one chunk per every,
+// until the client goes away.
+func trickle(data []byte, chunk int, every time.Duration) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+		w.WriteHeader(http.StatusOK)
+		for len(data) > 0 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(every):
+			}
+			n := min(chunk, len(data))
+			w.Write(data[:n])
+			w.(http.Flusher).Flush()
+			data = data[n:]
+		}
+	}
+}
+
+// TestTricklingSourceFreesDestination: a source that sends a large blob a
+// trickle at a time is cut off after one window of the registry timeout,
+// not at the blob's deadline (which grows with its size), so the
+// destination slot its transfer holds goes to another tenant's copy.
+func TestTricklingSourceFreesDestination(t *testing.T) {
+	t.Parallel()
+	slow := newTestRegistry(t)
+	fine := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	big, _ := random.Image(16<<20, 1)
+	small, _ := random.Image(4096, 1)
+	slow.push("a/app:1", big)
+	fine.push("b/app:1", small)
+	layers, _ := big.Layers()
+	ld, _ := layers[0].Digest()
+	started := make(chan struct{})
+	var once sync.Once
+	feed := trickle(slow.blobs.content[ld.String()], 64, 50*time.Millisecond)
+	slow.addFault(&fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(started) })
+		feed(w, r)
+	}})
+	// One slot per registry: while the slow transfer holds the
+	// destination's, the other tenant's requests there wait for it.
+	// The big blob's deadline is 1s + 16 MiB at 1 MiB/s = 17s.
+	e := newTestEngine(t, func(o *Options) {
+		o.OperationTimeout = time.Second
+		o.MinTransferRate = 1 << 20
+		o.PerRegistryConcurrency = 1
+		o.MaxRetries = -1
+	}, slow, fine, dst)
+
+	start := time.Now()
+	type outcome struct {
+		res []TagResult
+		at  time.Duration
+	}
+	slowDone := make(chan outcome, 1)
+	go func() {
+		res := mustSync(t, e, Request{Source: Endpoint{Registry: slow.ref("a")}, Destination: Endpoint{Registry: dst.host},
+			RepositoryPrefix: "a", Images: []Image{{Name: "app", Tags: []string{"1"}}}, Tenant: "a"})
+		slowDone <- outcome{res, time.Since(start)}
+	}()
+	<-started
+	res := mustSync(t, e, Request{Source: Endpoint{Registry: fine.ref("b")}, Destination: Endpoint{Registry: dst.host},
+		RepositoryPrefix: "b", Images: []Image{{Name: "app", Tags: []string{"1"}}}, Tenant: "b"})
+	fineAt := time.Since(start)
+	if res[0].Outcome != OutcomeCopied {
+		t.Errorf("the other tenant's copy: %+v", res[0])
+	}
+	o := <-slowDone
+	r := o.res[0]
+	if r.Outcome != OutcomeFailed || !r.Transient || !strings.Contains(r.Message, "slower than the minimum rate") {
+		t.Errorf("trickling copy: %+v", r)
+	}
+	t.Logf("trickling copy cut off after %v; the other tenant's copy done after %v", o.at.Round(time.Millisecond), fineAt.Round(time.Millisecond))
+	if o.at > 8*time.Second || fineAt > 8*time.Second {
+		t.Errorf("trickling copy ended after %v and the other after %v: the transfer was not cut off before its 17s deadline", o.at, fineAt)
+	}
+	if dst.digestOf("a/app:1") != "" {
+		t.Errorf("the trickling image was tagged at the destination")
+	}
+}
+
 // TestHungRegistryDoesNotStallOthers: a registry that stops answering (no
 // headers, or a body that stalls half-way) is cut off by the operation
 // deadline and reported as transient, while other work completes.
@@ -186,19 +271,7 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	dripLayers, _ := imgDrip.Layers()
 	dd, _ := dripLayers[0].Digest()
 	dripData := hung.blobs.content[dd.String()]
-	hung.addFault(&fault{match: matchPath(http.MethodGet, dd.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", fmt.Sprint(len(dripData)))
-		w.WriteHeader(http.StatusOK)
-		for _, b := range dripData {
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-			w.Write([]byte{b})
-			w.(http.Flusher).Flush()
-		}
-	}})
+	hung.addFault(&fault{match: matchPath(http.MethodGet, dd.String()), times: -1, handle: trickle(dripData, 1, 50*time.Millisecond)})
 	e := newTestEngine(t, func(o *Options) {
 		o.OperationTimeout = time.Second
 		o.MaxRetries = 1

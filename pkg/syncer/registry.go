@@ -85,7 +85,7 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 		return nil
 	}
 	err := e.withRetry(ctx, "ping "+h.host, func(ctx context.Context) error {
-		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.opts.OperationTimeout)
+		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.opts.OperationTimeout, e.opts.MinTransferRate)
 		defer wd.stop()
 		req, err := e.newRequest(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
 		if err != nil {
@@ -213,7 +213,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
-	wctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.requestDeadline(cl.size))
+	wctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.requestDeadline(cl.size), e.opts.MinTransferRate)
 	done := func() { wd.stop(); release() }
 
 	var body io.Reader
@@ -222,6 +222,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	case cl.stream != nil:
 		pr = &progressReader{r: cl.stream, w: wd}
 		body = pr
+		wd.stream()
 	case cl.body != nil:
 		body = bytes.NewReader(cl.body)
 	}
@@ -279,6 +280,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	}
 	for _, s := range cl.ok {
 		if resp.StatusCode == s {
+			wd.stream()
 			resp.Body = &watchedBody{ReadCloser: resp.Body, w: wd, ctx: wctx, release: release}
 			return resp, nil
 		}

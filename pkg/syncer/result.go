@@ -135,6 +135,10 @@ func (e *unsupportedError) Error() string { return "unsupported media type " + e
 // Options.OperationTimeout.
 var errWatchdog = errors.New("operation timed out")
 
+// errTooSlow is the cancel cause when a body moved less than the
+// watchdog's minimum in a whole window.
+var errTooSlow = errors.New("timed out: the transfer was slower than the minimum rate")
+
 // errDeadline is the cancel cause when a request ran past its absolute
 // deadline (see Engine.requestDeadline).
 var errDeadline = errors.New("timed out at the request's deadline")
@@ -181,7 +185,7 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 		// A certificate problem will not fix itself on retry; it needs an
 		// operator (RootCAs) and must not be retried in a tight loop.
 		return ReasonTLSFailed, false, time.Time{}
-	case errors.Is(err, errWatchdog), errors.Is(err, errDeadline), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, errWatchdog), errors.Is(err, errTooSlow), errors.Is(err, errDeadline), errors.Is(err, context.DeadlineExceeded):
 		return ReasonTransient, true, time.Time{}
 	case errors.Is(err, context.Canceled):
 		return ReasonCanceled, true, time.Time{}

@@ -63,6 +63,12 @@ type Request struct {
 	// storage inside the network, allowed by a RegistryPolicy. See
 	// reach.go.
 	AllowInternal func(hostport string) bool
+	// Tenant, if set, names whom the run works for. Runs of one tenant
+	// share one fair share of each registry's request slots (see
+	// fairSlots), so a tenant with many ImageSyncs running gets no more of
+	// a shared registry than a tenant with one. Without it, the run is its
+	// own tenant.
+	Tenant string
 }
 
 // run is the state of one Sync call: dedupe of blobs and manifests, where
@@ -112,7 +118,11 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		referrerSets: map[string]referrerSet{},
 		copySlots:    make(chan struct{}, e.opts.TagConcurrency),
 	}
-	ctx = context.WithValue(ctx, slotOwnerKey{}, r)
+	var owner any = r
+	if req.Tenant != "" {
+		owner = req.Tenant
+	}
+	ctx = context.WithValue(ctx, slotOwnerKey{}, owner)
 
 	// Plan (resolve each image's tags) and sync tags as a pipeline: an
 	// image's tags start as soon as its tag list is read, so listing

@@ -94,8 +94,8 @@ func (e *Engine) hostFor(host string) *hostState {
 
 type heldKey struct{ host string }
 
-// slotOwnerKey carries the run whose requests share a host's slots fairly
-// with other runs.
+// slotOwnerKey carries the tenant (Request.Tenant, or else the run) whose
+// requests share a host's slots fairly with other tenants.
 type slotOwnerKey struct{}
 
 // acquire takes a request slot on h unless ctx already holds one for h (a
@@ -148,25 +148,70 @@ func holdHosts(ctx context.Context, hosts ...*hostState) (context.Context, func(
 }
 
 // watchdog bounds a request twice: it cancels the request at an absolute
-// deadline (response and body), and earlier when the request makes no
-// progress for the stall timeout, first while waiting for the response,
-// then between reads of the body.
+// deadline (response and body), and earlier when the request stops moving.
+// It checks in windows of the stall timeout. While the request waits (for
+// its response, or for the registry to acknowledge an upload), a window
+// that ends before the response arrives ends the request. While a body
+// streams (a response body, or an upload's request body), every window
+// must move at least minBytes: a registry that sends a trickle (a byte a
+// second) is cut off after one window, not at the end of a deadline that
+// grows with the blob's size, so it does not keep the slots the transfer
+// holds on both registries.
 type watchdog struct {
-	timer    *time.Timer
-	timeout  time.Duration
-	cancel   context.CancelCauseFunc
-	deadline context.CancelFunc
+	timer     *time.Timer
+	window    time.Duration
+	minBytes  int64
+	streaming atomic.Bool
+	moved     atomic.Int64
+	cancel    context.CancelCauseFunc
+	deadline  context.CancelFunc
 }
 
-func newWatchdog(ctx context.Context, stall, deadline time.Duration) (context.Context, *watchdog) {
+// lowSpeedFraction sets a window's minimum: a body must move at least this
+// fraction of what Options.MinTransferRate would move in the window. A body
+// slower than that for a whole window would miss its deadline by far.
+const lowSpeedFraction = 8
+
+// newWatchdog starts a watchdog in the waiting state. minRate is the
+// slowest rate, in bytes per second, a streaming body may keep for a whole
+// window before it counts as stalled (at least a byte per window).
+func newWatchdog(ctx context.Context, stall, deadline time.Duration, minRate int64) (context.Context, *watchdog) {
 	ctx, cancelDeadline := context.WithTimeoutCause(ctx, deadline, errDeadline)
 	ctx, cancel := context.WithCancelCause(ctx)
-	w := &watchdog{timeout: stall, cancel: cancel, deadline: cancelDeadline}
-	w.timer = time.AfterFunc(stall, func() { cancel(errWatchdog) })
+	w := &watchdog{window: stall, cancel: cancel, deadline: cancelDeadline,
+		minBytes: max(1, int64(float64(minRate)/lowSpeedFraction*stall.Seconds()))}
+	w.timer = time.AfterFunc(stall, w.check)
 	return ctx, w
 }
 
-func (w *watchdog) kick() { w.timer.Reset(w.timeout) }
+// check runs at the end of each window.
+func (w *watchdog) check() {
+	if !w.streaming.Load() {
+		w.cancel(errWatchdog)
+		return
+	}
+	if w.moved.Swap(0) < w.minBytes {
+		w.cancel(errTooSlow)
+		return
+	}
+	w.timer.Reset(w.window)
+}
+
+// stream starts a fresh window in which a body moves.
+func (w *watchdog) stream() {
+	w.moved.Store(0)
+	w.streaming.Store(true)
+	w.timer.Reset(w.window)
+}
+
+// wait starts a fresh window in which the request waits for the registry.
+func (w *watchdog) wait() {
+	w.streaming.Store(false)
+	w.timer.Reset(w.window)
+}
+
+// progress records n bytes moved.
+func (w *watchdog) progress(n int) { w.moved.Add(int64(n)) }
 
 func (w *watchdog) stop() {
 	w.timer.Stop()
@@ -174,10 +219,10 @@ func (w *watchdog) stop() {
 	w.deadline()
 }
 
-// timedOut returns errWatchdog or errDeadline when one of them ended ctx.
+// timedOut returns the watchdog's cause when it ended ctx.
 func timedOut(ctx context.Context) error {
 	switch cause := context.Cause(ctx); cause {
-	case errWatchdog, errDeadline:
+	case errWatchdog, errTooSlow, errDeadline:
 		return cause
 	}
 	return nil
@@ -194,7 +239,8 @@ func (e *Engine) requestDeadline(size int64) time.Duration {
 	return d
 }
 
-// watchedBody resets the watchdog on progress and releases it on Close.
+// watchedBody reports a response body's progress to the watchdog and
+// releases it on Close.
 type watchedBody struct {
 	io.ReadCloser
 	w       *watchdog
@@ -205,9 +251,7 @@ type watchedBody struct {
 
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.w.kick()
-	}
+	b.w.progress(n)
 	if err != nil && err != io.EOF {
 		if cause := timedOut(b.ctx); cause != nil {
 			err = fmt.Errorf("%w: %w", cause, err)
@@ -226,8 +270,9 @@ func (b *watchedBody) Close() error {
 	return err
 }
 
-// progressReader kicks a watchdog as a request body is consumed, so an
-// upload streaming from a slow but live source is not cut off.
+// progressReader reports an upload's progress to the watchdog as the request
+// body is consumed, and puts the watchdog back to waiting when the body
+// ends, while the registry digests what it received.
 type progressReader struct {
 	r io.Reader
 	w *watchdog
@@ -238,9 +283,10 @@ type progressReader struct {
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	if n > 0 {
-		p.n.Add(int64(n))
-		p.w.kick()
+	p.n.Add(int64(n))
+	p.w.progress(n)
+	if err == io.EOF {
+		p.w.wait()
 	}
 	return n, err
 }

@@ -25,7 +25,9 @@ type Options struct {
 	BlobConcurrency     int
 	RegistryConcurrency int
 
-	RegistryTimeout  time.Duration
+	RegistryTimeout time.Duration
+	// MinTransferRate is a quantity of bytes per second ("1Mi").
+	MinTransferRate  string
 	BreakerThreshold int
 	BreakerCooldown  time.Duration
 
@@ -43,6 +45,7 @@ func NewOptions() *Options {
 		BlobConcurrency:     d.BlobConcurrency,
 		RegistryConcurrency: d.PerRegistryConcurrency,
 		RegistryTimeout:     d.OperationTimeout,
+		MinTransferRate:     resource.NewQuantity(d.MinTransferRate, resource.BinarySI).String(),
 		BreakerThreshold:    d.BreakerThreshold,
 		BreakerCooldown:     d.BreakerCooldown,
 		MaxListedTags:       d.MaxListedTags,
@@ -59,6 +62,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.BlobConcurrency, "blob-concurrency", o.BlobConcurrency, "Blobs copied at once per image.")
 	fs.IntVar(&o.RegistryConcurrency, "registry-concurrency", o.RegistryConcurrency, "In-flight requests per registry host, shared fairly by the runs that wait for them.")
 	fs.DurationVar(&o.RegistryTimeout, "registry-timeout", o.RegistryTimeout, "Deadline of one registry request, its response and body (a blob gets longer in proportion to its size), and the longest a transfer may stall.")
+	fs.StringVar(&o.MinTransferRate, "min-transfer-rate", o.MinTransferRate, "Slowest average rate, in bytes per second (a quantity such as 512Ki), at which a blob still arrives in time: a blob request's deadline is --registry-timeout plus its size at this rate, and a body moving slower than an eighth of it for a whole --registry-timeout is cut off as stalled.")
 	fs.IntVar(&o.BreakerThreshold, "breaker-threshold", o.BreakerThreshold, "Requests in a row a registry host may answer with server errors before requests to it pause for --breaker-cooldown; its tags then fail at once as Transient. Negative disables.")
 	fs.DurationVar(&o.BreakerCooldown, "breaker-cooldown", o.BreakerCooldown, "How long requests to a failing registry host pause before one request probes it again.")
 	fs.IntVar(&o.MaxListedTags, "max-listed-tags", o.MaxListedTags, "Most tags a repository's tag list may hold; a longer one fails the image as TagListTooLarge.")
@@ -86,6 +90,9 @@ func (o *Options) Validate() []error {
 	if _, err := o.readMemory(); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := o.minTransferRate(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, f := range o.RegistryCAFiles {
 		if _, err := os.Stat(f); err != nil {
 			errs = append(errs, fmt.Errorf("--registry-ca-file: %w", err))
@@ -107,9 +114,25 @@ func (o *Options) readMemory() (int64, error) {
 	return q.Value(), nil
 }
 
+// minTransferRate parses --min-transfer-rate.
+func (o *Options) minTransferRate() (int64, error) {
+	q, err := resource.ParseQuantity(o.MinTransferRate)
+	if err != nil {
+		return 0, fmt.Errorf("--min-transfer-rate: %w", err)
+	}
+	if q.Value() < 1 {
+		return 0, errors.New("--min-transfer-rate must be at least 1 byte per second")
+	}
+	return q.Value(), nil
+}
+
 // ToEngine returns the engine's options for the flags. Call Validate first.
 func (o *Options) ToEngine() (syncer.Options, error) {
 	readMemory, err := o.readMemory()
+	if err != nil {
+		return syncer.Options{}, err
+	}
+	minRate, err := o.minTransferRate()
 	if err != nil {
 		return syncer.Options{}, err
 	}
@@ -120,6 +143,7 @@ func (o *Options) ToEngine() (syncer.Options, error) {
 		BlobConcurrency:        o.BlobConcurrency,
 		PerRegistryConcurrency: o.RegistryConcurrency,
 		OperationTimeout:       o.RegistryTimeout,
+		MinTransferRate:        minRate,
 		BreakerThreshold:       o.BreakerThreshold,
 		BreakerCooldown:        o.BreakerCooldown,
 		MaxListedTags:          o.MaxListedTags,

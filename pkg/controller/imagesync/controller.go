@@ -442,6 +442,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		return invalidSpec(err)
 	}
 	req.AllowInternal = reachable
+	req.Tenant = is.Namespace
 	c.ensureRepositories(ctx, is, req)
 	gated := req.Gate != nil
 	// Progress is written from its own goroutine so that a slow API server
