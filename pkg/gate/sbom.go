@@ -2,9 +2,12 @@ package gate
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/portager/portager/internal/jsonstream"
 )
 
 // sbomMediaTypes are the SPDX and CycloneDX media types an SBOM artifact
@@ -125,13 +128,74 @@ func bundleHasSBOM(ctx context.Context, a *attachments, d v1.Hash) (bool, error)
 		if !isBundleType(string(l.MediaType)) {
 			continue
 		}
-		raw, err := a.s.Blob(ctx, l.Digest, maxReportSize)
+		var predicateType string
+		err := a.s.ReadBlob(ctx, l.Digest, maxReportSize, func(data []byte) error {
+			predicateType = bundlePredicateType(data)
+			return nil
+		})
 		if err != nil {
 			return false, err
 		}
-		if b, err := parseBundle(raw); err == nil && isSBOMPredicate(b.predicateType) {
+		if isSBOMPredicate(predicateType) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// bundlePredicateType returns the predicate type an attestation bundle
+// (as parseBundle reads it, keys in any case as encoding/json matches them)
+// attests, or "" if it has none or is not a
+// bundle. It reads the bundle and its statement as token streams, keeping
+// only the envelope's payload, so a bundle of up to maxReportSize costs a
+// small multiple of its size, whatever its statement lists.
+func bundlePredicateType(data []byte) string {
+	var payloadType, payload string
+	signed := false
+	dec := newDecoder(data)
+	err := jsonstream.Object(dec, func(key string) error {
+		switch {
+		case strings.EqualFold(key, "messageSignature"):
+			signed = true
+		case strings.EqualFold(key, "dsseEnvelope"):
+			return jsonstream.Object(dec, func(key string) error {
+				var err error
+				switch {
+				case strings.EqualFold(key, "payloadType"):
+					payloadType, _, err = jsonstream.String(dec)
+				case strings.EqualFold(key, "payload"):
+					payload, _, err = jsonstream.String(dec)
+				default:
+					err = jsonstream.Skip(dec)
+				}
+				return err
+			})
+		}
+		return jsonstream.Skip(dec)
+	})
+	switch {
+	case err != nil:
+		return ""
+	case payload == "" && signed:
+		return cosignSignPredicate
+	case payloadType != inTotoPayloadType:
+		return ""
+	}
+	statement, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return ""
+	}
+	var predicateType string
+	dec = newDecoder(statement)
+	if err := jsonstream.Object(dec, func(key string) error {
+		if !strings.EqualFold(key, "predicateType") {
+			return jsonstream.Skip(dec)
+		}
+		var err error
+		predicateType, _, err = jsonstream.String(dec)
+		return err
+	}); err != nil {
+		return ""
+	}
+	return predicateType
 }

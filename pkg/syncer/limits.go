@@ -10,6 +10,8 @@ import (
 	"net/http"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/portager/portager/internal/jsonstream"
 )
 
 // What a registry sends is bounded before it is held in memory, so a run's
@@ -93,16 +95,32 @@ func readBounded(body io.Reader, max int64, reason, what string) ([]byte, error)
 // response declares none. A response declaring more than max fails before
 // anything is read.
 func (e *Engine) readResponse(ctx context.Context, resp *http.Response, max int64, reason, what string) ([]byte, error) {
+	var data []byte
+	err := e.readResponseThen(ctx, resp, max, reason, what, func(b []byte) error {
+		data = b
+		return nil
+	})
+	return data, err
+}
+
+// readResponseThen is readResponse that keeps the share of ReadMemory until
+// use, which gets the body, returns: a document parsed by use counts
+// against ReadMemory while it is parsed, not only while it is read.
+func (e *Engine) readResponseThen(ctx context.Context, resp *http.Response, max int64, reason, what string, use func([]byte) error) error {
 	max = min(max, e.opts.ReadMemory)
 	share := max + 1
 	if resp.ContentLength >= 0 && resp.ContentLength <= max {
 		share = resp.ContentLength + 1
 	}
 	if err := e.reading.Acquire(ctx, share); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer e.reading.Release(share)
-	return readBoundedSized(resp.Body, resp.ContentLength, max, reason, what)
+	data, err := readBoundedSized(resp.Body, resp.ContentLength, max, reason, what)
+	if err != nil {
+		return err
+	}
+	return use(data)
 }
 
 // readBoundedSized is readBounded for a body whose length the response
@@ -129,60 +147,27 @@ func readBoundedSized(body io.Reader, length, max int64, reason, what string) ([
 // decodeTags reads a tag list page ({"name": ..., "tags": [...]}) as a
 // stream, appending its tags to tags. It stops with a limitError once tags
 // would hold more than max entries, so a page of millions of tags costs no
-// more memory than max of them.
+// more memory than max of them. Other fields are skipped unread; "tags":
+// null, as some registries send for none, is no tags.
 func decodeTags(r io.Reader, tags []string, max int, repo string) ([]string, error) {
 	dec := json.NewDecoder(r)
-	if err := expectDelim(dec, '{'); err != nil {
-		return tags, err
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return tags, err
-		}
+	err := jsonstream.Object(dec, func(key string) error {
 		if key != "tags" {
-			var skip json.RawMessage
-			if err := dec.Decode(&skip); err != nil {
-				return tags, err
-			}
-			continue
+			return jsonstream.Skip(dec)
 		}
-		if tok, err := dec.Token(); err != nil {
-			return tags, err
-		} else if tok == nil {
-			continue // "tags": null, as some registries send for none
-		} else if d, ok := tok.(json.Delim); !ok || d != '[' {
-			return tags, fmt.Errorf("tags is not a list")
-		}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return tags, err
-			}
-			tag, ok := tok.(string)
-			if !ok {
-				return tags, fmt.Errorf("a tag is not a string")
-			}
-			if len(tags) >= max {
-				return tags, &limitError{reason: ReasonTagListTooLarge,
-					what: fmt.Sprintf("list tags %s: more than %d tags", repo, max)}
+		return jsonstream.Array(dec, func() error {
+			tag, ok, err := jsonstream.String(dec)
+			switch {
+			case err != nil:
+				return err
+			case !ok:
+				return errors.New("a tag is not a string")
+			case len(tags) >= max:
+				return &limitError{reason: ReasonTagListTooLarge, what: fmt.Sprintf("list tags %s: more than %d tags", repo, max)}
 			}
 			tags = append(tags, tag)
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return tags, err
-		}
-	}
-	return tags, expectDelim(dec, '}')
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("want %q in the tag list", want)
-	}
-	return nil
+			return nil
+		})
+	})
+	return tags, err
 }

@@ -183,8 +183,8 @@ func TestDecodeTags(t *testing.T) {
 		{`{"name":{"nested":[1,2]},"tags":[]}`, 10, nil, ""},
 		{`{"tags":["1","2","3"]}`, 2, []string{"1", "2"}, "more than 2 tags"},
 		{`{"tags":[1]}`, 10, nil, "not a string"},
-		{`{"tags":"1"}`, 10, nil, "not a list"},
-		{`["1"]`, 10, nil, "want"},
+		{`{"tags":"1"}`, 10, nil, "want an array, got a string"},
+		{`["1"]`, 10, nil, "want an object, got an array"},
 		{`{"tags":["1"`, 10, []string{"1"}, "EOF"},
 	} {
 		got, err := decodeTags(strings.NewReader(tc.body), nil, tc.max, "repo")

@@ -59,28 +59,47 @@ func (s *Subject) Referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor, er
 }
 
 // Blob reads a blob of at most max bytes and checks it against d. Gates
-// read small documents (signature payloads, SBOMs, reports), so a larger
-// blob is an error (errors.Is ErrTooLarge) rather than something to stream.
-// Reads in flight across all runs hold at most Options.ReadMemory bytes;
-// a read waits for its share.
+// read small documents (signature payloads), so a larger blob is an error
+// (errors.Is ErrTooLarge) rather than something to stream. Reads in flight
+// across all runs hold at most Options.ReadMemory bytes; a read waits for
+// its share. The returned bytes no longer count against it: use ReadBlob
+// for a document of more than a few KiB.
 func (s *Subject) Blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error) {
-	e := s.r.e
 	var data []byte
+	err := s.ReadBlob(ctx, d, max, func(b []byte) error {
+		data = b
+		return nil
+	})
+	return data, err
+}
+
+// ReadBlob is Blob for a larger document (an SBOM, a vulnerability report):
+// the blob, checked against d, is passed to parse, and its bytes count
+// against Options.ReadMemory until parse returns. parse must not keep data,
+// and should keep no more than a bounded summary of it, so that the gates'
+// memory is bounded by configuration. parse's error is returned as it is.
+func (s *Subject) ReadBlob(ctx context.Context, d v1.Hash, max int64, parse func(data []byte) error) error {
+	e := s.r.e
 	what := "GET blob " + s.src.repo + "@" + d.String()
+	var parseErr error
 	err := e.withRetry(ctx, what, func(ctx context.Context) error {
 		resp, err := s.src.getBlobResponse(ctx, v1.Descriptor{Digest: d, Size: max})
 		if err != nil {
 			return err
 		}
 		defer resp.Body.Close()
-		data, err = e.readResponse(ctx, resp, max, ReasonBlobTooLarge, what)
-		return err
+		return e.readResponseThen(ctx, resp, max, ReasonBlobTooLarge, what, func(data []byte) error {
+			if got, _, _ := v1.SHA256(bytes.NewReader(data)); got != d {
+				return &digestMismatchError{what: "blob " + s.src.repo + "@" + d.String(), want: d.String(), got: got.String()}
+			}
+			// parse's verdict is not the registry's failure: it is not
+			// retried.
+			parseErr = parse(data)
+			return nil
+		})
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if got, _, _ := v1.SHA256(bytes.NewReader(data)); got != d {
-		return nil, &digestMismatchError{what: "blob " + s.src.repo + "@" + d.String(), want: d.String(), got: got.String()}
-	}
-	return data, nil
+	return parseErr
 }
