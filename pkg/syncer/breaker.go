@@ -35,58 +35,57 @@ func (e *breakerOpenError) Error() string {
 		e.host, e.until.UTC().Format(time.RFC3339))
 }
 
-// allow reports whether a request may be sent now. probe is true for the
-// one request let through after the cooldown: if it is not sent after all,
-// the caller calls abandon.
-func (b *breaker) allow(host string, now time.Time) (probe bool, err error) {
+// requestOutcome is what a request admitted by the breaker told about its
+// host.
+type requestOutcome int
+
+const (
+	// notSent: the request was not sent, or ended without an answer that
+	// says anything about the host (the caller's cancellation, a refused
+	// destination).
+	notSent requestOutcome = iota
+	// answered: the host answered below 500.
+	answered
+	// serverError: the host answered 5xx, or did not answer at all.
+	serverError
+)
+
+// admit reports whether a request may be sent now. While the breaker is
+// open it refuses, except for one request after each cooldown, the probe.
+// The caller reports the admitted request's outcome exactly once; a probe
+// reported notSent lets the next request probe instead.
+func (b *breaker) admit(host string, now time.Time) (report func(requestOutcome), err error) {
 	if b.threshold <= 0 {
-		return false, nil
+		return func(requestOutcome) {}, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.openedAt.IsZero() {
-		return false, nil
+	probe := false
+	if !b.openedAt.IsZero() {
+		if until := b.openedAt.Add(b.cooldown); now.Before(until) || b.probing {
+			return nil, &breakerOpenError{host: host, until: until}
+		}
+		b.probing, probe = true, true
 	}
-	if until := b.openedAt.Add(b.cooldown); now.Before(until) || b.probing {
-		return false, &breakerOpenError{host: host, until: until}
-	}
-	b.probing = true
-	return true, nil
+	return func(o requestOutcome) { b.record(o, probe) }, nil
 }
 
-// abandon lets another request probe: the one allowed was not sent.
-func (b *breaker) abandon() {
+// record counts the outcome of an admitted request.
+func (b *breaker) record(o requestOutcome, probe bool) {
 	b.mu.Lock()
-	b.probing = false
-	b.mu.Unlock()
-}
-
-// abandonIf abandons a probe whose request ended without an answer that
-// says anything about the host (the caller's cancellation, a refused
-// destination).
-func (b *breaker) abandonIf(probe bool) {
 	if probe {
-		b.abandon()
+		b.probing = false
 	}
-}
-
-// record counts the outcome of a request that was sent: serverError is a
-// 5xx answer or a failed connection.
-func (b *breaker) record(serverError bool, now time.Time) {
-	if b.threshold <= 0 {
+	if o == notSent {
+		b.mu.Unlock()
 		return
 	}
-	b.mu.Lock()
 	wasOpen := !b.openedAt.IsZero()
-	b.probing = false
-	if !serverError {
+	if o == answered {
 		b.failures = 0
 		b.openedAt = time.Time{}
-	} else {
-		b.failures++
-		if b.failures >= b.threshold {
-			b.openedAt = now
-		}
+	} else if b.failures++; b.failures >= b.threshold {
+		b.openedAt = time.Now()
 	}
 	isOpen := !b.openedAt.IsZero()
 	b.mu.Unlock()

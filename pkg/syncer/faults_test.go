@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -593,5 +594,39 @@ func TestPingFaultRetried(t *testing.T) {
 	}
 	if f.times != 0 {
 		t.Errorf("ping fault not exercised")
+	}
+}
+
+// TestRunDeadlineCause: when the caller's deadline ends a run, every tag it
+// cut short is Transient and says the caller's cause, whatever request was
+// in flight.
+func TestRunDeadlineCause(t *testing.T) {
+	t.Parallel()
+	src := newTestRegistry(t)
+	dst := newTestRegistry(t)
+	img, _ := random.Image(1000, 1)
+	src.push("app:1", img)
+	src.push("app:2", img)
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	src.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: hang})
+	src.addFault(&fault{match: matchPath(http.MethodHead, "/manifests/2"), times: -1, handle: hang})
+	e := newTestEngine(t, func(o *Options) { o.OperationTimeout = time.Minute }, src, dst)
+	cause := errors.New("the run exceeded its budget")
+	ctx, cancel := context.WithTimeoutCause(context.Background(), 300*time.Millisecond, cause)
+	defer cancel()
+	res, err := e.Sync(ctx, Request{
+		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Images: []Image{{Name: "app", Tags: []string{"1", "2"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 {
+		t.Fatalf("%d results, want 2", len(res))
+	}
+	for _, r := range res {
+		if r.Outcome != OutcomeFailed || r.Reason != ReasonTransient || !r.Transient || r.Message != cause.Error() {
+			t.Errorf("%s: %+v, want Transient with the caller's cause", r.Tag, r)
+		}
 	}
 }

@@ -199,16 +199,12 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
-	probe, err := c.host.breaker.allow(c.host.host, time.Now())
+	report, err := c.host.breaker.admit(c.host.host, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
-	sent := false
-	defer func() {
-		if probe && !sent {
-			c.host.breaker.abandon()
-		}
-	}()
+	outcome := notSent
+	defer func() { report(outcome) }()
 	release, err := c.host.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
@@ -256,19 +252,18 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 		}
 	}
 	resp, err := e.client().Do(req)
-	sent = true
 	if pr != nil && cl.uploaded != nil {
 		*cl.uploaded += pr.n.Load()
 	}
 	switch {
+	case err == nil && resp.StatusCode >= 500:
+		outcome = serverError
 	case err == nil:
-		c.host.breaker.record(resp.StatusCode >= 500, time.Now())
+		outcome = answered
 	case ctx.Err() == nil && !isBlocked(err):
 		// The registry did not answer: a failed connection or a request
 		// past its deadline.
-		c.host.breaker.record(true, time.Now())
-	default:
-		c.host.breaker.abandonIf(probe)
+		outcome = serverError
 	}
 	if err != nil {
 		cause := timedOut(wctx)

@@ -221,9 +221,20 @@ func isTransientStatus(code int) bool {
 	return false
 }
 
-// fail fills r as a failure for err, sanitising the message.
+// fail fills r as a failure for err, sanitising the message. A tag cut
+// short because the run's context ended is Canceled or, at a deadline,
+// Transient; when the caller ended the context with a cause of its own
+// (context.WithTimeoutCause, WithCancelCause), the message is that cause,
+// so the caller's reason ("the run exceeded spec.timeout") reaches the tag.
 func (r *TagResult) fail(ctx context.Context, err error) {
 	r.Outcome = OutcomeFailed
-	r.Reason, r.Transient, r.RetryAfter = classify(err)
+	if ended := ctx.Err(); ended != nil {
+		r.Reason, r.Transient, r.RetryAfter = classify(ended)
+		if cause := context.Cause(ctx); cause != ended {
+			err = cause
+		}
+	} else {
+		r.Reason, r.Transient, r.RetryAfter = classify(err)
+	}
 	r.Message = sanitizeCtx(ctx, err.Error())
 }

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -452,8 +451,11 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	stopProgress := c.reportProgress(ctx, is, trigger, &done)
 	runCtx := ctx
 	if is.Spec.Timeout != nil {
+		// The engine reports this cause on every tag the deadline cuts
+		// short; such tags are transient and retried after the backoff.
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, is.Spec.Timeout.Duration)
+		runCtx, cancel = context.WithTimeoutCause(ctx, is.Spec.Timeout.Duration,
+			fmt.Errorf("the run exceeded spec.timeout (%s) before this tag finished", is.Spec.Timeout.Duration))
 		defer cancel()
 	}
 	results, err := c.engine.Sync(runCtx, req)
@@ -469,7 +471,6 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	}
 
 	if runCtx.Err() != nil {
-		timedOut(results, is.Spec.Timeout.Duration)
 		c.cfg.Recorder.Eventf(is, corev1.EventTypeWarning, ReasonSyncTimedOut,
 			"the run exceeded spec.timeout (%s); unfinished tags are retried", is.Spec.Timeout.Duration)
 	}
@@ -483,19 +484,6 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		st["failedImages"] = sum.failed
 		setCond(conds, readyCondition(sum, is.Generation))
 	}, sum)
-}
-
-// timedOut says, for each tag the run's deadline cut short (cancelled,
-// or failed on the expired context), that spec.timeout ended it. Such tags are transient: the controller retries
-// them after its backoff.
-func timedOut(results []syncer.TagResult, timeout time.Duration) {
-	for i, r := range results {
-		cut := r.Reason == syncer.ReasonCanceled || r.Reason == syncer.ReasonTransient && strings.Contains(r.Message, context.DeadlineExceeded.Error())
-		if r.Outcome == syncer.OutcomeFailed && cut {
-			results[i].Reason, results[i].Transient = syncer.ReasonTransient, true
-			results[i].Message = fmt.Sprintf("the run exceeded spec.timeout (%s) before this tag finished", timeout)
-		}
-	}
 }
 
 // reportProgress writes "N tags done" to the Syncing condition every
