@@ -3,6 +3,8 @@ package localstack
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -56,6 +58,11 @@ type Stack struct {
 	Kubeconfig string
 	// Registries are the host:port of each docker-registry.
 	Registries []string
+	// MetricsURL is the controller's HTTPS metrics and health endpoint
+	// (with Config.Controller).
+	MetricsURL string
+
+	servingCA string
 
 	etcd  *embeddedetcd.Server
 	procs []*process
@@ -271,17 +278,27 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		if err != nil {
 			return s, err
 		}
+		// The metrics endpoint serves a certificate of the stack's serving
+		// CA, which MetricsClient trusts.
+		metricsCert, metricsKey := servingCA.issue(dir, "portager-controller-metrics", "portager-controller", nil, "127.0.0.1")
+		s.MetricsURL = "https://127.0.0.1:" + strconv.Itoa(metricsPort)
+		s.servingCA = servingCA.CertFile
 		// Spec changes run at once, as on-demand requests do with the API
 		// server's --min-sync-interval=0 above.
-		args := []string{"--kubeconfig=" + ctrlKubeconfig, "--metrics-bind-address=127.0.0.1:" + strconv.Itoa(metricsPort), "--min-sync-interval=0"}
+		args := []string{"--kubeconfig=" + ctrlKubeconfig, "--bind-address=127.0.0.1", "--secure-port=" + strconv.Itoa(metricsPort),
+			"--tls-cert-file=" + metricsCert, "--tls-private-key-file=" + metricsKey, "--min-sync-interval=0"}
 		for _, r := range s.Registries {
 			args = append(args, "--insecure-registry="+r)
 		}
 		if err := s.start(ctx, "portager-controller", cfg.Binaries.PortagerController, args...); err != nil {
 			return s, err
 		}
+		client, err := s.MetricsClient()
+		if err != nil {
+			return s, err
+		}
 		if err := s.eventually(ctx, 30*time.Second, "portager-controller ready", func() error {
-			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/readyz", metricsPort))
+			resp, err := client.Get(s.MetricsURL + "/readyz")
 			if err != nil {
 				return err
 			}
@@ -292,6 +309,20 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// MetricsClient is an HTTP client that trusts the controller's metrics
+// endpoint and sends no credentials of its own.
+func (s *Stack) MetricsClient() (*http.Client, error) {
+	pem, err := os.ReadFile(s.servingCA)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no certificate in the serving CA file")
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
 }
 
 // LocalRegistriesPolicyName is the RegistryPolicy that lets every namespace

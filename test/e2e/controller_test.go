@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,4 +96,60 @@ func TestQuickStartSyncs(t *testing.T) {
 			return nil
 		})
 	})
+
+	t.Run("metrics need an authorized token", func(t *testing.T) { metricsNeedAuthorizedToken(t, s) })
+}
+
+// metricsNeedAuthorizedToken: the controller's /metrics refuses a caller
+// without a token and a ServiceAccount without the metrics reader role, and
+// serves one that has it; health answers anyone.
+func metricsNeedAuthorizedToken(t *testing.T, s *stack) {
+	client, err := s.MetricsClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.mustKubectl(t, "admin", "create", "namespace", "monitoring")
+	for _, sa := range []string{"scraper", "stranger"} {
+		s.mustKubectl(t, "admin", "-n", "monitoring", "create", "serviceaccount", sa)
+	}
+	s.mustKubectl(t, "admin", "create", "clusterrolebinding", "scraper-metrics", "--clusterrole=portager-metrics-reader",
+		"--serviceaccount=monitoring:scraper")
+	token := func(sa string) string {
+		return strings.TrimSpace(s.mustKubectl(t, "admin", "-n", "monitoring", "create", "token", sa))
+	}
+	get := func(path, token string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.MetricsURL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		return resp.StatusCode, string(body)
+	}
+	for _, tc := range []struct {
+		name, path, token string
+		want              int
+	}{
+		{"no token", "/metrics", "", http.StatusUnauthorized},
+		{"a token the cluster did not issue", "/metrics", "not-a-token", http.StatusUnauthorized},
+		{"a ServiceAccount without the role", "/metrics", token("stranger"), http.StatusForbidden},
+		{"a ServiceAccount with portager-metrics-reader", "/metrics", token("scraper"), http.StatusOK},
+		{"health without a token", "/readyz", "", http.StatusOK},
+	} {
+		code, body := get(tc.path, tc.token)
+		if code != tc.want {
+			t.Errorf("%s: %s answered %d, want %d: %.200s", tc.name, tc.path, code, tc.want, body)
+		}
+		if tc.path == "/metrics" && (code == http.StatusOK) != strings.Contains(body, "portager_") {
+			t.Errorf("%s: status %d, body with portager metrics = %v", tc.name, code, strings.Contains(body, "portager_"))
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -697,7 +698,11 @@ func TestLeaderHandover(t *testing.T) {
 		o.LeaderElect = true
 		o.LeaderElectionNamespace, o.LeaderElectionID = "portager-system", "portager-controller"
 		o.LeaseDuration, o.RenewDeadline, o.RetryPeriod = 3*time.Second, 2*time.Second, 200*time.Millisecond
-		o.MetricsBindAddress = "127.0.0.1:0"
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Serving.SecureServing.Listener = l
 		o.Engine.InsecureRegistries = []string{env.src.host, env.dst.host}
 		o.EngineTransport = func(rt http.RoundTripper) http.RoundTripper {
 			return roundTripFunc(func(req *http.Request) (*http.Response, error) {

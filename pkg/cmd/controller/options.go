@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/cmd/engineoptions"
+	"github.com/portager/portager/pkg/cmd/metricsserving"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
 	"github.com/portager/portager/pkg/gate"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
@@ -55,7 +55,9 @@ type Options struct {
 	// started by a spec change.
 	MinSyncInterval time.Duration
 
-	MetricsBindAddress string
+	// Serving is the HTTPS endpoint of /metrics (authenticated and
+	// authorized against the cluster), /healthz and /readyz.
+	Serving *metricsserving.Options
 
 	LeaderElect                bool
 	LeaderElectionNamespace    string
@@ -80,7 +82,7 @@ func NewOptions() *Options {
 		MaxTransientRetries:     5,
 		RateLimitCap:            time.Hour,
 		MinSyncInterval:         30 * time.Second,
-		MetricsBindAddress:      ":8080",
+		Serving:                 metricsserving.NewOptions("portager-controller"),
 		LeaderElectionNamespace: "portager-system",
 		LeaderElectionID:        "portager-controller",
 		LeaseDuration:           15 * time.Second,
@@ -103,13 +105,18 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MaxTransientRetries, "max-transient-retries", o.MaxTransientRetries, "Retries of a run with transient failures before it waits for the schedule.")
 	fs.DurationVar(&o.RateLimitCap, "rate-limit-cap", o.RateLimitCap, "Longest a registry's Retry-After may postpone a retry.")
 	fs.DurationVar(&o.MinSyncInterval, "min-sync-interval", o.MinSyncInterval, "Least time between the end of one run of an ImageSync and a run started by a change of its spec; earlier changes wait. The API server's flag of the same name limits on-demand requests. 0 disables the limit.")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of /metrics, /healthz and /readyz.")
+	o.Serving.AddFlags(fs)
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Hold a Lease so that only one replica syncs.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader Lease.")
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader Lease.")
 	fs.DurationVar(&o.LeaseDuration, "leader-election-lease-duration", o.LeaseDuration, "Lease duration.")
 	fs.DurationVar(&o.RenewDeadline, "leader-election-renew-deadline", o.RenewDeadline, "Renew deadline.")
 	fs.DurationVar(&o.RetryPeriod, "leader-election-retry-period", o.RetryPeriod, "Retry period.")
+}
+
+// Complete fills in what the flags leave open.
+func (o *Options) Complete() error {
+	return o.Serving.Complete()
 }
 
 // Validate checks the flags.
@@ -125,6 +132,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--min-sync-interval must not be negative"))
 	}
 	errs = append(errs, o.Engine.Validate()...)
+	errs = append(errs, o.Serving.Validate()...)
 	return utilerrors.NewAggregate(errs)
 }
 
@@ -211,11 +219,9 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 		return err
 	}
 
-	srv, err := o.serveMetrics(ctx, metrics)
-	if err != nil {
+	if err := o.Serving.Serve(ctx, kube, promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})); err != nil {
 		return err
 	}
-	defer srv.Close()
 
 	run := func(ctx context.Context) {
 		factory.Start(ctx.Done())
@@ -250,26 +256,6 @@ func (o *Options) RunWithClients(ctx context.Context, client clientset.Interface
 	return nil
 }
 
-// serveMetrics serves /metrics, /healthz and /readyz.
-func (o *Options) serveMetrics(ctx context.Context, m *controller.Metrics) (*http.Server, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
-	mux.HandleFunc("/healthz", ok)
-	mux.HandleFunc("/readyz", ok)
-	l, err := net.Listen("tcp", o.MetricsBindAddress)
-	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			klog.FromContext(ctx).Error(err, "Metrics server stopped")
-		}
-	}()
-	return srv, nil
-}
-
 // NewCommand returns the portager-controller command.
 func NewCommand(ctx context.Context) *cobra.Command {
 	o := NewOptions()
@@ -278,6 +264,9 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Short:        "Sync ImageSyncs: scheduled, on-demand and on spec change",
 		SilenceUsage: true,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if err := o.Complete(); err != nil {
+				return err
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
