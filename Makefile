@@ -5,7 +5,7 @@ BIN := _output/bin
 
 .PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
 	kube-binaries run down registry-package run-standalone clean bench bench-peers \
-	test-distribution test-cosign cosign
+	test-distribution test-cosign cosign helm test-chart
 
 all: build
 
@@ -18,7 +18,7 @@ build:
 	$(GO) build -o $(BIN)/crane github.com/google/go-containerregistry/cmd/crane
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
-test: verify test-unit test-distribution test-cosign test-integration test-e2e
+test: verify test-unit test-chart test-distribution test-cosign test-integration test-e2e
 
 ## verify: gofmt, go vet and generated code freshness
 verify:
@@ -50,12 +50,25 @@ cosign:
 test-cosign: cosign
 	PATH="$(GOBIN_DIR):$$PATH" $(GO) test -race -count=1 -tags cosign -run Cosign ./pkg/syncer/ ./pkg/gate/
 
+HELM_VERSION ?= v4.3.2
+
+## helm: install the Helm CLI the chart tests drive into _output/bin (kept if already at HELM_VERSION)
+helm:
+	@if [[ ! -x "$(BIN)/helm" || "$$(cat $(BIN)/helm.version 2>/dev/null)" != "$(HELM_VERSION)" ]]; then \
+		echo "go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)"; \
+		GOBIN="$(CURDIR)/$(BIN)" $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION) && echo "$(HELM_VERSION)" > $(BIN)/helm.version; \
+	fi
+
+## test-chart: helm lint, golden renders, Pod Security and certificates of charts/portager
+test-chart: helm
+	HELM="$(CURDIR)/$(BIN)/helm" $(GO) test -count=1 ./test/chart/
+
 ## test-integration: our API server in-process on a real etcd
 test-integration:
 	$(GO) test -race -count=1 ./test/integration/...
 
 ## test-e2e: a real kube-apiserver, aggregation and kubectl
-test-e2e: kube-binaries build registry-package
+test-e2e: kube-binaries build registry-package helm
 	PATH="$$PATH:$(CURDIR)/$(BIN)" $(GO) test -tags e2e -count=1 -timeout 20m -v ./test/e2e/
 
 ## kube-binaries: build and cache kube-apiserver and kube-controller-manager
@@ -71,7 +84,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidateImageSync -fuzztime 60s ./pkg/apis/portager/validation/
 
 ## run: the whole product on loopback (kube-apiserver, our servers, two registries); Ctrl-C or `make down` stops it
-run: kube-binaries build registry-package
+run: kube-binaries build registry-package helm
 	$(GO) run ./hack/localup
 
 ## down: stop what `make run` started

@@ -43,6 +43,7 @@ func run(root, dir, bin string) error {
 			PortagerAPIServer:     filepath.Join(bin, "portager-apiserver"),
 			PortagerController:    filepath.Join(bin, "portager-controller"),
 			DockerRegistry:        registry,
+			Helm:                  filepath.Join(bin, "helm"),
 		},
 	})
 	if err != nil {

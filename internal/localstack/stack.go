@@ -30,11 +30,14 @@ type Binaries struct {
 	KubeAPIServer, KubeControllerManager  string
 	PortagerAPIServer, PortagerController string
 	DockerRegistry                        string
+	// Helm renders the chart's RBAC, which the stack applies.
+	Helm string
 }
 
 // Config describes a stack.
 type Config struct {
-	// Root is the repository root (artifacts/ is read from there).
+	// Root is the repository root (charts/ and artifacts/ are read from
+	// there).
 	Root string
 	// Dir holds certificates, kubeconfigs, data and logs.
 	Dir      string
@@ -108,7 +111,7 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	saPub, saKey := writeServiceAccountKey(dir)
 
 	// Our components authenticate as their ServiceAccounts' user names, so
-	// the bindings in artifacts/deploy apply to them unchanged.
+	// the chart's bindings apply to them unchanged.
 	identities := map[string]string{
 		"portager-apiserver":  "system:serviceaccount:portager-system:portager-apiserver",
 		"portager-controller": "system:serviceaccount:portager-system:portager-controller",
@@ -196,13 +199,19 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		return s, err
 	}
 
-	// What a cluster admin applies from artifacts/deploy, except the
-	// in-cluster workloads and APIService, which local processes and the
-	// local-aggregation APIService replace.
-	for _, f := range []string{"00-namespace.yaml", "10-serviceaccount.yaml", "20-apiserver-rbac.yaml", "30-user-roles.yaml", "40-controller-rbac.yaml"} {
-		if _, err := s.Kubectl(ctx, "admin", nil, "apply", "-f", filepath.Join(cfg.Root, "artifacts/deploy", f)); err != nil {
-			return s, err
-		}
+	// What the chart installs, except the workloads, certificates and
+	// APIService, which local processes and the local-aggregation
+	// APIService replace.
+	rbac, err := s.RenderChart(ctx, "--show-only", "templates/serviceaccounts.yaml", "--show-only", "templates/rbac-apiserver.yaml",
+		"--show-only", "templates/rbac-users.yaml", "--show-only", "templates/rbac-controller.yaml")
+	if err != nil {
+		return s, err
+	}
+	if _, err := s.Kubectl(ctx, "admin", nil, "create", "namespace", Namespace); err != nil {
+		return s, err
+	}
+	if _, err := s.Kubectl(ctx, "admin", []byte(rbac), "apply", "-f", "-"); err != nil {
+		return s, err
 	}
 
 	fmt.Fprintln(cfg.Out, "Starting portager-apiserver...")
@@ -309,6 +318,23 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		}
 	}
 	return s, nil
+}
+
+// Namespace is where the stack installs Portager, as the chart's README does.
+const Namespace = "portager-system"
+
+// RenderChart renders charts/portager with helm template into Namespace,
+// with args added (values, --show-only).
+func (s *Stack) RenderChart(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, s.cfg.Binaries.Helm, append([]string{"template", "portager", filepath.Join(s.cfg.Root, "charts/portager"), "--namespace", Namespace}, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("helm template: %w: %s", err, stderr.String())
+	}
+	return stdout.String(), nil
 }
 
 // MetricsClient is an HTTP client that trusts the controller's metrics

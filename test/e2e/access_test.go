@@ -13,7 +13,7 @@ import (
 )
 
 // TestAccessControlThroughKubeAPIServer checks the tenant RBAC shipped in
-// artifacts/ and the Secret-reference check with real users, RBAC and kubectl.
+// the chart and the Secret-reference check with real users, RBAC and kubectl.
 func TestAccessControlThroughKubeAPIServer(t *testing.T) {
 	s := startStack(t, 0, false)
 	plugin := binary(t, "KUBECTL_IMAGESYNC", filepath.Join(s.root, "_output/bin/kubectl-imagesync"))

@@ -50,6 +50,7 @@ func startStack(t *testing.T, registries int, withController bool) *stack {
 		KubeControllerManager: binary(t, "KUBE_CONTROLLER_MANAGER", filepath.Join(root, "_output/bin/kube-controller-manager")),
 		PortagerAPIServer:     binary(t, "PORTAGER_APISERVER", filepath.Join(root, "_output/bin/portager-apiserver")),
 		PortagerController:    binary(t, "PORTAGER_CONTROLLER", filepath.Join(root, "_output/bin/portager-controller")),
+		Helm:                  binary(t, "HELM", filepath.Join(root, "_output/bin/helm")),
 	}
 	if registries > 0 {
 		p, err := exec.LookPath("docker-registry")

@@ -45,7 +45,7 @@ const (
 )
 
 // TestTenantBoundaryThroughKubeAPIServer checks the tenant boundary with
-// real users, real RBAC from artifacts/, the real aggregation layer and
+// real users, real RBAC from the chart, the real aggregation layer and
 // kubectl: who may change a spec that lends access, who may lend the
 // controller's cloud identity, which registries a namespace may name, how
 // often a schedule may fire, and how many ImageSyncs a quota admits.
