@@ -16,6 +16,7 @@ build:
 	$(GO) build -o $(BIN)/kubectl-imagesync ./cmd/kubectl-imagesync
 	$(GO) build -o $(BIN)/portager ./cmd/portager
 	$(GO) build -o $(BIN)/crane github.com/google/go-containerregistry/cmd/crane
+	$(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
 test: verify test-unit test-chart test-distribution test-cosign test-integration test-e2e

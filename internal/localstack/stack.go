@@ -66,6 +66,9 @@ type Stack struct {
 	MetricsURL string
 
 	servingCA string
+	// kubeconfigs is the kubeconfig with every user's context, none
+	// current.
+	kubeconfigs string
 
 	etcd  *embeddedetcd.Server
 	procs []*process
@@ -166,13 +169,8 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	for _, u := range contexts {
 		fmt.Fprintf(&kc, "- name: %s\n  context:\n    cluster: local\n    user: %s\n    namespace: default\n", u, u)
 	}
-	kubeconfigFor := func(current string) (string, error) {
-		p := s.Kubeconfig
-		if current != "admin" {
-			p = filepath.Join(dir, current+".kubeconfig")
-		}
-		return p, os.WriteFile(p, []byte(kc.String()+"current-context: "+current+"\n"), 0o600)
-	}
+	s.kubeconfigs = kc.String()
+	kubeconfigFor := s.KubeconfigFor
 	if _, err := kubeconfigFor("admin"); err != nil {
 		return s, err
 	}
@@ -320,6 +318,26 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 	return s, nil
 }
 
+// KubeconfigFor writes a kubeconfig whose current context is user (a
+// name of Users, or portager-apiserver or portager-controller, which
+// authenticate as those ServiceAccounts) and returns its path.
+func (s *Stack) KubeconfigFor(user string) (string, error) {
+	p := s.Kubeconfig
+	if user != "admin" {
+		p = filepath.Join(s.cfg.Dir, user+".kubeconfig")
+	}
+	return p, os.WriteFile(p, []byte(s.kubeconfigs+"current-context: "+user+"\n"), 0o600)
+}
+
+// StartProcess runs bin with args and env (added to this process's) until
+// Stop, logging to Dir/name.log; Logs reports it.
+func (s *Stack) StartProcess(name, bin string, env []string, args ...string) error {
+	return s.startEnv(name, bin, env, args...)
+}
+
+// FreePort returns a loopback port nothing listens on now.
+func FreePort() (int, error) { return freePort() }
+
 // Namespace is where the stack installs Portager, as the chart's README does.
 const Namespace = "portager-system"
 
@@ -402,7 +420,11 @@ func (s *Stack) auditPolicy() string {
 }
 
 // start runs a process until Stop, logging to Dir/name.log.
-func (s *Stack) start(ctx context.Context, name, bin string, args ...string) error {
+func (s *Stack) start(_ context.Context, name, bin string, args ...string) error {
+	return s.startEnv(name, bin, nil, args...)
+}
+
+func (s *Stack) startEnv(name, bin string, env []string, args ...string) error {
 	if bin == "" {
 		return fmt.Errorf("no binary configured for %s", name)
 	}
@@ -412,6 +434,7 @@ func (s *Stack) start(ctx context.Context, name, bin string, args ...string) err
 		return err
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		logFile.Close()

@@ -21,10 +21,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	runtimeconv "k8s.io/apimachinery/pkg/runtime"
 	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
-	"sigs.k8s.io/yaml"
+
+	"github.com/portager/portager/internal/charttest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -85,31 +85,20 @@ func render(t *testing.T, args ...string) string {
 // objects splits a render into objects.
 func objects(t *testing.T, rendered string) []*unstructured.Unstructured {
 	t.Helper()
-	var objs []*unstructured.Unstructured
-	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(rendered, -1) {
-		if strings.TrimSpace(doc) == "" || strings.TrimSpace(regexp.MustCompile(`(?m)^#.*$`).ReplaceAllString(doc, "")) == "" {
-			continue
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-			t.Fatalf("a rendered document is not YAML: %v\n%s", err, doc)
-		}
-		objs = append(objs, u)
+	objs, err := charttest.Objects(rendered)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return objs
 }
 
 func find(t *testing.T, objs []*unstructured.Unstructured, kind, name string, into any) bool {
 	t.Helper()
-	for _, o := range objs {
-		if o.GetKind() == kind && o.GetName() == name {
-			if err := runtimeconv.DefaultUnstructuredConverter.FromUnstructured(o.Object, into); err != nil {
-				t.Fatalf("%s %s: %v", kind, name, err)
-			}
-			return true
-		}
+	ok, err := charttest.Find(objs, kind, name, into)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return false
+	return ok
 }
 
 func TestLint(t *testing.T) {

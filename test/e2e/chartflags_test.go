@@ -1,0 +1,305 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/portager/portager/internal/charttest"
+	"github.com/portager/portager/internal/localstack"
+)
+
+// TestChartFlagsStartTheBinaries: the flags the chart gives etcd, the API
+// server and the controller are flags the real binaries run with. The
+// test renders the chart with its default values, writes the Secrets the
+// chart generated where the pods would mount them, and starts three etcd
+// members, the API server and the controller on loopback with the
+// containers' arguments: only the addresses are mapped to loopback ports,
+// the mount paths to the written files, and the in-cluster configuration
+// to the e2e kube-apiserver's kubeconfigs (delegated authentication and
+// authorization go there). All become ready, the API server stores what it
+// serves in that etcd, and etcd refuses plain HTTP and TLS clients without
+// a certificate of its CA.
+func TestChartFlagsStartTheBinaries(t *testing.T) {
+	s := startStack(t, 0, false)
+	etcdBin := binary(t, "ETCD", filepath.Join(s.root, "_output/bin/etcd"))
+	rendered, err := s.RenderChart(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := charttest.Objects(rendered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+
+	// Loopback ports for each member's client, peer and health listeners,
+	// and the replacements that put the chart's addresses on them.
+	const members = 3
+	var client, peer, health [members]int
+	var toLoopback []string
+	for i := range members {
+		for _, p := range []*int{&client[i], &peer[i], &health[i]} {
+			if *p, err = localstack.FreePort(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		host := fmt.Sprintf("portager-etcd-%d.portager-etcd.%s.svc", i, localstack.Namespace)
+		toLoopback = append(toLoopback, host+":2379", "127.0.0.1:"+strconv.Itoa(client[i]), host+":2380", "127.0.0.1:"+strconv.Itoa(peer[i]))
+	}
+	loopback := strings.NewReplacer(toLoopback...)
+
+	// etcd, with the StatefulSet's command for each member.
+	var sts appsv1.StatefulSet
+	mustFind(t, objs, "StatefulSet", "portager-etcd", &sts)
+	if int(*sts.Spec.Replicas) != members {
+		t.Fatalf("the chart runs %d etcd members, the test %d", *sts.Spec.Replicas, members)
+	}
+	etcdPod := sts.Spec.Template.Spec
+	for i := range members {
+		pod := strings.NewReplacer("$(POD_NAME)", fmt.Sprintf("portager-etcd-%d", i),
+			"0.0.0.0:2379", "127.0.0.1:"+strconv.Itoa(client[i]), "0.0.0.0:2380", "127.0.0.1:"+strconv.Itoa(peer[i]),
+			"0.0.0.0:2381", "127.0.0.1:"+strconv.Itoa(health[i]))
+		mounts := writeMounts(t, objs, etcdPod, filepath.Join(dir, fmt.Sprintf("etcd-%d", i)))
+		var args []string
+		for _, a := range etcdPod.Containers[0].Command[1:] {
+			args = append(args, mounts.Replace(loopback.Replace(pod.Replace(a))))
+		}
+		if err := s.StartProcess(fmt.Sprintf("etcd-%d", i), etcdBin, envOf(etcdPod.Containers[0]), args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range members {
+		s.eventually(t, time.Minute, fmt.Sprintf("etcd member %d ready", i), func() error {
+			return getOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/readyz", health[i]))
+		})
+	}
+
+	t.Run("etcd refuses plain HTTP and clients without a certificate of its CA", func(t *testing.T) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/version", client[0]))
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || strings.Contains(string(body), "etcdserver") {
+				t.Errorf("plain HTTP answered %d: %s", resp.StatusCode, body)
+			}
+		}
+		caPool := x509.NewCertPool()
+		caPool.AppendCertsFromPEM(secretData(t, objs, "portager-etcd-ca", "tls.crt"))
+		anonymous := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool, ServerName: "localhost"}}}
+		if resp, err := anonymous.Get(fmt.Sprintf("https://127.0.0.1:%d/version", client[0])); err == nil {
+			resp.Body.Close()
+			t.Errorf("TLS without a client certificate answered %d", resp.StatusCode)
+		}
+		// A certificate of another CA (the API server's serving
+		// certificate) is refused too.
+		other, err := tls.X509KeyPair(secretData(t, objs, "portager-apiserver-tls", "tls.crt"), secretData(t, objs, "portager-apiserver-tls", "tls.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stranger := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool, ServerName: "localhost", Certificates: []tls.Certificate{other}}}}
+		if resp, err := stranger.Get(fmt.Sprintf("https://127.0.0.1:%d/version", client[0])); err == nil {
+			resp.Body.Close()
+			t.Errorf("a certificate of another CA answered %d", resp.StatusCode)
+		}
+	})
+
+	// The API server, with its Deployment's arguments.
+	var api appsv1.Deployment
+	mustFind(t, objs, "Deployment", "portager-apiserver", &api)
+	apiPort, err := localstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiKubeconfig, err := s.KubeconfigFor("portager-apiserver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiMounts := writeMounts(t, objs, api.Spec.Template.Spec, filepath.Join(dir, "apiserver"))
+	apiArgs := []string{"--bind-address=127.0.0.1", "--kubeconfig=" + apiKubeconfig,
+		"--authentication-kubeconfig=" + apiKubeconfig, "--authorization-kubeconfig=" + apiKubeconfig}
+	for _, a := range api.Spec.Template.Spec.Containers[0].Args {
+		if a == "--secure-port=8443" {
+			a = "--secure-port=" + strconv.Itoa(apiPort)
+		}
+		apiArgs = append(apiArgs, apiMounts.Replace(loopback.Replace(a)))
+	}
+	if err := s.StartProcess("chart-apiserver", filepath.Join(s.root, "_output/bin/portager-apiserver"), envOf(api.Spec.Template.Spec.Containers[0]), apiArgs...); err != nil {
+		t.Fatal(err)
+	}
+	apiClient := tlsClient(t, secretData(t, objs, "portager-apiserver-tls", "ca.crt"), "portager-apiserver."+localstack.Namespace+".svc")
+	s.eventually(t, 90*time.Second, "the API server ready", func() error {
+		return getOK(apiClient, fmt.Sprintf("https://127.0.0.1:%d/readyz", apiPort))
+	})
+
+	t.Run("the API server stores its objects in the TLS etcd", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("https://127.0.0.1:%d/apis/portager.portager.io/v1alpha1/registrypolicies", apiPort),
+			strings.NewReader(`{"apiVersion":"portager.portager.io/v1alpha1","kind":"RegistryPolicy","metadata":{"name":"chart-flags"},"spec":{"sources":[{"registry":"ghcr.io"}]}}`))
+		req.Header.Set("Authorization", "Bearer admin-token")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := apiClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("create through the API server: %d %s", resp.StatusCode, body)
+		}
+		cert, err := tls.X509KeyPair(secretData(t, objs, "portager-etcd-client", "tls.crt"), secretData(t, objs, "portager-etcd-client", "tls.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(secretData(t, objs, "portager-etcd-client", "ca.crt"))
+		cli, err := clientv3.New(clientv3.Config{
+			Endpoints:   []string{fmt.Sprintf("https://127.0.0.1:%d", client[1])},
+			TLS:         &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: "localhost"},
+			DialTimeout: 10 * time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cli.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		got, err := cli.Get(ctx, "/registry/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, kv := range got.Kvs {
+			keys = append(keys, string(kv.Key))
+		}
+		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/registrypolicies/chart-flags") }) {
+			t.Errorf("the RegistryPolicy is not in etcd (read from another member); keys: %v", keys)
+		}
+	})
+
+	// The controller, with its Deployment's arguments.
+	var ctrl appsv1.Deployment
+	mustFind(t, objs, "Deployment", "portager-controller", &ctrl)
+	metricsPort, err := localstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrlKubeconfig, err := s.KubeconfigFor("portager-controller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrlMounts := writeMounts(t, objs, ctrl.Spec.Template.Spec, filepath.Join(dir, "controller"))
+	ctrlArgs := []string{"--bind-address=127.0.0.1", "--kubeconfig=" + ctrlKubeconfig}
+	for _, a := range ctrl.Spec.Template.Spec.Containers[0].Args {
+		if a == "--secure-port=8443" {
+			a = "--secure-port=" + strconv.Itoa(metricsPort)
+		}
+		ctrlArgs = append(ctrlArgs, ctrlMounts.Replace(a))
+	}
+	if err := s.StartProcess("chart-controller", filepath.Join(s.root, "_output/bin/portager-controller"), envOf(ctrl.Spec.Template.Spec.Containers[0]), ctrlArgs...); err != nil {
+		t.Fatal(err)
+	}
+	metricsClient := tlsClient(t, secretData(t, objs, "portager-controller-tls", "ca.crt"), "portager-controller-metrics."+localstack.Namespace+".svc")
+	s.eventually(t, 60*time.Second, "the controller ready", func() error {
+		return getOK(metricsClient, fmt.Sprintf("https://127.0.0.1:%d/readyz", metricsPort))
+	})
+}
+
+func mustFind(t *testing.T, objs []*unstructured.Unstructured, kind, name string, into any) {
+	t.Helper()
+	if ok, err := charttest.Find(objs, kind, name, into); err != nil || !ok {
+		t.Fatalf("%s %s not rendered: %v", kind, name, err)
+	}
+}
+
+func secretData(t *testing.T, objs []*unstructured.Unstructured, name, key string) []byte {
+	t.Helper()
+	var s corev1.Secret
+	mustFind(t, objs, "Secret", name, &s)
+	if len(s.Data[key]) == 0 {
+		t.Fatalf("Secret %s has no %s", name, key)
+	}
+	return s.Data[key]
+}
+
+// writeMounts makes a directory under dir for each volume the pod's
+// container mounts, with the files of the Secret it mounts if it is one,
+// and returns the replacer from each mount path to its directory.
+func writeMounts(t *testing.T, objs []*unstructured.Unstructured, pod corev1.PodSpec, dir string) *strings.Replacer {
+	t.Helper()
+	secrets := map[string]string{}
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			secrets[v.Name] = v.Secret.SecretName
+		}
+	}
+	var pairs []string
+	for _, m := range pod.Containers[0].VolumeMounts {
+		d := filepath.Join(dir, m.Name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, m.MountPath, d)
+		name, ok := secrets[m.Name]
+		if !ok {
+			continue // an emptyDir or a claim: an empty directory
+		}
+		var s corev1.Secret
+		mustFind(t, objs, "Secret", name, &s)
+		for k, v := range s.Data {
+			if err := os.WriteFile(filepath.Join(d, k), v, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// envOf is a container's literal environment (GOMEMLIMIT), as KEY=VALUE.
+func envOf(c corev1.Container) []string {
+	var env []string
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			env = append(env, e.Name+"="+e.Value)
+		}
+	}
+	return env
+}
+
+func tlsClient(t *testing.T, caPEM []byte, serverName string) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("no CA certificate")
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: serverName}}}
+}
+
+func getOK(c *http.Client, url string) error {
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, body)
+	}
+	return nil
+}
