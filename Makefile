@@ -5,7 +5,7 @@ BIN := _output/bin
 
 .PHONY: all build test verify test-unit test-integration test-e2e codegen fuzz \
 	kube-binaries run down registry-package run-standalone clean bench bench-peers \
-	test-distribution test-cosign cosign helm test-chart
+	test-distribution test-cosign cosign helm test-chart ko images test-images
 
 all: build
 
@@ -19,7 +19,7 @@ build:
 	$(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
-test: verify test-unit test-chart test-distribution test-cosign test-integration test-e2e
+test: verify test-unit test-chart test-images test-distribution test-cosign test-integration test-e2e
 
 ## verify: gofmt, go vet and generated code freshness
 verify:
@@ -63,6 +63,23 @@ helm:
 ## test-chart: helm lint, golden renders, Pod Security and certificates of charts/portager
 test-chart: helm
 	HELM="$(CURDIR)/$(BIN)/helm" $(GO) test -count=1 ./test/chart/
+
+KO_VERSION ?= v0.19.1
+
+## ko: install ko, the image builder, into _output/bin (kept if already at KO_VERSION)
+ko:
+	@if [[ ! -x "$(BIN)/ko" || "$$(cat $(BIN)/ko.version 2>/dev/null)" != "$(KO_VERSION)" ]]; then \
+		echo "go install github.com/google/ko@$(KO_VERSION)"; \
+		GOBIN="$(CURDIR)/$(BIN)" $(GO) install github.com/google/ko@$(KO_VERSION) && echo "$(KO_VERSION)" > $(BIN)/ko.version; \
+	fi
+
+## images: build portager-apiserver, portager-controller and portager with ko and push them to KO_DOCKER_REPO (see hack/images.sh)
+images: ko
+	KO="$(CURDIR)/$(BIN)/ko" hack/images.sh
+
+## test-images: build the images into a loopback registry, twice, and check them
+test-images: ko
+	KO="$(CURDIR)/$(BIN)/ko" $(GO) test -count=1 -timeout 20m ./test/images/
 
 ## test-integration: our API server in-process on a real etcd
 test-integration:

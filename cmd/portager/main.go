@@ -11,6 +11,7 @@ import (
 	_ "github.com/portager/portager/internal/gcpace"
 	"github.com/portager/portager/pkg/cmd/cli"
 	"github.com/portager/portager/pkg/cmd/once"
+	"github.com/portager/portager/pkg/version"
 )
 
 func newRootCommand(out, errOut io.Writer) *cobra.Command {
@@ -24,6 +25,7 @@ the same one the cluster takes, says what to copy:
 
 In a cluster, use the ImageSync API and kubectl imagesync instead.`,
 		SilenceUsage: true,
+		Version:      version.Get().String(),
 	}
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)

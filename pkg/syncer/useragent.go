@@ -4,35 +4,16 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"runtime/debug"
-	"sync"
-)
 
-// modulePath is this module's import path, looked up in the build info to
-// name the version that was built.
-const modulePath = "github.com/portager/portager"
+	"github.com/portager/portager/pkg/version"
+)
 
 // DefaultUserAgent is the User-Agent the engine sends when Options.UserAgent
 // is empty: "portager/VERSION", where VERSION is the version of this module
 // the binary was built with ("devel" for an unstamped build). Registry
 // operators see who is calling, as they do for skopeo or crane, rather than
 // a bare Go-http-client.
-func DefaultUserAgent() string { return defaultUserAgent() }
-
-var defaultUserAgent = sync.OnceValue(func() string {
-	v := "devel"
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		// Our own binaries, or a program that imports the engine.
-		mods := append([]*debug.Module{&bi.Main}, bi.Deps...)
-		for _, m := range mods {
-			if m.Path == modulePath && m.Version != "" && m.Version != "(devel)" {
-				v = m.Version
-				break
-			}
-		}
-	}
-	return "portager/" + v
-})
+func DefaultUserAgent() string { return "portager/" + version.Get().Version }
 
 // newRequest builds every request the engine sends, registries' and token
 // services' alike, so that all of them carry its User-Agent.

@@ -33,6 +33,7 @@ import (
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
 	"github.com/portager/portager/pkg/generated/clientset/versioned/scheme"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
+	"github.com/portager/portager/pkg/version"
 )
 
 // Options are the controller's flags.
@@ -261,6 +262,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 	o := NewOptions()
 	cmd := &cobra.Command{
 		Use:          "portager-controller",
+		Version:      version.Get().String(),
 		Short:        "Sync ImageSyncs: scheduled, on-demand and on spec change",
 		SilenceUsage: true,
 		RunE: func(c *cobra.Command, _ []string) error {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portager/portager/pkg/cmd/once"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
+	"github.com/portager/portager/pkg/version"
 )
 
 // options are the connection flags every subcommand shares, as kubectl has them.
@@ -44,8 +45,9 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 		out:       out,
 	}
 	cmd := &cobra.Command{
-		Use:   "kubectl-imagesync",
-		Short: "Trigger and inspect Portager ImageSyncs",
+		Use:     "kubectl-imagesync",
+		Version: version.Get().String(),
+		Short:   "Trigger and inspect Portager ImageSyncs",
 		Long: `kubectl imagesync triggers on-demand syncs of Portager ImageSyncs and shows
 their per-tag results.
 

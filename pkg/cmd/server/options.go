@@ -33,6 +33,7 @@ import (
 	generatedopenapi "github.com/portager/portager/pkg/generated/openapi"
 	"github.com/portager/portager/pkg/quota"
 	imagesyncstorage "github.com/portager/portager/pkg/registry/imagesync"
+	"github.com/portager/portager/pkg/version"
 )
 
 const defaultEtcdPathPrefix = "/registry/portager.portager.io"
@@ -255,6 +256,7 @@ func NewCommand(ctx context.Context, o *Options) *cobra.Command {
 Kubernetes aggregation layer, storing objects in its own etcd: an embedded one in
 --etcd-data-dir by default, or the cluster given by --etcd-servers.`,
 		SilenceUsage: true,
+		Version:      version.Get().String(),
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(c.Context()); err != nil {
 				o.Shutdown()
