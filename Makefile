@@ -17,6 +17,8 @@ build:
 	$(GO) build -o $(BIN)/portager ./cmd/portager
 	$(GO) build -o $(BIN)/crane github.com/google/go-containerregistry/cmd/crane
 	$(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
+	$(GO) build -o $(BIN)/etcdctl go.etcd.io/etcd/etcdctl/v3
+	$(GO) build -o $(BIN)/etcdutl go.etcd.io/etcd/etcdutl/v3
 
 ## test: everything CI runs: static checks, unit, integration and end-to-end tests
 test: verify test-unit test-chart test-images test-distribution test-cosign test-integration test-e2e

@@ -220,8 +220,8 @@ func TestPodSecurityRestricted(t *testing.T) {
 
 // TestEtcdRequiresClientCertificates: the chart's etcd speaks only TLS,
 // accepts only clients and peers with a certificate of its CA, and only
-// the API server's and its own pods may connect; the API server presents
-// a client certificate.
+// the API server's, the backup job's and its own pods may connect; the API
+// server presents a client certificate.
 func TestEtcdRequiresClientCertificates(t *testing.T) {
 	objs := objects(t, render(t))
 	var sts appsv1.StatefulSet
@@ -255,7 +255,7 @@ func TestEtcdRequiresClientCertificates(t *testing.T) {
 			if peer.PodSelector != nil {
 				name = peer.PodSelector.MatchLabels["app.kubernetes.io/name"]
 			}
-			if peer.IPBlock != nil || peer.NamespaceSelector != nil || (name != "portager-apiserver" && name != "portager-etcd") {
+			if peer.IPBlock != nil || peer.NamespaceSelector != nil || !slices.Contains([]string{"portager-apiserver", "portager-etcd", "portager-etcd-backup"}, name) {
 				t.Errorf("etcd admits %+v", peer)
 			}
 		}

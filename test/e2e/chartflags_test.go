@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -36,7 +38,9 @@ import (
 // to the e2e kube-apiserver's kubeconfigs (delegated authentication and
 // authorization go there). All become ready, the API server stores what it
 // serves in that etcd, and etcd refuses plain HTTP and TLS clients without
-// a certificate of its CA.
+// a certificate of its CA. The backup CronJob's etcdctl command takes a
+// snapshot, which restores (as README.md says) into a new member that
+// another API server serves the objects from.
 func TestChartFlagsStartTheBinaries(t *testing.T) {
 	s := startStack(t, 0, false)
 	etcdBin := binary(t, "ETCD", filepath.Join(s.root, "_output/bin/etcd"))
@@ -190,6 +194,113 @@ func TestChartFlagsStartTheBinaries(t *testing.T) {
 		}
 		if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, "/registrypolicies/chart-flags") }) {
 			t.Errorf("the RegistryPolicy is not in etcd (read from another member); keys: %v", keys)
+		}
+	})
+
+	t.Run("the backup job's snapshot restores into an etcd the API server serves from", func(t *testing.T) {
+		createPolicy := func(name string) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("https://127.0.0.1:%d/apis/portager.portager.io/v1alpha1/registrypolicies", apiPort),
+				strings.NewReader(`{"apiVersion":"portager.portager.io/v1alpha1","kind":"RegistryPolicy","metadata":{"name":"`+name+`"},"spec":{"sources":[{"registry":"ghcr.io"}]}}`))
+			req.Header.Set("Authorization", "Bearer admin-token")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := apiClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("create %s: %d", name, resp.StatusCode)
+			}
+		}
+		// The CronJob's container, with the client Service mapped to a
+		// member.
+		var cron batchv1.CronJob
+		mustFind(t, objs, "CronJob", "portager-etcd-backup", &cron)
+		job := cron.Spec.JobTemplate.Spec.Template.Spec
+		backupMounts := writeMounts(t, objs, job, filepath.Join(dir, "backup"))
+		toMember := strings.NewReplacer(fmt.Sprintf("portager-etcd-client.%s.svc:2379", localstack.Namespace), "127.0.0.1:"+strconv.Itoa(client[2]))
+		var snapshotArgs []string
+		snapshot := ""
+		for _, a := range job.Containers[0].Command[1:] {
+			a = backupMounts.Replace(toMember.Replace(a))
+			if strings.HasPrefix(a, "--command-timeout=") {
+				// The chart gives a large database ten minutes; this
+				// one takes a second.
+				a = "--command-timeout=1m"
+			}
+			if strings.HasSuffix(a, ".db") {
+				snapshot = a
+			}
+			snapshotArgs = append(snapshotArgs, a)
+		}
+		if out, err := exec.Command(binary(t, "ETCDCTL", filepath.Join(s.root, "_output/bin/etcdctl")), snapshotArgs...).CombinedOutput(); err != nil {
+			t.Fatalf("etcdctl %v: %v\n%s", snapshotArgs, err, out)
+		}
+		createPolicy("after-the-backup")
+
+		// Restore into a new data directory, as README.md does, and start a
+		// member on it with the chart's TLS flags.
+		var rc, rp, rh int
+		for _, p := range []*int{&rc, &rp, &rh} {
+			if *p, err = localstack.FreePort(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		peerURL := "https://127.0.0.1:" + strconv.Itoa(rp)
+		restored := filepath.Join(dir, "restored", "data")
+		if out, err := exec.Command(binary(t, "ETCDUTL", filepath.Join(s.root, "_output/bin/etcdutl")), "snapshot", "restore", snapshot,
+			"--name=restored", "--initial-cluster=restored="+peerURL, "--initial-advertise-peer-urls="+peerURL, "--data-dir="+restored).CombinedOutput(); err != nil {
+			t.Fatalf("etcdutl snapshot restore: %v\n%s", err, out)
+		}
+		mounts := writeMounts(t, objs, etcdPod, filepath.Join(dir, "restored-mounts"))
+		args := []string{"--name=restored", "--data-dir=" + restored,
+			"--listen-client-urls=https://127.0.0.1:" + strconv.Itoa(rc), "--advertise-client-urls=https://127.0.0.1:" + strconv.Itoa(rc),
+			"--listen-peer-urls=" + peerURL, "--initial-advertise-peer-urls=" + peerURL, "--initial-cluster=restored=" + peerURL,
+			"--listen-metrics-urls=http://127.0.0.1:" + strconv.Itoa(rh)}
+		for _, a := range etcdPod.Containers[0].Command[1:] {
+			if strings.Contains(a, "cert") || strings.Contains(a, "-ca-file") || strings.HasPrefix(a, "--key-file") || strings.HasPrefix(a, "--peer-key-file") {
+				args = append(args, mounts.Replace(a))
+			}
+		}
+		if err := s.StartProcess("etcd-restored", etcdBin, nil, args...); err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, time.Minute, "the restored member ready", func() error {
+			return getOK(http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/readyz", rh))
+		})
+
+		port, err := localstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var restoredArgs []string
+		for _, a := range apiArgs {
+			switch {
+			case strings.HasPrefix(a, "--secure-port="):
+				a = "--secure-port=" + strconv.Itoa(port)
+			case strings.HasPrefix(a, "--etcd-servers="):
+				a = "--etcd-servers=https://127.0.0.1:" + strconv.Itoa(rc)
+			}
+			restoredArgs = append(restoredArgs, a)
+		}
+		if err := s.StartProcess("restored-apiserver", filepath.Join(s.root, "_output/bin/portager-apiserver"), envOf(api.Spec.Template.Spec.Containers[0]), restoredArgs...); err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, 90*time.Second, "the API server on the restored etcd ready", func() error {
+			return getOK(apiClient, fmt.Sprintf("https://127.0.0.1:%d/readyz", port))
+		})
+		for name, want := range map[string]int{"chart-flags": http.StatusOK, "after-the-backup": http.StatusNotFound} {
+			req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("https://127.0.0.1:%d/apis/portager.portager.io/v1alpha1/registrypolicies/%s", port, name), nil)
+			req.Header.Set("Authorization", "Bearer admin-token")
+			resp, err := apiClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("RegistryPolicy %s from the restored etcd: %d, want %d", name, resp.StatusCode, want)
+			}
 		}
 	})
 
