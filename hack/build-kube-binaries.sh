@@ -21,9 +21,16 @@ if ! command -v kubectl >/dev/null 2>&1; then
   targets+=(kubectl)
 fi
 
+# The binaries report KUBE_VERSION (kubectl version, helm's kubeVersion
+# check), as release builds do; the stamp in .version says they were built so.
+STAMP="${KUBE_VERSION} versioned"
+minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
+LDFLAGS="-X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1"
+LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=${minor} -X k8s.io/component-base/version.gitTreeState=clean"
+
 missing=()
 for t in "${targets[@]}"; do
-  if [[ ! -x "${OUT}/${t}" || "$(cat "${OUT}/${t}.version" 2>/dev/null)" != "${KUBE_VERSION}" ]]; then
+  if [[ ! -x "${OUT}/${t}" || "$(cat "${OUT}/${t}.version" 2>/dev/null)" != "${STAMP}" ]]; then
     missing+=("${t}")
   fi
 done
@@ -62,7 +69,7 @@ go mod tidy >/dev/null
 
 for t in "${missing[@]}"; do
   echo "Building ${t} ${KUBE_VERSION} (minutes on a cold cache)..."
-  CGO_ENABLED=0 go build -trimpath -o "${OUT}/${t}" "k8s.io/kubernetes/cmd/${t}"
-  echo "${KUBE_VERSION}" > "${OUT}/${t}.version"
+  CGO_ENABLED=0 go build -trimpath -ldflags "${LDFLAGS}" -o "${OUT}/${t}" "k8s.io/kubernetes/cmd/${t}"
+  echo "${STAMP}" > "${OUT}/${t}.version"
 done
 echo "Built ${missing[*]} into ${OUT}"

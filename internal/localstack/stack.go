@@ -46,6 +46,10 @@ type Config struct {
 	Registries int
 	// Controller runs portager-controller, allowed plain HTTP to the registries.
 	Controller bool
+	// KubeOnly stops after the kube-apiserver and kube-controller-manager:
+	// nothing of Portager is installed (tests that install the chart with
+	// helm start so).
+	KubeOnly bool
 	// Out receives progress lines (nil: discarded).
 	Out io.Writer
 }
@@ -195,6 +199,9 @@ func Start(ctx context.Context, cfg Config) (s *Stack, err error) {
 		"--use-service-account-credentials=false",
 	); err != nil {
 		return s, err
+	}
+	if cfg.KubeOnly {
+		return s, nil
 	}
 
 	// What the chart installs, except the workloads, certificates and

@@ -41,6 +41,13 @@ func binary(t *testing.T, env, def string) string {
 // the rest of the test, with registries and the controller when asked.
 func startStack(t *testing.T, registries int, withController bool) *stack {
 	t.Helper()
+	return startWith(t, localstack.Config{Registries: registries, Controller: withController})
+}
+
+// startWith is startStack with the stack's configuration; it fills in
+// where the repository, the binaries and the stack's directory are.
+func startWith(t *testing.T, cfg localstack.Config) *stack {
+	t.Helper()
 	root := repoRoot()
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Fatalf("kubectl is needed on PATH: %v", err)
@@ -52,7 +59,7 @@ func startStack(t *testing.T, registries int, withController bool) *stack {
 		PortagerController:    binary(t, "PORTAGER_CONTROLLER", filepath.Join(root, "_output/bin/portager-controller")),
 		Helm:                  binary(t, "HELM", filepath.Join(root, "_output/bin/helm")),
 	}
-	if registries > 0 {
+	if cfg.Registries > 0 {
 		p, err := exec.LookPath("docker-registry")
 		if err != nil {
 			t.Fatalf("docker-registry (Debian package docker-registry) is needed on PATH: %v", err)
@@ -60,9 +67,8 @@ func startStack(t *testing.T, registries int, withController bool) *stack {
 		bins.DockerRegistry = p
 	}
 	dir := t.TempDir()
-	s, err := localstack.Start(context.Background(), localstack.Config{
-		Root: root, Dir: dir, Binaries: bins, Registries: registries, Controller: withController,
-	})
+	cfg.Root, cfg.Dir, cfg.Binaries = root, dir, bins
+	s, err := localstack.Start(context.Background(), cfg)
 	t.Cleanup(func() {
 		if t.Failed() && s != nil {
 			for name, log := range s.Logs(6000) {
