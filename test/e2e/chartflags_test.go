@@ -126,47 +126,40 @@ func TestChartFlagsStartTheBinaries(t *testing.T) {
 	})
 
 	// The API server, with its Deployment's arguments.
-	var api appsv1.Deployment
-	mustFind(t, objs, "Deployment", "portager-apiserver", &api)
-	apiPort, err := localstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	apiKubeconfig, err := s.KubeconfigFor("portager-apiserver")
 	if err != nil {
 		t.Fatal(err)
 	}
-	apiMounts := writeMounts(t, objs, api.Spec.Template.Spec, filepath.Join(dir, "apiserver"))
-	apiArgs := []string{"--bind-address=127.0.0.1", "--kubeconfig=" + apiKubeconfig,
-		"--authentication-kubeconfig=" + apiKubeconfig, "--authorization-kubeconfig=" + apiKubeconfig}
-	for _, a := range api.Spec.Template.Spec.Containers[0].Args {
-		if a == "--secure-port=8443" {
-			a = "--secure-port=" + strconv.Itoa(apiPort)
-		}
-		apiArgs = append(apiArgs, apiMounts.Replace(loopback.Replace(a)))
-	}
-	if err := s.StartProcess("chart-apiserver", filepath.Join(s.root, "_output/bin/portager-apiserver"), envOf(api.Spec.Template.Spec.Containers[0]), apiArgs...); err != nil {
-		t.Fatal(err)
-	}
+	apiPort, apiArgs := s.startFromDeployment(t, objs, "portager-apiserver", filepath.Join(dir, "apiserver"),
+		[]string{"--bind-address=127.0.0.1", "--kubeconfig=" + apiKubeconfig, "--authentication-kubeconfig=" + apiKubeconfig, "--authorization-kubeconfig=" + apiKubeconfig},
+		loopback.Replace)
+	var api appsv1.Deployment
+	mustFind(t, objs, "Deployment", "portager-apiserver", &api)
 	apiClient := tlsClient(t, secretData(t, objs, "portager-apiserver-tls", "ca.crt"), "portager-apiserver."+localstack.Namespace+".svc")
 	s.eventually(t, 90*time.Second, "the API server ready", func() error {
 		return getOK(apiClient, fmt.Sprintf("https://127.0.0.1:%d/readyz", apiPort))
 	})
 
-	t.Run("the API server stores its objects in the TLS etcd", func(t *testing.T) {
+	// createPolicy creates a RegistryPolicy through the API server.
+	createPolicy := func(t *testing.T, name string) {
+		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("https://127.0.0.1:%d/apis/portager.portager.io/v1alpha1/registrypolicies", apiPort),
-			strings.NewReader(`{"apiVersion":"portager.portager.io/v1alpha1","kind":"RegistryPolicy","metadata":{"name":"chart-flags"},"spec":{"sources":[{"registry":"ghcr.io"}]}}`))
+			strings.NewReader(`{"apiVersion":"portager.portager.io/v1alpha1","kind":"RegistryPolicy","metadata":{"name":"`+name+`"},"spec":{"sources":[{"registry":"ghcr.io"}]}}`))
 		req.Header.Set("Authorization", "Bearer admin-token")
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := apiClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("create through the API server: %d %s", resp.StatusCode, body)
+			t.Fatalf("create %s through the API server: %d %s", name, resp.StatusCode, body)
 		}
+	}
+
+	t.Run("the API server stores its objects in the TLS etcd", func(t *testing.T) {
+		createPolicy(t, "chart-flags")
 		cert, err := tls.X509KeyPair(secretData(t, objs, "portager-etcd-client", "tls.crt"), secretData(t, objs, "portager-etcd-client", "tls.key"))
 		if err != nil {
 			t.Fatal(err)
@@ -198,21 +191,6 @@ func TestChartFlagsStartTheBinaries(t *testing.T) {
 	})
 
 	t.Run("the backup job's snapshot restores into an etcd the API server serves from", func(t *testing.T) {
-		createPolicy := func(name string) {
-			t.Helper()
-			req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("https://127.0.0.1:%d/apis/portager.portager.io/v1alpha1/registrypolicies", apiPort),
-				strings.NewReader(`{"apiVersion":"portager.portager.io/v1alpha1","kind":"RegistryPolicy","metadata":{"name":"`+name+`"},"spec":{"sources":[{"registry":"ghcr.io"}]}}`))
-			req.Header.Set("Authorization", "Bearer admin-token")
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := apiClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				t.Fatalf("create %s: %d", name, resp.StatusCode)
-			}
-		}
 		// The CronJob's container, with the client Service mapped to a
 		// member.
 		var cron batchv1.CronJob
@@ -237,7 +215,7 @@ func TestChartFlagsStartTheBinaries(t *testing.T) {
 		if out, err := exec.Command(binary(t, "ETCDCTL", filepath.Join(s.root, "_output/bin/etcdctl")), snapshotArgs...).CombinedOutput(); err != nil {
 			t.Fatalf("etcdctl %v: %v\n%s", snapshotArgs, err, out)
 		}
-		createPolicy("after-the-backup")
+		createPolicy(t, "after-the-backup")
 
 		// Restore into a new data directory, as README.md does, and start a
 		// member on it with the chart's TLS flags.
@@ -305,31 +283,44 @@ func TestChartFlagsStartTheBinaries(t *testing.T) {
 	})
 
 	// The controller, with its Deployment's arguments.
-	var ctrl appsv1.Deployment
-	mustFind(t, objs, "Deployment", "portager-controller", &ctrl)
-	metricsPort, err := localstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctrlKubeconfig, err := s.KubeconfigFor("portager-controller")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrlMounts := writeMounts(t, objs, ctrl.Spec.Template.Spec, filepath.Join(dir, "controller"))
-	ctrlArgs := []string{"--bind-address=127.0.0.1", "--kubeconfig=" + ctrlKubeconfig}
-	for _, a := range ctrl.Spec.Template.Spec.Containers[0].Args {
-		if a == "--secure-port=8443" {
-			a = "--secure-port=" + strconv.Itoa(metricsPort)
-		}
-		ctrlArgs = append(ctrlArgs, ctrlMounts.Replace(a))
-	}
-	if err := s.StartProcess("chart-controller", filepath.Join(s.root, "_output/bin/portager-controller"), envOf(ctrl.Spec.Template.Spec.Containers[0]), ctrlArgs...); err != nil {
-		t.Fatal(err)
-	}
+	metricsPort, _ := s.startFromDeployment(t, objs, "portager-controller", filepath.Join(dir, "controller"),
+		[]string{"--bind-address=127.0.0.1", "--kubeconfig=" + ctrlKubeconfig}, func(a string) string { return a })
 	metricsClient := tlsClient(t, secretData(t, objs, "portager-controller-tls", "ca.crt"), "portager-controller-metrics."+localstack.Namespace+".svc")
 	s.eventually(t, 60*time.Second, "the controller ready", func() error {
 		return getOK(metricsClient, fmt.Sprintf("https://127.0.0.1:%d/readyz", metricsPort))
 	})
+}
+
+// startFromDeployment starts the binary of the Deployment's container
+// (_output/bin/<name>) with extra and then the container's arguments, its
+// mounts written under dir, its literal environment, and --secure-port on
+// a free port; mapArg maps each argument (addresses to loopback). It
+// returns the port and the arguments.
+func (s *stack) startFromDeployment(t *testing.T, objs []*unstructured.Unstructured, name, dir string, extra []string, mapArg func(string) string) (int, []string) {
+	t.Helper()
+	var d appsv1.Deployment
+	mustFind(t, objs, "Deployment", name, &d)
+	port, err := localstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := d.Spec.Template.Spec
+	mounts := writeMounts(t, objs, pod, dir)
+	args := extra
+	for _, a := range pod.Containers[0].Args {
+		if strings.HasPrefix(a, "--secure-port=") {
+			a = "--secure-port=" + strconv.Itoa(port)
+		}
+		args = append(args, mounts.Replace(mapArg(a)))
+	}
+	if err := s.StartProcess("chart-"+name, filepath.Join(s.root, "_output/bin", name), envOf(pod.Containers[0]), args...); err != nil {
+		t.Fatal(err)
+	}
+	return port, args
 }
 
 func mustFind(t *testing.T, objs []*unstructured.Unstructured, kind, name string, into any) {
