@@ -1,15 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+	"k8s.io/component-base/cli"
 
-	// Paces the collector for a short-lived process, from package
-	// initialisation on (see its doc).
-	_ "github.com/portager/portager/internal/gcpace"
-	"github.com/portager/portager/pkg/cmd/cli"
 	"github.com/portager/portager/pkg/cmd/once"
 	"github.com/portager/portager/pkg/version"
 )
@@ -33,6 +31,11 @@ In a cluster, use the ImageSync API and kubectl imagesync instead.`,
 	return cmd
 }
 
+// main runs the command as kubectl runs its own: component-base's logging
+// flags, and a failure printed as one "error: " line with exit status 1.
 func main() {
-	os.Exit(cli.Run(newRootCommand(os.Stdout, os.Stderr), os.Stderr))
+	if err := cli.RunNoErrOutput(newRootCommand(os.Stdout, os.Stderr)); err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		os.Exit(1)
+	}
 }

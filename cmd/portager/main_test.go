@@ -5,28 +5,19 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-
-	"github.com/portager/portager/internal/gcpace/gcpacetest"
 )
 
-var collectionsBeforeMain = gcpacetest.Collections()
-
-// TestNoCollectionBeforeMain checks that internal/gcpace paces the collector
-// before this binary's dependencies initialise: at the default pace their
-// allocations start a collection that every run pays for.
-func TestNoCollectionBeforeMain(t *testing.T) {
-	gcpacetest.NoneBeforeMain(t, collectionsBeforeMain)
-}
-
-// TestClusterFree keeps the reason this binary exists: it must not link
-// Kubernetes' client or built-in API types, whose package initialisation
-// every run would pay. The API machinery the manifest needs is allowed.
+// TestClusterFree keeps what this binary is for: running the engine where
+// there is no cluster. It must not link Kubernetes' client, the API server
+// library or the built-in API types, so no code path in it can load a
+// kubeconfig or in-cluster credentials. The API machinery the manifest needs,
+// and component-base's command runner, are allowed.
 func TestClusterFree(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
-	banned := []string{"k8s.io/client-go/", "k8s.io/api/", "k8s.io/apiserver/", "k8s.io/component-base/"}
+	banned := []string{"k8s.io/client-go/", "k8s.io/api/", "k8s.io/apiserver/"}
 	var found []string
 	for _, pkg := range strings.Fields(string(out)) {
 		for _, b := range banned {
