@@ -28,11 +28,13 @@ verify:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/
+	cd hack/bench && $(GO) vet ./...
 	hack/verify-codegen.sh
 
 ## test-unit: package tests, with the race detector (fuzz seed corpora replay here)
 test-unit:
 	$(GO) test -race -count=1 ./pkg/... ./cmd/... ./internal/... ./hack/...
+	cd hack/bench && $(GO) test -race -count=1 ./...
 
 ## test-distribution: the engine against a real docker-registry (distribution 2.8) process
 test-distribution:
@@ -126,7 +128,8 @@ bench-peers:
 ## bench: our engine against skopeo, regsync and crane on two real registries (BENCH_FLAGS=-size 128MiB -runs 1 for a quick look)
 bench: bench-peers
 	$(GO) build -o $(BIN)/portager ./cmd/portager
-	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(GO) run ./hack/bench -ours $(BIN)/portager -out _output/bench.md $(BENCH_FLAGS)
+	cd hack/bench && $(GO) build -o $(CURDIR)/$(BIN)/bench .
+	PATH="$$PATH:$$($(GO) env GOPATH)/bin" $(BIN)/bench -ours $(BIN)/portager -out _output/bench.md $(BENCH_FLAGS)
 
 clean:
 	rm -rf _output/bin _output/local

@@ -20,8 +20,9 @@
 // both sides with 8 streams, made by a command as every tool's requests are
 // (rawhead.go). Our engine runs as `portager once`, the one-shot
 // command of the cluster-free CLI (cmd/portager), built by `make bench` or
-// found with -ours.
+// found with -ours. It is a Go module of its own, run from the repository
+// root:
 //
-//	go run ./hack/bench -size 128MiB -runs 1   # quick look
-//	make bench                                 # the full data set (1.35 GB)
+//	make bench BENCH_FLAGS="-size 128MiB -runs 1"   # quick look
+//	make bench                                      # the full data set (1.35 GB)
 package main

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/portager/portager/pkg/registryhost"
-	"github.com/portager/portager/pkg/syncer"
 )
 
 // DefaultPaths are where registry logins are kept, in the order they are
@@ -81,7 +80,7 @@ func Load(path string) (authn.Keychain, error) {
 // Parse returns the keychain of a Docker config file's content. It
 // resolves a registry as docker does: the helper credHelpers names for its
 // host first, then an auths entry with credentials (matched as
-// syncer.KeychainFromDockerConfigJSON matches them), then the credsStore
+// FromSecret matches them), then the credsStore
 // helper; otherwise anonymous.
 func Parse(data []byte) (authn.Keychain, error) {
 	var cfg struct {
@@ -96,7 +95,7 @@ func Parse(data []byte) (authn.Keychain, error) {
 		// No credential key of config.json: the legacy .dockercfg shape,
 		// as the controller's Secrets may hold it, or only settings
 		// (psFormat, proxies), which are no credentials.
-		if kc, err := syncer.KeychainFromDockerConfigJSON(data); err == nil {
+		if kc, err := FromSecret(data); err == nil {
 			return kc, nil
 		}
 	}
@@ -105,7 +104,7 @@ func Parse(data []byte) (authn.Keychain, error) {
 	}
 	// Only the auths object: the other keys of config.json are not
 	// credentials, and must not be read as the legacy shape.
-	auths, err := syncer.KeychainFromDockerConfigJSON([]byte(`{"auths":` + string(cfg.Auths) + `}`))
+	auths, err := FromSecret([]byte(`{"auths":` + string(cfg.Auths) + `}`))
 	if err != nil {
 		return nil, err
 	}

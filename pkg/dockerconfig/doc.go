@@ -4,8 +4,10 @@
 // credsStore), which docker login fills on most workstations and CI
 // runners.
 //
+// It also reads the payload of tenants' kubernetes.io/dockerconfigjson
+// Secrets (FromSecret), for the controller.
+//
 // A credential helper is a program that this package runs. Only the
-// one-shot command uses it: the controller reads tenants' dockerconfigjson
-// Secrets with syncer.KeychainFromDockerConfigJSON, which never runs
+// one-shot command's Load and Parse run them; FromSecret never runs
 // anything a Secret names.
 package dockerconfig

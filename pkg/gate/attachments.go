@@ -9,6 +9,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/portager/portager/pkg/syncer"
+
+	"github.com/portager/portager/pkg/digestname"
 )
 
 // Limits on what a gate reads from the source: signature payloads and
@@ -117,7 +119,7 @@ func (a *attachments) referrersOf(ctx context.Context, d v1.Hash) ([]v1.Descript
 // cosignTag returns the manifest cosign attaches to d under
 // sha256-<hex>.<suffix> (sig, att or sbom); nil when there is none.
 func (a *attachments) cosignTag(ctx context.Context, d v1.Hash, suffix string) (*v1.Manifest, error) {
-	tag := d.Algorithm + "-" + d.Hex + "." + suffix
+	tag := digestname.CosignTag(d, suffix)
 	m, ok := a.tagged[tag]
 	if ok {
 		return m, nil

@@ -18,6 +18,8 @@ import (
 	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/portager/portager/pkg/digestname"
 )
 
 // What cosign writes, in the formats cosign verify reads:
@@ -89,7 +91,7 @@ func (c *cosignCheck) check(ctx context.Context, a *attachments) error {
 	}
 
 	// The tag scheme first: it is what cosign writes by default.
-	sig, err := a.cosignTag(ctx, d, "sig")
+	sig, err := a.cosignTag(ctx, d, digestname.SignatureSuffix)
 	if err != nil {
 		return err
 	}
@@ -206,7 +208,7 @@ func (c *cosignCheck) simpleSigning(ctx context.Context, a *attachments, l v1.De
 		return fmt.Errorf("signed payload has type %q", p.Critical.Type), nil
 	}
 	if p.Critical.Image.Digest != d.String() {
-		return fmt.Errorf("signature is for another image, %s", short(p.Critical.Image.Digest)), nil
+		return fmt.Errorf("signature is for another image, %s", digestname.Short(p.Critical.Image.Digest)), nil
 	}
 	return nil, nil
 }

@@ -108,16 +108,6 @@ func (r *rejection) Error() string { return r.msg }
 
 func reject(format string, args ...any) error { return &rejection{msg: fmt.Sprintf(format, args...)} }
 
-// short abbreviates a digest for a verdict: status messages are bounded
-// (syncer.MaxMessageLen) and must hold every gate's verdict, and the
-// result already carries the image's full digest.
-func short(digest string) string {
-	if alg, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
-		return alg + ":" + hex[:12]
-	}
-	return digest
-}
-
 // parsePublicKey reads a PEM-encoded PKIX public key.
 func parsePublicKey(s string) (crypto.PublicKey, error) {
 	block, _ := pem.Decode([]byte(strings.TrimSpace(s)))

@@ -8,6 +8,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/portager/portager/internal/jsonstream"
+
+	"github.com/portager/portager/pkg/digestname"
 )
 
 // sbomMediaTypes are the SPDX and CycloneDX media types an SBOM artifact
@@ -54,7 +56,7 @@ func (sbomCheck) check(ctx context.Context, a *attachments) error {
 			return err
 		}
 		if !ok {
-			return reject("no SPDX or CycloneDX SBOM attached to the index or its platform image %s", short(c.String()))
+			return reject("no SPDX or CycloneDX SBOM attached to the index or its platform image %s", digestname.Short(c.String()))
 		}
 	}
 	return nil
@@ -85,7 +87,7 @@ func hasSBOM(ctx context.Context, a *attachments, d v1.Hash) (bool, error) {
 			return ok, err
 		}
 	}
-	m, err := a.cosignTag(ctx, d, "sbom")
+	m, err := a.cosignTag(ctx, d, digestname.SBOMSuffix)
 	if err != nil {
 		return false, err
 	}
@@ -96,7 +98,7 @@ func hasSBOM(ctx context.Context, a *attachments, d v1.Hash) (bool, error) {
 			}
 		}
 	}
-	m, err = a.cosignTag(ctx, d, "att")
+	m, err = a.cosignTag(ctx, d, digestname.AttestationSuffix)
 	if err != nil {
 		return false, err
 	}

@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,11 +17,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/portager/portager/internal/nettest"
+	"github.com/portager/portager/pkg/dockerconfig"
 )
 
 func dockerConfig(t *testing.T, key, user, pass string) authn.Keychain {
 	t.Helper()
-	kc, err := KeychainFromDockerConfigJSON([]byte(fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, key, b64(user+":"+pass))))
+	kc, err := dockerconfig.FromSecret([]byte(fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, key, b64(user+":"+pass))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,3 +502,5 @@ func TestExpiredCredentialsAreRenewed(t *testing.T) {
 		t.Errorf("no request succeeded with the renewed token\n%s", dst.dump())
 	}
 }
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/portager/portager/internal/nettest"
+
+	"github.com/portager/portager/pkg/digestname"
 )
 
 func mustLayer(t *testing.T, size int64, mt types.MediaType) v1.Layer {
@@ -396,7 +398,7 @@ func TestCopyCriticalPath(t *testing.T) {
 			img := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 4096, types.OCILayer))
 			src.push("app:1", img)
 			d := mustDigest(t, img)
-			sigTag := fallbackTag(hashOf(t, img)) + ".sig"
+			sigTag := digestname.CosignTag(hashOf(t, img), digestname.SignatureSuffix)
 			var sig v1.Image
 			if tc.signed {
 				sig, _ = random.Image(150, 1)

@@ -28,6 +28,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/portager/portager/pkg/digestname"
 )
 
 func startDistribution(t *testing.T) string {
@@ -120,7 +122,7 @@ func TestDistributionCompatibility(t *testing.T) {
 		push(fmt.Sprintf("lib/app:0.%d.0", i), img)
 	}
 	sig, _ := random.Image(100, 1)
-	push("lib/app:"+fallbackTag(hashOf(t, idx))+".sig", sig)
+	push("lib/app:"+digestname.FallbackTag(hashOf(t, idx))+".sig", sig)
 	idxDesc, _ := partial.Descriptor(idx)
 	sbom := mutate.Subject(mutate.ConfigMediaType(imageOf(t, types.OCIManifestSchema1, mustLayer(t, 100, types.OCILayer)), "application/spdx+json"), *idxDesc).(v1.Image)
 	push("lib/app@"+mustDigest(t, sbom), sbom)
@@ -163,11 +165,11 @@ func TestDistributionCompatibility(t *testing.T) {
 		}
 	}
 	check("mirror/app:1.0.0", mustDigest(t, idx))
-	check("mirror/app:"+fallbackTag(hashOf(t, idx))+".sig", mustDigest(t, sig))
+	check("mirror/app:"+digestname.FallbackTag(hashOf(t, idx))+".sig", mustDigest(t, sig))
 	check("mirror/app@"+mustDigest(t, sbom), mustDigest(t, sbom))
 	// distribution 2.8 has no referrers API: the SBOM must be listed in
 	// the fallback tag index at the destination.
-	fr, _ := parseRef(dst + "/mirror/app:" + fallbackTag(idxDesc.Digest))
+	fr, _ := parseRef(dst + "/mirror/app:" + digestname.FallbackTag(idxDesc.Digest))
 	fidx, err := remote.Index(fr)
 	if err != nil {
 		t.Fatalf("fallback index: %v", err)

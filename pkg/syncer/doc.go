@@ -37,7 +37,7 @@
 // for new referrers: that would break the contract that an up-to-date tag costs
 // two manifest HEADs.
 //
-// Results are typed per tag (TagResult); their messages go through Sanitize,
+// Results are typed per tag (TagResult); their messages go through pkg/sanitize,
 // the one sanitiser for tenant-visible text, and registry response bodies
 // are never quoted (only their error code). Logging uses
 // klog.FromContext(ctx) with key/value pairs and never carries credentials.

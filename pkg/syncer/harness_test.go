@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/portager/portager/pkg/sanitize"
 )
 
 // repoBlobs is a registry blob store that, unlike the default one, keeps
@@ -496,7 +498,7 @@ func mustSync(t testing.TB, e *Engine, req Request) []TagResult {
 	}
 	// Invariants of every result.
 	for _, r := range res {
-		if r.Outcome == "" || r.Reason == "" || len(r.Message) > MaxMessageLen {
+		if r.Outcome == "" || r.Reason == "" || len(r.Message) > sanitize.MaxLen {
 			t.Errorf("malformed result %+v", r)
 		}
 		if (r.Reason == ReasonRateLimited) != !r.RetryAfter.IsZero() {

@@ -12,18 +12,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/klog/v2"
-)
 
-// cosignSuffixes are the tag-scheme artifacts cosign attaches to a digest:
-// sha256-<hex>.sig, .att and .sbom.
-var cosignSuffixes = []string{"sig", "att", "sbom"}
+	"github.com/portager/portager/pkg/digestname"
+)
 
 // maxReferrerDepth bounds referrers-of-referrers (e.g. a signature on an
 // SBOM) so a cyclic or hostile graph cannot make a run unbounded.
 const maxReferrerDepth = 2
-
-// fallbackTag is the OCI 1.1 referrers tag schema: sha256:<hex> -> sha256-<hex>.
-func fallbackTag(d v1.Hash) string { return d.Algorithm + "-" + d.Hex }
 
 // referrerSet is what the source holds for one subject: its cosign
 // tag-scheme artifacts and its OCI 1.1 referrers.
@@ -50,11 +45,11 @@ func (r *run) findReferrers(ctx context.Context, src *repoClient, d v1.Hash) (re
 	_, err := r.share(ctx, key, func() error {
 		// Indexed by suffix, so the set keeps cosign's order whichever
 		// lookup answers first.
-		found := make([]*cosignArtifact, len(cosignSuffixes))
+		found := make([]*cosignArtifact, len(digestname.CosignSuffixes))
 		var set referrerSet
 		g, gctx := errgroup.WithContext(ctx)
-		for i, s := range cosignSuffixes {
-			tag := fallbackTag(d) + "." + s
+		for i, s := range digestname.CosignSuffixes {
+			tag := digestname.CosignTag(d, s)
 			if src.knownTags != nil && !src.knownTags[tag] {
 				continue // not in the tag list read this run
 			}
@@ -235,12 +230,12 @@ func (c *repoClient) referrersAPI(ctx context.Context, d v1.Hash) (*v1.IndexMani
 
 // fallbackIndex reads the sha256-<hex> tag; nil when absent.
 func (c *repoClient) fallbackIndex(ctx context.Context, d v1.Hash) (*v1.IndexManifest, error) {
-	if c.knownTags != nil && !c.knownTags[fallbackTag(d)] {
+	if c.knownTags != nil && !c.knownTags[digestname.FallbackTag(d)] {
 		return nil, nil
 	}
 	resp, err := c.do(ctx, call{
-		op: "GET referrers tag " + c.repo + ":" + fallbackTag(d), method: http.MethodGet,
-		url: "/v2/" + c.repo + "/manifests/" + fallbackTag(d), accept: manifestAccept,
+		op: "GET referrers tag " + c.repo + ":" + digestname.FallbackTag(d), method: http.MethodGet,
+		url: "/v2/" + c.repo + "/manifests/" + digestname.FallbackTag(d), accept: manifestAccept,
 		ok: []int{http.StatusOK, http.StatusNotFound},
 	})
 	if err != nil {
@@ -250,7 +245,7 @@ func (c *repoClient) fallbackIndex(ctx context.Context, d v1.Hash) (*v1.IndexMan
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, nil
 	}
-	what := "GET referrers tag " + c.repo + ":" + fallbackTag(d)
+	what := "GET referrers tag " + c.repo + ":" + digestname.FallbackTag(d)
 	raw, err := c.e.readResponse(ctx, resp, maxManifestSize, ReasonManifestTooLarge, what)
 	if err != nil {
 		return nil, err
@@ -298,5 +293,5 @@ func (c *repoClient) indexReferrers(ctx context.Context, d v1.Hash, copied []v1.
 		return fmt.Errorf("encoding referrers index: %w", err)
 	}
 	h, _, _ := v1.SHA256(bytes.NewReader(raw))
-	return c.putManifest(ctx, fallbackTag(d), raw, types.OCIImageIndex, h)
+	return c.putManifest(ctx, digestname.FallbackTag(d), raw, types.OCIImageIndex, h)
 }

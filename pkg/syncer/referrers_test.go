@@ -13,6 +13,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/portager/portager/pkg/digestname"
 )
 
 // multiArch builds a 2-platform OCI index.
@@ -48,12 +50,12 @@ func TestCosignTagSchemeReferrers(t *testing.T) {
 	want := map[string]string{}
 	for _, s := range []string{"sig", "att", "sbom"} {
 		a, _ := random.Image(200, 1)
-		tag := fallbackTag(hashOf(t, idx)) + "." + s
+		tag := digestname.CosignTag(hashOf(t, idx), s)
 		src.push("app:"+tag, a)
 		want[tag] = mustDigest(t, a)
 	}
 	childSig, _ := random.Image(150, 1)
-	childTag := fallbackTag(hashOf(t, children[1])) + ".sig"
+	childTag := digestname.CosignTag(hashOf(t, children[1]), digestname.SignatureSuffix)
 	src.push("app:"+childTag, childSig)
 	want[childTag] = mustDigest(t, childSig)
 	src.reset()
@@ -123,7 +125,7 @@ func TestOCIReferrers(t *testing.T) {
 			for _, a := range []v1.Image{sbom, sig, childAtt, sbomSig} {
 				src.push("app@"+mustDigest(t, a), a)
 			}
-			if !tc.srcAPI && src.digestOf("app:"+fallbackTag(idxDesc.Digest)) == "" {
+			if !tc.srcAPI && src.digestOf("app:"+digestname.FallbackTag(idxDesc.Digest)) == "" {
 				t.Fatal("fixture: no fallback tag at source")
 			}
 			if tc.oddStatus {
@@ -165,7 +167,7 @@ func TestOCIReferrers(t *testing.T) {
 // a client would: the API when supported, else the fallback tag.
 func dstReferrers(t *testing.T, reg *testRegistry, subject v1.Hash, api bool) []string {
 	t.Helper()
-	path := "/v2/app/manifests/" + fallbackTag(subject)
+	path := "/v2/app/manifests/" + digestname.FallbackTag(subject)
 	if api {
 		path = "/v2/app/referrers/" + subject.String()
 	}
@@ -205,7 +207,7 @@ func TestReferrerLookupsUseTagList(t *testing.T) {
 	plain, _ := random.Image(300, 1)
 	src.push("app:1.1.0", plain)
 	sig, _ := random.Image(150, 1)
-	sigTag := fallbackTag(hashOf(t, children[0])) + ".sig"
+	sigTag := digestname.CosignTag(hashOf(t, children[0]), digestname.SignatureSuffix)
 	src.push("app:"+sigTag, sig)
 	src.reset()
 

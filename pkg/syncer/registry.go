@@ -16,6 +16,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/klog/v2"
+
+	"github.com/portager/portager/pkg/backoff"
 )
 
 // repoClient speaks the distribution API for one repository on one side of
@@ -171,7 +173,7 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 		if cl.noRetry || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
 			return nil, err
 		}
-		d := backoff(e.opts.RetryBackoff, attempt)
+		d := backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)
 		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, cl.op), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
 		if serr := sleep(ctx, d); serr != nil {
 			return nil, err

@@ -3,35 +3,18 @@ package syncer
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/portager/portager/pkg/backoff"
 )
 
-// maxBackoff caps a single backoff sleep so a run never stalls on its own
+// maxBackoff caps a single retry delay so a run never stalls on its own
 // retries; the controller owns longer-term backoff.
 const maxBackoff = 10 * time.Second
-
-// backoff returns a jittered exponential delay for attempt (0-based):
-// uniformly in [d/2, d] where d = base*2^attempt, capped at maxBackoff. The
-// jitter keeps many tags that failed together from retrying in lockstep.
-func backoff(base time.Duration, attempt int) time.Duration {
-	d := base
-	for i := 0; i < attempt && d < maxBackoff; i++ {
-		d *= 2
-	}
-	if d > maxBackoff {
-		d = maxBackoff
-	}
-	half := d / 2
-	if half <= 0 {
-		return d
-	}
-	return half + rand.N(half+1)
-}
 
 // parseRetryAfter reads a Retry-After header (delta-seconds or HTTP date).
 // It returns 0 when the header is missing or unparseable.
@@ -85,7 +68,7 @@ func retryable(ctx context.Context, err error) bool {
 func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt int) error {
 	d := rl.wait
 	if d == 0 {
-		d = backoff(e.opts.RetryBackoff, attempt)
+		d = backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)
 	}
 	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", sanitizeCtx(ctx, rl.op), "delay", d)
 	return sleep(ctx, d)
@@ -116,7 +99,7 @@ func (e *Engine) withRetry(ctx context.Context, what string, fn func(ctx context
 		if err == nil || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
 			return err
 		}
-		d := backoff(e.opts.RetryBackoff, attempt)
+		d := backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)
 		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, what), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
 		if serr := sleep(ctx, d); serr != nil {
 			return err

@@ -6,28 +6,6 @@ import (
 	"time"
 )
 
-func TestBackoffBoundedAndJittered(t *testing.T) {
-	t.Parallel()
-	base := 100 * time.Millisecond
-	for attempt := 0; attempt < 12; attempt++ {
-		want := base << attempt
-		if want > maxBackoff || want <= 0 {
-			want = maxBackoff
-		}
-		seen := map[time.Duration]bool{}
-		for i := 0; i < 50; i++ {
-			d := backoff(base, attempt)
-			if d < want/2 || d > want {
-				t.Fatalf("attempt %d: %v outside [%v, %v]", attempt, d, want/2, want)
-			}
-			seen[d] = true
-		}
-		if len(seen) < 2 {
-			t.Errorf("attempt %d: no jitter", attempt)
-		}
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -15,6 +15,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/klog/v2"
+
+	"github.com/portager/portager/pkg/sanitize"
 )
 
 // Endpoint is one side of a sync.
@@ -422,12 +424,12 @@ func validate(req Request) error {
 			// userinfo pasted into a registry field: report only the
 			// sanitised reference.
 			if _, err := name.NewRepository(ref); err != nil {
-				errs = append(errs, fmt.Errorf("images[%d]: invalid repository %q", i, Sanitize(ref)))
+				errs = append(errs, fmt.Errorf("images[%d]: invalid repository %q", i, sanitize.Message(ref)))
 			}
 		}
 		for _, t := range img.Tags {
 			if _, err := name.NewTag(joinRepo(req.Source.Registry, img.Name) + ":" + t); err != nil {
-				errs = append(errs, fmt.Errorf("images[%d] %s: invalid tag %q", i, img.Name, Sanitize(t)))
+				errs = append(errs, fmt.Errorf("images[%d] %s: invalid tag %q", i, img.Name, sanitize.Message(t)))
 			}
 		}
 	}

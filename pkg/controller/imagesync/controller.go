@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -32,8 +31,13 @@ import (
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions/portager/v1alpha1"
 	listers "github.com/portager/portager/pkg/generated/listers/portager/v1alpha1"
 	"github.com/portager/portager/pkg/registrypolicy"
+	"github.com/portager/portager/pkg/sanitize"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
+
+	"github.com/portager/portager/pkg/digestname"
+
+	"github.com/portager/portager/pkg/backoff"
 )
 
 // Config is what a Controller needs.
@@ -292,7 +296,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 		// Nothing to schedule: the object waits for its next spec change.
 		return c.patchStatus(ctx, is, func(st map[string]any, conds *[]metav1.Condition) {
 			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
-				Message: "spec.schedule " + syncer.Sanitize(err.Error()), ObservedGeneration: is.Generation})
+				Message: "spec.schedule " + sanitize.Message(err.Error()), ObservedGeneration: is.Generation})
 			st["observedGeneration"] = is.Generation
 			st["nextSyncTime"] = nil
 		})
@@ -392,7 +396,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		if !errors.As(err, &pe) {
 			return err
 		}
-		msg := syncer.Sanitize(pe.Error())
+		msg := sanitize.Message(pe.Error())
 		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonRegistryNotAllowed, msg)
 		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
 			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonRegistryNotAllowed,
@@ -428,7 +432,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	// A spec the engine cannot run (which API validation should have
 	// refused) is reported on Ready and in an Event.
 	invalidSpec := func(err error) error {
-		msg := syncer.Sanitize(err.Error())
+		msg := sanitize.Message(err.Error())
 		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonInvalidSpec, msg)
 		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
 			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
@@ -568,7 +572,7 @@ func (c *Controller) finish(ctx context.Context, key string, is *v1alpha1.ImageS
 		delay = max(min(sum.retryAt.Sub(now), c.cfg.RateLimitCap), 0)
 		klog.FromContext(ctx).Info("Rate limited; retrying at the registry's time", "after", delay)
 	case sum.transient && c.attempts[key] < c.cfg.MaxTransientRetries:
-		delay = backoff(c.cfg.RetryBase, c.cfg.RetryCap, c.attempts[key]+1)
+		delay = backoff.Delay(c.cfg.RetryBase, c.cfg.RetryCap, c.attempts[key])
 		klog.FromContext(ctx).Info("Transient failures; retrying", "attempt", c.attempts[key]+1, "after", delay)
 	default:
 		// Success or deterministic failure: wait for the schedule.
@@ -583,16 +587,6 @@ func (c *Controller) finish(ctx context.Context, key string, is *v1alpha1.ImageS
 	return nil
 }
 
-// backoff is base·2^(attempt-1), capped, with ±20% jitter so that many
-// ImageSyncs failing together do not retry in lockstep.
-func backoff(base, limit time.Duration, attempt int) time.Duration {
-	d := base << min(attempt-1, 20)
-	if d > limit || d <= 0 {
-		d = limit
-	}
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
-
 // report emits the run's Events and metrics: one summary, one Event per
 // copied tag (copies are rare and worth seeing) and per failed tag, none for
 // tags that were already up to date.
@@ -603,7 +597,7 @@ func (c *Controller) report(is *v1alpha1.ImageSync, results []syncer.TagResult, 
 			syncer.OutcomeCopied: "copied", syncer.OutcomeSkipped: "skipped", syncer.OutcomeFailed: "failed"}[r.Outcome]).Inc()
 		switch r.Outcome {
 		case syncer.OutcomeCopied:
-			c.cfg.Recorder.Eventf(is, corev1.EventTypeNormal, "ImageSynced", "Synced %s -> %s (digest: %s)", r.Source, r.Destination, shortDigest(r.Digest))
+			c.cfg.Recorder.Eventf(is, corev1.EventTypeNormal, "ImageSynced", "Synced %s -> %s (digest: %s)", r.Source, r.Destination, digestname.Short(r.Digest))
 		case syncer.OutcomeFailed:
 			ref := r.Source
 			if ref == "" {
@@ -622,13 +616,6 @@ func (c *Controller) report(is *v1alpha1.ImageSync, results []syncer.TagResult, 
 	}
 	c.cfg.Recorder.Eventf(is, eventType, reason, "Sync complete: %d synced (%d copied), %d failed, %d total", sum.synced, sum.copied, sum.failed, sum.total)
 	return result
-}
-
-func shortDigest(d string) string {
-	if len(d) > 15 {
-		return d[:15]
-	}
-	return d
 }
 
 // patchStatus writes status fields with a JSON merge patch on the status

@@ -16,8 +16,8 @@ import (
 	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cloudauth"
+	"github.com/portager/portager/pkg/dockerconfig"
 	clientset "github.com/portager/portager/pkg/generated/clientset/versioned"
-	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
 )
 
@@ -183,7 +183,7 @@ func (c credentials) keychain(ctx context.Context, is *v1alpha1.ImageSync, write
 		return nil, &credentialError{reason: ReasonCredentialsUnavailable,
 			msg: fmt.Sprintf("%s: Secret %s/%s has no %s key (type kubernetes.io/dockerconfigjson expected)", field, ns, ref.Name, corev1.DockerConfigJsonKey)}
 	}
-	kc, err := syncer.KeychainFromDockerConfigJSON(data)
+	kc, err := dockerconfig.FromSecret(data)
 	if err != nil {
 		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s: Secret %s/%s: %v", field, ns, ref.Name, err)}
 	}

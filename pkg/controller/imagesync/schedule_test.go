@@ -70,17 +70,6 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	for attempt, want := range map[int]time.Duration{1: 5 * time.Second, 2: 10 * time.Second, 3: 20 * time.Second, 10: 5 * time.Minute, 100: 5 * time.Minute} {
-		for range 20 {
-			d := backoff(5*time.Second, 5*time.Minute, attempt)
-			if d < want*8/10 || d > want*12/10 {
-				t.Fatalf("backoff(attempt %d) = %s, want %s ±20%%", attempt, d, want)
-			}
-		}
-	}
-}
-
 func TestParseScheduleRefusesNeverFiring(t *testing.T) {
 	for _, s := range []string{"0 0 30 2 *", "TZ=UTC", "CRON_TZ=Europe/Berlin"} {
 		if _, err := parseSchedule(s, t0); err == nil {

@@ -1,7 +1,8 @@
-package syncer
+package dockerconfig
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -10,7 +11,7 @@ import (
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
-func TestKeychainFromDockerConfigJSON(t *testing.T) {
+func TestFromSecret(t *testing.T) {
 	t.Parallel()
 	cfg := `{"auths":{
 		"https://index.docker.io/v1/": {"auth": "` + b64("hub:hubpw") + `"},
@@ -21,7 +22,7 @@ func TestKeychainFromDockerConfigJSON(t *testing.T) {
 		"quay.io": {},
 		"cgr.dev/empty-org": {}
 	}}`
-	kc, err := KeychainFromDockerConfigJSON([]byte(cfg))
+	kc, err := FromSecret([]byte(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,20 +69,20 @@ func TestKeychainFromDockerConfigJSON(t *testing.T) {
 	}
 }
 
-func TestKeychainFromDockerConfigJSONErrors(t *testing.T) {
+func TestFromSecretErrors(t *testing.T) {
 	t.Parallel()
 	for _, in := range []string{`not json SECRETVALUE`, `{"auths":{"r.io":{"auth":"!!!SECRETVALUE"}}}`, `{"auths":{"r.io":{"auth":"` + b64("nocolonSECRETVALUE") + `"}}}`} {
-		_, err := KeychainFromDockerConfigJSON([]byte(in))
+		_, err := FromSecret([]byte(in))
 		if err == nil {
 			t.Errorf("%q: want error", in)
 			continue
 		}
-		if containsAny(err.Error(), "SECRETVALUE", b64("nocolonSECRETVALUE")) {
+		if msg := err.Error(); strings.Contains(msg, "SECRETVALUE") || strings.Contains(msg, b64("nocolonSECRETVALUE")) {
 			t.Errorf("error leaks payload: %v", err)
 		}
 	}
 	// Legacy .dockercfg shape (no "auths" wrapper).
-	kc, err := KeychainFromDockerConfigJSON([]byte(`{"r.io":{"auth":"` + b64("u:p") + `"}}`))
+	kc, err := FromSecret([]byte(`{"r.io":{"auth":"` + b64("u:p") + `"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package syncer
+package dockerconfig
 
 import (
 	"encoding/base64"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/portager/portager/pkg/registryhost"
+	"github.com/portager/portager/pkg/sanitize"
 )
 
 type configEntry struct {
@@ -25,10 +26,12 @@ type configKeychain struct {
 	byHost map[string][]configEntry // sorted by path length, longest first
 }
 
-// KeychainFromDockerConfigJSON parses a kubernetes.io/dockerconfigjson
-// payload ({"auths": {...}}; the legacy .dockercfg shape without "auths" is
-// accepted too) into a Keychain. Errors never include the payload.
-func KeychainFromDockerConfigJSON(data []byte) (authn.Keychain, error) {
+// FromSecret parses the payload of a kubernetes.io/dockerconfigjson Secret
+// ({"auths": {...}}; the legacy .dockercfg shape without "auths" is
+// accepted too) into a Keychain. It serves auths entries only and never
+// runs a credential helper, whatever the payload names. Errors never
+// include the payload.
+func FromSecret(data []byte) (authn.Keychain, error) {
 	var cfg struct {
 		Auths map[string]authn.AuthConfig `json:"auths"`
 	}
@@ -53,11 +56,11 @@ func KeychainFromDockerConfigJSON(data []byte) (authn.Keychain, error) {
 		if ac.Auth != "" && ac.Username == "" && ac.Password == "" {
 			raw, err := base64.StdEncoding.DecodeString(ac.Auth)
 			if err != nil {
-				return nil, fmt.Errorf("invalid dockerconfigjson: auth of entry %q is not base64", Sanitize(k))
+				return nil, fmt.Errorf("invalid dockerconfigjson: auth of entry %q is not base64", sanitize.Message(k))
 			}
 			u, p, ok := strings.Cut(string(raw), ":")
 			if !ok {
-				return nil, fmt.Errorf("invalid dockerconfigjson: auth of entry %q is not user:password", Sanitize(k))
+				return nil, fmt.Errorf("invalid dockerconfigjson: auth of entry %q is not user:password", sanitize.Message(k))
 			}
 			ac.Username, ac.Password = u, p
 		}
