@@ -113,7 +113,7 @@ func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descri
 			return nil
 		}
 		transfer := func() error {
-			err := r.e.withRetry(ctx, "copy blob "+desc.Digest.String(), func(ctx context.Context) error {
+			err := r.e.withRetry(ctx, "copy blob "+desc.Digest.String(), retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
 				var aerr error
 				n, aerr = r.transferBlob(ctx, src, dst, desc)
 				return aerr

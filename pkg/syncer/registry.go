@@ -16,8 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/klog/v2"
-
-	"github.com/portager/portager/pkg/backoff"
 )
 
 // repoClient speaks the distribution API for one repository on one side of
@@ -86,7 +84,7 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 	if h.pinged {
 		return nil
 	}
-	err := e.withRetry(ctx, "ping "+h.host, func(ctx context.Context) error {
+	err := e.withRetry(ctx, "ping "+h.host, retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
 		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.opts.OperationTimeout, e.opts.MinTransferRate)
 		defer wd.stop()
 		req, err := e.newRequest(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
@@ -136,49 +134,36 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	reauthed := false
-	for attempt := 0; ; attempt++ {
-		resp, err := c.once(ctx, cl)
-		var he *httpError
-		if err == nil {
-			return resp, nil
-		}
-		if errors.As(err, &he) && he.status == http.StatusUnauthorized {
-			// Tokens and credentials expire, and anonymous pings can hide
-			// a repository's challenge: refresh them, and replay once
-			// (without spending the retry budget) unless the body is a
-			// stream the caller must reopen.
-			c.auth.refresh(ctx)
-			if !reauthed && cl.stream == nil {
-				reauthed = true
-				attempt--
-				continue
-			}
-			return nil, &reauthError{err: err}
-		}
-		var ra *retryAfterError
-		if errors.As(err, &ra) {
-			rl := &rateLimitError{op: cl.op, retryAfter: time.Now().Add(ra.after), wait: ra.after}
-			// Within the cap the wait is honoured here, or by the caller's
-			// retry loop for operations that cannot be replayed alone.
-			rl.honour = ra.after <= e.opts.RetryAfterCap
-			if !rl.honour || attempt >= e.opts.MaxRetries || cl.noRetry {
-				return nil, rl
-			}
-			if err := e.waitRateLimit(ctx, rl, attempt); err != nil {
-				return nil, fmt.Errorf("%s: %w", cl.op, err)
-			}
-			continue
-		}
-		if cl.noRetry || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
-			return nil, err
-		}
-		d := backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)
-		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, cl.op), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
-		if serr := sleep(ctx, d); serr != nil {
-			return nil, err
-		}
+	var resp *http.Response
+	err := e.withRetry(ctx, cl.op, retryPolicy{replayAfterReauth: cl.stream == nil, noRetry: cl.noRetry}, func(ctx context.Context) error {
+		var err error
+		resp, err = c.attempt(ctx, cl)
+		return err
+	})
+	return resp, err
+}
+
+// attempt performs cl once and says what its failure asks of the retry
+// loop: after a 401 the credentials are refreshed (tokens and credentials
+// expire, and anonymous pings can hide a repository's challenge) and the
+// error is a reauthError; a 429 is a rateLimitError that is honoured in-run
+// when its wait is within RetryAfterCap (here, or by the caller's retry
+// loop for operations that cannot be replayed alone).
+func (c *repoClient) attempt(ctx context.Context, cl call) (*http.Response, error) {
+	resp, err := c.once(ctx, cl)
+	if err == nil {
+		return resp, nil
 	}
+	var he *httpError
+	if errors.As(err, &he) && he.status == http.StatusUnauthorized {
+		c.auth.refresh(ctx)
+		return nil, &reauthError{err: err}
+	}
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		return nil, &rateLimitError{op: cl.op, retryAfter: time.Now().Add(ra.after), wait: ra.after, honour: ra.after <= c.e.opts.RetryAfterCap}
+	}
+	return nil, err
 }
 
 // reauthError is a 401 after which credentials were refreshed; the caller

@@ -74,29 +74,53 @@ func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt 
 	return sleep(ctx, d)
 }
 
-// withRetry runs fn until it succeeds, fails permanently or the retry budget
-// is spent, sleeping a jittered backoff between attempts.
-func (e *Engine) withRetry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
-	var err error
+// retryPolicy says what one retry loop may repeat. The engine retries at
+// two levels with the same loop: a request (repoClient.do) and an
+// operation made of several requests (a blob copy, a ping), which can
+// replay what a single request cannot, such as a streamed upload.
+type retryPolicy struct {
+	// replayAfterReauth replays once, outside the retry budget, an attempt
+	// that failed with a 401 after which the credentials were refreshed.
+	replayAfterReauth bool
+	// noRetry returns every other failure at once: the caller retries the
+	// whole operation, or must see the first answer.
+	noRetry bool
+}
+
+// withRetry runs fn until it succeeds, fails permanently or the retry
+// budget is spent: a 429 within RetryAfterCap waits as the registry asked, a
+// transient failure waits a jittered backoff, and a 401 after refreshed
+// credentials is replayed once if p allows it.
+func (e *Engine) withRetry(ctx context.Context, what string, p retryPolicy, fn func(ctx context.Context) error) error {
 	reauthed := false
 	for attempt := 0; ; attempt++ {
-		err = fn(ctx)
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
 		var ra *reauthError
-		if err != nil && errors.As(err, &ra) && !reauthed && ctx.Err() == nil {
-			// Credentials were refreshed after a 401 (an expired token
-			// during a long upload): one more try, outside the budget.
-			reauthed = true
-			attempt--
-			continue
+		if errors.As(err, &ra) {
+			if p.replayAfterReauth && !reauthed && ctx.Err() == nil {
+				reauthed = true
+				attempt--
+				continue
+			}
+			return err
+		}
+		if p.noRetry || attempt >= e.opts.MaxRetries {
+			return err
 		}
 		var rl *rateLimitError
-		if err != nil && errors.As(err, &rl) && rl.honour && attempt < e.opts.MaxRetries {
+		if errors.As(err, &rl) {
+			if !rl.honour {
+				return err
+			}
 			if werr := e.waitRateLimit(ctx, rl, attempt); werr != nil {
 				return err
 			}
 			continue
 		}
-		if err == nil || attempt >= e.opts.MaxRetries || !retryable(ctx, err) {
+		if !retryable(ctx, err) {
 			return err
 		}
 		d := backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)

@@ -82,7 +82,7 @@ func (s *Subject) ReadBlob(ctx context.Context, d v1.Hash, max int64, parse func
 	e := s.r.e
 	what := "GET blob " + s.src.repo + "@" + d.String()
 	var parseErr error
-	err := e.withRetry(ctx, what, func(ctx context.Context) error {
+	err := e.withRetry(ctx, what, retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
 		resp, err := s.src.getBlobResponse(ctx, v1.Descriptor{Digest: d, Size: max})
 		if err != nil {
 			return err
