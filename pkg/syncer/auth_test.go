@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/portager/portager/internal/nettest"
+	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/dockerconfig"
 )
 
@@ -38,7 +39,7 @@ func prefixAuth(creds map[string][2]string, readOnly map[string]bool) func(r *ht
 		if !ok {
 			return false
 		}
-		if kindOf(r) == "ping" {
+		if registrytest.KindOf(r) == "ping" {
 			for _, c := range creds {
 				if c == [2]string{u, p} {
 					return true
@@ -46,7 +47,7 @@ func prefixAuth(creds map[string][2]string, readOnly map[string]bool) func(r *ht
 			}
 			return false
 		}
-		repo := repoOf(r.URL.Path)
+		repo := registrytest.RepoOf(r.URL.Path)
 		for prefix, c := range creds {
 			if strings.HasPrefix(repo, prefix+"/") && c == [2]string{u, p} {
 				return !readOnly[prefix] || r.Method == http.MethodGet || r.Method == http.MethodHead
@@ -60,27 +61,27 @@ func prefixAuth(creds map[string][2]string, readOnly map[string]bool) func(r *ht
 // each with its own keychain; each credential is used only for its side.
 func TestSameHostTwoCredentials(t *testing.T) {
 	t.Parallel()
-	reg := newTestRegistry(t)
+	reg := registrytest.New(t)
 	img, _ := random.Image(1000, 2)
-	reg.push("src/app:1", img) // before auth is switched on
+	reg.Push("src/app:1", img) // before auth is switched on
 	creds := map[string][2]string{"src": {"reader", "src-pw"}, "dst": {"pusher", "dst-pw"}}
-	reg.authorize = prefixAuth(creds, map[string]bool{"src": true})
-	reg.reset()
+	reg.Authorize = prefixAuth(creds, map[string]bool{"src": true})
+	reg.Reset()
 
-	srcKC := dockerConfig(t, reg.host, "reader", "src-pw")
-	dstKC := dockerConfig(t, "http://"+reg.host+"/dst", "pusher", "dst-pw")
+	srcKC := dockerConfig(t, reg.Host, "reader", "src-pw")
+	dstKC := dockerConfig(t, "http://"+reg.Host+"/dst", "pusher", "dst-pw")
 	e := newTestEngine(t, nil, reg)
 	req := Request{
-		Source:           Endpoint{Registry: reg.ref("src"), Keychain: srcKC},
-		Destination:      Endpoint{Registry: reg.host, Keychain: dstKC},
+		Source:           Endpoint{Registry: reg.Ref("src"), Keychain: srcKC},
+		Destination:      Endpoint{Registry: reg.Host, Keychain: dstKC},
 		RepositoryPrefix: "dst",
 		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
 	}
 	r := mustSync(t, e, req)[0]
-	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
-		t.Fatalf("%+v\n%s", r, reg.dump())
+	if r.Outcome != OutcomeCopied || reg.DigestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.Dump())
 	}
-	for _, rec := range reg.all() {
+	for _, rec := range reg.Requests() {
 		if rec.Kind == "ping" {
 			continue
 		}
@@ -95,17 +96,17 @@ func TestSameHostTwoCredentials(t *testing.T) {
 			t.Errorf("%s %s was rejected", rec.Method, rec.Path)
 		}
 	}
-	if n := reg.count("", "ping"); n != 1 {
+	if n := reg.Count("", "ping"); n != 1 {
 		t.Errorf("pings = %d, want 1", n)
 	}
 
 	// Up to date: still exactly two HEADs, auth state reused.
-	reg.reset()
+	reg.Reset()
 	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeSkipped {
 		t.Fatalf("%+v", r)
 	}
-	if n := len(reg.all()); n != 2 {
-		t.Errorf("up-to-date run made %d requests, want 2:\n%s", n, reg.dump())
+	if n := len(reg.Requests()); n != 2 {
+		t.Errorf("up-to-date run made %d requests, want 2:\n%s", n, reg.Dump())
 	}
 
 	// Wrong or missing credentials are deterministic AuthFailed results.
@@ -155,9 +156,9 @@ func newTokenServer(t *testing.T, user, pass string) *tokenServer {
 
 // protect puts reg behind ts: reg answers with ts's challenge and accepts
 // only the tokens ts issued, for the repositories and actions they name.
-func (ts *tokenServer) protect(reg *testRegistry) {
-	reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
-	reg.authorize = ts.allows
+func (ts *tokenServer) protect(reg *registrytest.Registry) {
+	reg.Challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test-registry"`, ts.srv.URL)
+	reg.Authorize = ts.allows
 }
 
 // host is ts's host:port, which engines must be allowed to reach over HTTP.
@@ -166,19 +167,19 @@ func (ts *tokenServer) host() string { return strings.TrimPrefix(ts.srv.URL, "ht
 // tokenFixture is one registry behind a token service, holding src/app:1,
 // and the keychain of the robot account both sides use.
 type tokenFixture struct {
-	reg *testRegistry
+	reg *registrytest.Registry
 	ts  *tokenServer
 	img v1.Image
 	kc  authn.Keychain
 }
 
 func newTokenFixture(t *testing.T) *tokenFixture {
-	f := &tokenFixture{reg: newTestRegistry(t), ts: newTokenServer(t, "robot", "robot-pw")}
+	f := &tokenFixture{reg: registrytest.New(t), ts: newTokenServer(t, "robot", "robot-pw")}
 	f.img, _ = random.Image(800, 2)
-	f.reg.push("src/app:1", f.img)
+	f.reg.Push("src/app:1", f.img)
 	f.ts.protect(f.reg)
-	f.reg.reset()
-	f.kc = dockerConfig(t, f.reg.host, "robot", "robot-pw")
+	f.reg.Reset()
+	f.kc = dockerConfig(t, f.reg.Host, "robot", "robot-pw")
 	return f
 }
 
@@ -198,13 +199,13 @@ func (f *tokenFixture) engine(t *testing.T, mod func(*Options)) *Engine {
 func (f *tokenFixture) copyApp(t *testing.T, e *Engine) TagResult {
 	t.Helper()
 	r := mustSync(t, e, Request{
-		Source:           Endpoint{Registry: f.reg.ref("src"), Keychain: f.kc},
-		Destination:      Endpoint{Registry: f.reg.host, Keychain: f.kc},
+		Source:           Endpoint{Registry: f.reg.Ref("src"), Keychain: f.kc},
+		Destination:      Endpoint{Registry: f.reg.Host, Keychain: f.kc},
 		RepositoryPrefix: "dst",
 		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
 	})[0]
-	if r.Outcome != OutcomeCopied || f.reg.digestOf("dst/app:1") != mustDigest(t, f.img) {
-		t.Fatalf("%+v\n%s", r, f.reg.dump())
+	if r.Outcome != OutcomeCopied || f.reg.DigestOf("dst/app:1") != mustDigest(t, f.img) {
+		t.Fatalf("%+v\n%s", r, f.reg.Dump())
 	}
 	return r
 }
@@ -220,7 +221,7 @@ func (ts *tokenServer) allows(r *http.Request) bool {
 	if !ok {
 		return false
 	}
-	if kindOf(r) == "ping" {
+	if registrytest.KindOf(r) == "ping" {
 		return true
 	}
 	action := "pull"
@@ -229,7 +230,7 @@ func (ts *tokenServer) allows(r *http.Request) bool {
 	}
 	for _, s := range strings.Fields(scopes) {
 		parts := strings.Split(s, ":")
-		if len(parts) == 3 && parts[1] == repoOf(r.URL.Path) && strings.Contains(parts[2], action) {
+		if len(parts) == 3 && parts[1] == registrytest.RepoOf(r.URL.Path) && strings.Contains(parts[2], action) {
 			return true
 		}
 	}
@@ -247,7 +248,7 @@ func TestBearerTokenFlow(t *testing.T) {
 	if ts.calls != 2 {
 		t.Errorf("token requests = %d, want 2", ts.calls)
 	}
-	for _, rec := range reg.all() {
+	for _, rec := range reg.Requests() {
 		if rec.Status == http.StatusUnauthorized && rec.Kind != "ping" {
 			t.Errorf("unauthorized %s %s", rec.Method, rec.Path)
 		}
@@ -261,10 +262,10 @@ func TestBearerTokenFlow(t *testing.T) {
 // host (object storage) carry no Authorization header there.
 func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 	t.Parallel()
-	reg := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	reg := registrytest.New(t)
+	dst := registrytest.New(t)
 	img, _ := random.Image(900, 2)
-	reg.push("src/app:1", img)
+	reg.Push("src/app:1", img)
 	var mu sync.Mutex
 	var storageAuth []string
 	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -272,7 +273,7 @@ func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 		storageAuth = append(storageAuth, r.Header.Get("Authorization"))
 		mu.Unlock()
 		d := strings.TrimPrefix(r.URL.Path, "/")
-		w.Write(reg.blobs.content[d])
+		w.Write(reg.Blobs.Content(d))
 	}))
 	t.Cleanup(storage.Close)
 	// The storage is a public host: the test network routes its
@@ -281,7 +282,7 @@ func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 	_, storagePort, _ := net.SplitHostPort(strings.TrimPrefix(storage.URL, "http://"))
 	n.Name("storage.example.com", "93.184.216.34")
 	n.Route("93.184.216.34", storagePort, strings.TrimPrefix(storage.URL, "http://"))
-	reg.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+	reg.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "blob"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		if _, p, _ := r.BasicAuth(); p != "src-pw" {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -289,15 +290,15 @@ func TestCredentialsNotSentAfterRedirect(t *testing.T) {
 		d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 		http.Redirect(w, r, "http://storage.example.com:"+storagePort+"/"+d+"?X-Amz-Signature=abc", http.StatusTemporaryRedirect)
 	}})
-	reg.authorize = prefixAuth(map[string][2]string{"src": {"reader", "src-pw"}}, nil)
-	reg.reset()
+	reg.Authorize = prefixAuth(map[string][2]string{"src": {"reader", "src-pw"}}, nil)
+	reg.Reset()
 	e := newTestEngine(t, testNetOptions(n), reg, dst)
 	r := mustSync(t, e, Request{
-		Source:      Endpoint{Registry: reg.ref("src"), Keychain: dockerConfig(t, reg.host, "reader", "src-pw")},
-		Destination: Endpoint{Registry: dst.host},
+		Source:      Endpoint{Registry: reg.Ref("src"), Keychain: dockerConfig(t, reg.Host, "reader", "src-pw")},
+		Destination: Endpoint{Registry: dst.Host},
 		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
 	})[0]
-	if r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
+	if r.Outcome != OutcomeCopied || dst.DigestOf("app:1") != mustDigest(t, img) {
 		t.Fatalf("%+v", r)
 	}
 	mu.Lock()
@@ -323,10 +324,10 @@ func TestExpiredTokenRefreshed(t *testing.T) {
 		ts.mu.Lock()
 		ts.issued = map[string]string{}
 		ts.mu.Unlock()
-		w.Header().Set("WWW-Authenticate", reg.challenge)
+		w.Header().Set("WWW-Authenticate", reg.Challenge)
 		w.WriteHeader(http.StatusUnauthorized)
 	}
-	reg.addFault(&fault{match: match(http.MethodPut, "upload"), times: 1, handle: expire})
+	reg.AddFault(&registrytest.Fault{Match: match(http.MethodPut, "upload"), Times: 1, Handle: expire})
 	f.copyApp(t, f.engine(t, func(o *Options) {
 		o.MaxRetries = -1 // the refresh must not depend on the transient retry budget
 	}))
@@ -342,14 +343,14 @@ func TestExpiredTokenRefreshed(t *testing.T) {
 // cross-repository mount; the blob is uploaded instead.
 func TestMountRefusedFallsBackToUpload(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	shared := mustLayer(t, 2500, "application/vnd.docker.image.rootfs.diff.tar.gzip")
 	imgA := imageOf(t, "application/vnd.docker.distribution.manifest.v2+json", shared)
 	imgB := imageOf(t, "application/vnd.docker.distribution.manifest.v2+json", shared, mustLayer(t, 100, "application/vnd.docker.image.rootfs.diff.tar.gzip"))
-	src.push("a:1", imgA)
-	src.push("b:1", imgB)
-	dst.authorize = func(r *http.Request) bool {
+	src.Push("a:1", imgA)
+	src.Push("b:1", imgB)
+	dst.Authorize = func(r *http.Request) bool {
 		if _, p, ok := r.BasicAuth(); !ok || p != "pw" {
 			return false
 		}
@@ -357,8 +358,8 @@ func TestMountRefusedFallsBackToUpload(t *testing.T) {
 	}
 	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1 }, src, dst)
 	res := mustSync(t, e, Request{
-		Source:      Endpoint{Registry: src.host},
-		Destination: Endpoint{Registry: dst.host, Keychain: dockerConfig(t, dst.host, "u", "pw")},
+		Source:      Endpoint{Registry: src.Host},
+		Destination: Endpoint{Registry: dst.Host, Keychain: dockerConfig(t, dst.Host, "u", "pw")},
 		Images:      []Image{{Name: "a", Tags: []string{"1"}}, {Name: "b", Tags: []string{"1"}}},
 	})
 	for _, r := range res {
@@ -367,17 +368,17 @@ func TestMountRefusedFallsBackToUpload(t *testing.T) {
 		}
 	}
 	sd, _ := shared.Digest()
-	if !dst.blobs.has("b", sd.String()) || dst.digestOf("b:1") != mustDigest(t, imgB) {
+	if !dst.Blobs.Has("b", sd.String()) || dst.DigestOf("b:1") != mustDigest(t, imgB) {
 		t.Errorf("b not complete at destination")
 	}
 	refused := 0
-	for _, r := range dst.all() {
+	for _, r := range dst.Requests() {
 		if strings.Contains(r.Query, "mount=") && r.Status == http.StatusUnauthorized {
 			refused++
 		}
 	}
 	if refused == 0 {
-		t.Errorf("mount was not attempted/refused:\n%s", dst.dump())
+		t.Errorf("mount was not attempted/refused:\n%s", dst.Dump())
 	}
 }
 
@@ -407,36 +408,36 @@ func TestAnonymousTokenChallengeWithoutPing(t *testing.T) {
 		defer mu.Unlock()
 		return ok && issued[tok]
 	}
-	src, dst := newTestRegistry(t), newTestRegistry(t)
+	src, dst := registrytest.New(t), registrytest.New(t)
 	img, _ := random.Image(800, 2)
-	src.push("app:1", img)
-	for _, reg := range []*testRegistry{src, dst} {
-		reg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test"`, tokens.URL)
-		reg.authorize = authorize
-		reg.reset()
+	src.Push("app:1", img)
+	for _, reg := range []*registrytest.Registry{src, dst} {
+		reg.Challenge = fmt.Sprintf(`Bearer realm="%s/token",service="test"`, tokens.URL)
+		reg.Authorize = authorize
+		reg.Reset()
 	}
 	e := newTestEngine(t, func(o *Options) {
 		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(tokens.URL, "http://"))
 	}, src, dst)
 	req := Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	}
-	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
-		t.Fatalf("%+v\n%s", r, dst.dump())
+	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeCopied || dst.DigestOf("app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, dst.Dump())
 	}
-	for _, reg := range []*testRegistry{src, dst} {
-		if n := reg.count("", "ping"); n != 0 {
+	for _, reg := range []*registrytest.Registry{src, dst} {
+		if n := reg.Count("", "ping"); n != 0 {
 			t.Errorf("pings = %d, want 0", n)
 		}
-		reg.reset()
+		reg.Reset()
 	}
 	if r := mustSync(t, e, req)[0]; r.Outcome != OutcomeSkipped {
 		t.Fatalf("second run: %+v", r)
 	}
-	for _, reg := range []*testRegistry{src, dst} {
-		if n := len(reg.all()); n != 1 {
-			t.Errorf("second run: %d requests, want 1 HEAD:\n%s", n, reg.dump())
+	for _, reg := range []*registrytest.Registry{src, dst} {
+		if n := len(reg.Requests()); n != 1 {
+			t.Errorf("second run: %d requests, want 1 HEAD:\n%s", n, reg.Dump())
 		}
 	}
 }
@@ -458,15 +459,15 @@ func (k rotatingKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
 // the run finishes with the renewed ones.
 func TestExpiredCredentialsAreRenewed(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
+	src := registrytest.New(t)
 	img, _ := random.Image(1000, 3)
-	src.push("app:1", img)
-	dst := newTestRegistry(t)
+	src.Push("app:1", img)
+	dst := registrytest.New(t)
 	var valid, current atomic.Value
 	valid.Store("token-1")
 	current.Store("token-1")
 	var accepted atomic.Int32
-	dst.authorize = func(r *http.Request) bool {
+	dst.Authorize = func(r *http.Request) bool {
 		_, p, ok := r.BasicAuth()
 		if !ok || p != valid.Load().(string) {
 			return false
@@ -482,24 +483,24 @@ func TestExpiredCredentialsAreRenewed(t *testing.T) {
 	resolved := new(atomic.Int32)
 	e := newTestEngine(t, nil, src, dst)
 	r := mustSync(t, e, Request{
-		Source:      Endpoint{Registry: src.host},
-		Destination: Endpoint{Registry: dst.host, Keychain: rotatingKeychain{password: &current, resolved: resolved}},
+		Source:      Endpoint{Registry: src.Host},
+		Destination: Endpoint{Registry: dst.Host, Keychain: rotatingKeychain{password: &current, resolved: resolved}},
 		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
 	})[0]
-	if r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
-		t.Fatalf("%+v\n%s", r, dst.dump())
+	if r.Outcome != OutcomeCopied || dst.DigestOf("app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, dst.Dump())
 	}
 	if resolved.Load() < 2 {
 		t.Errorf("keychain read %d times, want a second read after the 401", resolved.Load())
 	}
 	var with2 int
-	for _, rec := range dst.all() {
+	for _, rec := range dst.Requests() {
 		if rec.Authorization == "Basic "+b64("AWS:token-2") && rec.Status < 300 {
 			with2++
 		}
 	}
 	if with2 == 0 {
-		t.Errorf("no request succeeded with the renewed token\n%s", dst.dump())
+		t.Errorf("no request succeeded with the renewed token\n%s", dst.Dump())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // BenchmarkSyncUpToDate measures a no-op run, the engine's most frequent
@@ -16,11 +17,11 @@ import (
 // changes, and use make bench for wall time against other tools.
 func BenchmarkSyncUpToDate(b *testing.B) {
 	const repos, tagsPerRepo = 20, 5
-	src := newTestRegistry(b)
-	dst := newTestRegistry(b)
+	src := registrytest.New(b)
+	dst := registrytest.New(b)
 	req := Request{
-		Source:      Endpoint{Registry: src.host},
-		Destination: Endpoint{Registry: dst.host},
+		Source:      Endpoint{Registry: src.Host},
+		Destination: Endpoint{Registry: dst.Host},
 	}
 	for r := 0; r < repos; r++ {
 		repo := fmt.Sprintf("bench/r%02d", r)
@@ -29,7 +30,7 @@ func BenchmarkSyncUpToDate(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			src.push(fmt.Sprintf("%s:1.0.%d", repo, t), img)
+			src.Push(fmt.Sprintf("%s:1.0.%d", repo, t), img)
 		}
 		req.Images = append(req.Images, Image{Name: repo, Semver: ">=0.0.0"})
 	}

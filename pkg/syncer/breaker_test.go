@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // TestBreakerStopsStorm: a registry answering every request with 503 gets
@@ -30,16 +31,16 @@ func TestBreakerStopsStorm(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
 			img, _ := random.Image(100, 1)
 			var names []string
 			for i := 0; i < tags; i++ {
 				names = append(names, fmt.Sprint(i))
-				src.push("app:"+names[i], img)
+				src.Push("app:"+names[i], img)
 			}
-			src.reset()
-			src.addFault(&fault{match: match("", "manifest"), times: -1, handle: status(http.StatusServiceUnavailable)})
+			src.Reset()
+			src.AddFault(&registrytest.Fault{Match: match("", "manifest"), Times: -1, Handle: status(http.StatusServiceUnavailable)})
 			var mu sync.Mutex
 			var changes []string
 			e := newTestEngine(t, func(o *Options) {
@@ -52,10 +53,10 @@ func TestBreakerStopsStorm(t *testing.T) {
 					mu.Unlock()
 				}
 			}, src, dst)
-			req := Request{Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+			req := Request{Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "app", Tags: names}}}
 			res := mustSync(t, e, req)
-			requests := src.count("", "manifest+fault")
+			requests := src.Count("", "manifest+fault")
 			t.Logf("%d manifest requests for %d tags", requests, tags)
 			if requests > tc.maxRequests {
 				t.Errorf("%d manifest requests, want at most %d", requests, tc.maxRequests)
@@ -78,7 +79,7 @@ func TestBreakerStopsStorm(t *testing.T) {
 			if paused < tags-tc.threshold {
 				t.Errorf("%d tags failed as paused, want at least %d", paused, tags-tc.threshold)
 			}
-			src.clearFaults()
+			src.ClearFaults()
 			time.Sleep(350 * time.Millisecond)
 			for _, r := range mustSync(t, e, req) {
 				if r.Outcome != OutcomeCopied {
@@ -87,7 +88,7 @@ func TestBreakerStopsStorm(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if want := []string{src.host + " open=true", src.host + " open=false"}; fmt.Sprint(changes) != fmt.Sprint(want) {
+			if want := []string{src.Host + " open=true", src.Host + " open=false"}; fmt.Sprint(changes) != fmt.Sprint(want) {
 				t.Errorf("breaker changes = %v, want %v", changes, want)
 			}
 		})

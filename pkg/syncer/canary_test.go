@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 	"k8s.io/klog/v2"
 )
 
@@ -51,9 +52,9 @@ func TestCanaryNeverLeaks(t *testing.T) {
 
 	// 1. Basic auth: the destination credential (the canary) is wrong, and
 	// the registry echoes the Authorization header in its 500s and 401s.
-	reg := newTestRegistry(t)
-	reg.push("src/app:1", img)
-	reg.authorize = prefixAuth(map[string][2]string{"src": {"reader", canary}, "dst": {"pusher", "right-pw"}}, map[string]bool{"src": true})
+	reg := registrytest.New(t)
+	reg.Push("src/app:1", img)
+	reg.Authorize = prefixAuth(map[string][2]string{"src": {"reader", canary}, "dst": {"pusher", "right-pw"}}, map[string]bool{"src": true})
 	echo := func(code int) func(http.ResponseWriter, *http.Request) {
 		return func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -62,13 +63,13 @@ func TestCanaryNeverLeaks(t *testing.T) {
 			fmt.Fprintf(w, `{"errors":[{"code":"DENIED","message":"you sent %s","detail":{"password":%q}}]}`, r.Header.Get("Authorization"), canary)
 		}
 	}
-	reg.addFault(&fault{match: match(http.MethodGet, "manifest"), times: 2, handle: echo(500)})
-	reg.addFault(&fault{match: matchPath(http.MethodPut, "/manifests/1"), times: -1, handle: echo(403)})
+	reg.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "manifest"), Times: 2, Handle: echo(500)})
+	reg.AddFault(&registrytest.Fault{Match: matchPath(http.MethodPut, "/manifests/1"), Times: -1, Handle: echo(403)})
 	e := newTestEngine(t, nil, reg)
 	for _, dstPW := range []string{canary, "right-pw"} {
 		res, err := e.Sync(ctx, Request{
-			Source:           Endpoint{Registry: reg.ref("src"), Keychain: dockerConfig(t, reg.host, "reader", canary)},
-			Destination:      Endpoint{Registry: reg.host, Keychain: dockerConfig(t, reg.host, "pusher", dstPW)},
+			Source:           Endpoint{Registry: reg.Ref("src"), Keychain: dockerConfig(t, reg.Host, "reader", canary)},
+			Destination:      Endpoint{Registry: reg.Host, Keychain: dockerConfig(t, reg.Host, "pusher", dstPW)},
 			RepositoryPrefix: "dst",
 			Images:           []Image{{Name: "app", Tags: []string{"1"}}},
 		})
@@ -83,8 +84,8 @@ func TestCanaryNeverLeaks(t *testing.T) {
 
 	// 2. Token flow: the token is a secret too; the registry rejects pushes
 	// echoing it.
-	tokReg := newTestRegistry(t)
-	tokReg.push("src/app:1", img)
+	tokReg := registrytest.New(t)
+	tokReg.Push("src/app:1", img)
 	ts := newTokenServer(t, "robot", canary)
 	ts.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, p, _ := r.BasicAuth(); p != canary {
@@ -96,15 +97,15 @@ func TestCanaryNeverLeaks(t *testing.T) {
 		ts.mu.Unlock()
 		fmt.Fprintf(w, `{"token":%q}`, tokenCanary)
 	})
-	tokReg.challenge = fmt.Sprintf(`Bearer realm="%s/token",service="svc"`, ts.srv.URL)
-	tokReg.authorize = ts.allows
-	tokReg.addFault(&fault{match: match(http.MethodPost, "upload"), times: -1, handle: echo(401)})
+	tokReg.Challenge = fmt.Sprintf(`Bearer realm="%s/token",service="svc"`, ts.srv.URL)
+	tokReg.Authorize = ts.allows
+	tokReg.AddFault(&registrytest.Fault{Match: match(http.MethodPost, "upload"), Times: -1, Handle: echo(401)})
 	e2 := newTestEngine(t, func(o *Options) {
 		o.InsecureHosts = append(o.InsecureHosts, strings.TrimPrefix(ts.srv.URL, "http://"))
 	}, tokReg)
 	res, err := e2.Sync(ctx, Request{
-		Source:           Endpoint{Registry: tokReg.ref("src"), Keychain: dockerConfig(t, tokReg.host, "robot", canary)},
-		Destination:      Endpoint{Registry: tokReg.host, Keychain: dockerConfig(t, tokReg.host, "robot", canary)},
+		Source:           Endpoint{Registry: tokReg.Ref("src"), Keychain: dockerConfig(t, tokReg.Host, "robot", canary)},
+		Destination:      Endpoint{Registry: tokReg.Host, Keychain: dockerConfig(t, tokReg.Host, "robot", canary)},
 		RepositoryPrefix: "dst",
 		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
 	})
@@ -118,8 +119,8 @@ func TestCanaryNeverLeaks(t *testing.T) {
 
 	// 3. Credentials pasted into registry fields make an invalid request.
 	_, err = e.Sync(ctx, Request{
-		Source:      Endpoint{Registry: "https://reader:" + canary + "@" + reg.host},
-		Destination: Endpoint{Registry: "reader:" + canary + "@" + reg.host},
+		Source:      Endpoint{Registry: "https://reader:" + canary + "@" + reg.Host},
+		Destination: Endpoint{Registry: "reader:" + canary + "@" + reg.Host},
 		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
 	})
 	if err == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/portager/portager/internal/nettest"
+	"github.com/portager/portager/internal/registrytest"
 
 	"github.com/portager/portager/pkg/digestname"
 )
@@ -83,8 +84,8 @@ func TestMultiArchCopy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
 			shared := mustLayer(t, 2048, tc.layerMT)
 			var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, tc.indexMT)
 			unique := map[string]int64{}
@@ -97,12 +98,12 @@ func TestMultiArchCopy(t *testing.T) {
 				}
 				idx = mutate.AppendManifests(idx, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
 			}
-			src.push("app:multi", idx)
-			src.reset()
+			src.Push("app:multi", idx)
+			src.Reset()
 
 			e := newTestEngine(t, nil, src, dst)
 			res := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "app", Tags: []string{"multi"}}},
 			})
 			r := resultFor(t, res, "app", "multi")
@@ -110,28 +111,28 @@ func TestMultiArchCopy(t *testing.T) {
 			if r.Outcome != OutcomeCopied || r.Digest != want {
 				t.Fatalf("result = %+v, want Copied %s", r, want)
 			}
-			if got := dst.digestOf("app:multi"); got != want {
+			if got := dst.DigestOf("app:multi"); got != want {
 				t.Errorf("dst index digest = %s, want %s", got, want)
 			}
 			for _, c := range children {
 				d := mustDigest(t, c)
-				if got := dst.digestOf("app@" + d); got != d {
+				if got := dst.DigestOf("app@" + d); got != d {
 					t.Errorf("child %s missing at destination", d)
 				}
 			}
 			for d := range unique {
-				if !dst.blobs.has("app", d) {
+				if !dst.Blobs.Has("app", d) {
 					t.Errorf("blob %s missing at destination", d)
 				}
 			}
-			if got, w := dst.uploadedBytes(), sum(unique); got != w || r.Bytes != w {
+			if got, w := dst.UploadedBytes(), sum(unique); got != w || r.Bytes != w {
 				t.Errorf("uploaded %d bytes (result says %d), want %d unique bytes", got, r.Bytes, w)
 			}
-			if n := src.count(http.MethodGet, "blob"); n != len(unique) {
+			if n := src.Count(http.MethodGet, "blob"); n != len(unique) {
 				t.Errorf("source blob GETs = %d, want %d", n, len(unique))
 			}
 			// The shared layer is pushed once although three children use it.
-			if n := dst.count(http.MethodPut, "upload"); n != len(unique) {
+			if n := dst.Count(http.MethodPut, "upload"); n != len(unique) {
 				t.Errorf("blob uploads = %d, want %d", n, len(unique))
 			}
 		})
@@ -143,8 +144,8 @@ func TestMultiArchCopy(t *testing.T) {
 // another destination repository this run are mounted, not uploaded.
 func TestSharedBlobsDedupeAndMount(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	l1 := mustLayer(t, 3000, types.DockerLayer)
 	l2 := mustLayer(t, 3100, types.DockerLayer)
 	ls := mustLayer(t, 3200, types.DockerLayer)
@@ -152,24 +153,24 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 	imgA := imageOf(t, types.DockerManifestSchema2, l1, l2, ls)
 	imgB := imageOf(t, types.DockerManifestSchema2, ls, l3)
 	imgC := imageOf(t, types.DockerManifestSchema2, ls, l1)
-	src.push("a:1", imgA)
-	src.push("a:1-again", imgA)
-	src.push("a:2", imgB)
-	src.push("b:1", imgC)
+	src.Push("a:1", imgA)
+	src.Push("a:1-again", imgA)
+	src.Push("a:2", imgB)
+	src.Push("b:1", imgC)
 	unique := map[string]int64{}
 	for _, img := range []v1.Image{imgA, imgB, imgC} {
 		for d, s := range blobSizes(t, img) {
 			unique[d] = s
 		}
 	}
-	src.reset()
+	src.Reset()
 
 	// Sequential tags so that image a lands before image b starts: b's
 	// ls and l1 must then be mounted from m/a. Checks are serialised too:
 	// with more than one, b's check may win the only copy slot first.
 	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1; o.CheckConcurrency = 1 }, src, dst)
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host}, RepositoryPrefix: "m",
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host}, RepositoryPrefix: "m",
 		Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}, {Name: "b", Tags: []string{"1"}}},
 	})
 	var resultBytes int64
@@ -179,14 +180,14 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 		}
 		resultBytes += r.Bytes
 	}
-	if got, w := dst.uploadedBytes(), sum(unique); got != w || resultBytes != w {
+	if got, w := dst.UploadedBytes(), sum(unique); got != w || resultBytes != w {
 		t.Errorf("uploaded %d bytes (results say %d), want %d (unique bytes)", got, resultBytes, w)
 	}
-	if n := src.count(http.MethodGet, "blob"); n != len(unique) {
-		t.Errorf("source blob GETs = %d, want %d:\n%s", n, len(unique), src.dump())
+	if n := src.Count(http.MethodGet, "blob"); n != len(unique) {
+		t.Errorf("source blob GETs = %d, want %d:\n%s", n, len(unique), src.Dump())
 	}
 	mounts := 0
-	for _, r := range dst.all() {
+	for _, r := range dst.Requests() {
 		if r.Method == http.MethodPost && strings.Contains(r.Query, "mount=") {
 			if r.Status != http.StatusCreated || !strings.Contains(r.Query, "from=m%2Fa") {
 				t.Errorf("unexpected mount %+v", r)
@@ -195,10 +196,10 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 		}
 	}
 	if mounts != 2 {
-		t.Errorf("mounts = %d, want 2 (ls and l1 into m/b):\n%s", mounts, dst.dump())
+		t.Errorf("mounts = %d, want 2 (ls and l1 into m/b):\n%s", mounts, dst.Dump())
 	}
 	for d := range blobSizes(t, imgC) {
-		if !dst.blobs.has("m/b", d) {
+		if !dst.Blobs.Has("m/b", d) {
 			t.Errorf("m/b lacks %s", d)
 		}
 	}
@@ -206,25 +207,25 @@ func TestSharedBlobsDedupeAndMount(t *testing.T) {
 	// Concurrent tags and repositories: shared blobs still move once per
 	// destination host; whichever repository loses the race mounts.
 	for i := 0; i < 3; i++ {
-		dst2 := newTestRegistry(t)
+		dst2 := registrytest.New(t)
 		e2 := newTestEngine(t, func(o *Options) { o.TagConcurrency = 4 }, src, dst2)
-		src.reset()
+		src.Reset()
 		for _, r := range mustSync(t, e2, Request{
-			Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst2.host}, RepositoryPrefix: "m",
+			Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst2.Host}, RepositoryPrefix: "m",
 			Images: []Image{{Name: "a", Tags: []string{"1", "1-again", "2"}}, {Name: "b", Tags: []string{"1"}}},
 		}) {
 			if r.Outcome != OutcomeCopied {
 				t.Fatalf("concurrent: %+v", r)
 			}
 		}
-		if got, w := dst2.uploadedBytes(), sum(unique); got != w {
+		if got, w := dst2.UploadedBytes(), sum(unique); got != w {
 			t.Errorf("concurrent: uploaded %d bytes, want %d", got, w)
 		}
-		if n := src.count(http.MethodGet, "blob"); n != len(unique) {
+		if n := src.Count(http.MethodGet, "blob"); n != len(unique) {
 			t.Errorf("concurrent: source blob GETs = %d, want %d", n, len(unique))
 		}
 		mounts := 0
-		for _, r := range dst2.all() {
+		for _, r := range dst2.Requests() {
 			if r.Method == http.MethodPost && strings.Contains(r.Query, "mount=") && r.Status == http.StatusCreated {
 				mounts++
 			}
@@ -271,9 +272,9 @@ func TestNondistributableLayers(t *testing.T) {
 		{"missing from the source", true, false, OutcomeFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
-			r, _ := parseRef(src.ref("win:1"))
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
+			r, _ := parseRef(src.Ref("win:1"))
 			opts := []remote.Option{remote.WithTransport(http.DefaultTransport)}
 			if tc.inSource {
 				opts = append(opts, remote.WithNondistributable)
@@ -281,29 +282,29 @@ func TestNondistributableLayers(t *testing.T) {
 			if err := remote.Write(r, img, opts...); err != nil {
 				t.Fatal(err)
 			}
-			src.reset()
+			src.Reset()
 			e := newTestEngine(t, func(o *Options) {
 				o.AllowNondistributable = tc.allow
 				testNetOptions(n)(o)
 			}, src, dst)
 			res := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "win", Tags: []string{"1"}}},
 			})
 			if res[0].Outcome != tc.wantOutcome {
 				t.Fatalf("%+v, want outcome %s", res[0], tc.wantOutcome)
 			}
-			if tc.wantOutcome == OutcomeCopied && dst.digestOf("win:1") != mustDigest(t, img) {
+			if tc.wantOutcome == OutcomeCopied && dst.DigestOf("win:1") != mustDigest(t, img) {
 				t.Errorf("not copied")
 			}
 			fetched := false
-			for _, rec := range src.all() {
+			for _, rec := range src.Requests() {
 				if rec.Kind == "blob" && strings.HasSuffix(rec.Path, fd.String()) {
 					fetched = true
 				}
 			}
-			if fetched != tc.allow || dst.blobs.has("win", fd.String()) != (tc.allow && tc.inSource) {
-				t.Errorf("foreign layer fetched from the source=%v present=%v", fetched, dst.blobs.has("win", fd.String()))
+			if fetched != tc.allow || dst.Blobs.Has("win", fd.String()) != (tc.allow && tc.inSource) {
+				t.Errorf("foreign layer fetched from the source=%v present=%v", fetched, dst.Blobs.Has("win", fd.String()))
 			}
 			if got := canary.Accepted(); got != 0 {
 				t.Errorf("the canary named by the layer's URLs accepted %d connections", got)
@@ -328,22 +329,22 @@ func TestNondistributableLayers(t *testing.T) {
 // opens the source only after the POST answers makes every hold time out.
 func TestUploadOverlapsSourceRead(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	img := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 4096, types.OCILayer))
-	src.push("team/app:1", img)
+	src.Push("team/app:1", img)
 
 	// The k-th upload POST waits (up to 2 s) until the source has been
 	// asked for k blobs.
 	var gets, posts, overlapped atomic.Int32
-	src.setHook(func(r *http.Request) func() {
-		if r.Method == http.MethodGet && kindOf(r) == "blob" {
+	src.SetHook(func(r *http.Request) func() {
+		if r.Method == http.MethodGet && registrytest.KindOf(r) == "blob" {
 			gets.Add(1)
 		}
 		return func() {}
 	})
-	dst.setHook(func(r *http.Request) func() {
-		if r.Method == http.MethodPost && kindOf(r) == "upload" {
+	dst.SetHook(func(r *http.Request) func() {
+		if r.Method == http.MethodPost && registrytest.KindOf(r) == "upload" {
 			k := posts.Add(1)
 			for deadline := time.Now().Add(2 * time.Second); gets.Load() < k && time.Now().Before(deadline); {
 				time.Sleep(time.Millisecond)
@@ -357,14 +358,14 @@ func TestUploadOverlapsSourceRead(t *testing.T) {
 
 	e := newTestEngine(t, func(o *Options) { o.BlobConcurrency = 1; o.MaxRetries = -1 }, src, dst)
 	res := mustSync(t, e, Request{
-		Source:      Endpoint{Registry: src.ref("team")},
-		Destination: Endpoint{Registry: dst.host},
+		Source:      Endpoint{Registry: src.Ref("team")},
+		Destination: Endpoint{Registry: dst.Host},
 		Images:      []Image{{Name: "app", Tags: []string{"1"}}},
 	})
 	if r := resultFor(t, res, "app", "1"); r.Outcome != OutcomeCopied {
 		t.Fatalf("result %+v", r)
 	}
-	if got, want := dst.digestOf("app:1"), mustDigest(t, img); got != want {
+	if got, want := dst.DigestOf("app:1"), mustDigest(t, img); got != want {
 		t.Errorf("destination digest %q, want %q", got, want)
 	}
 	// Two uploads (config and layer), one at a time, each overlapping
@@ -393,30 +394,30 @@ func TestCopyCriticalPath(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
 			img := imageOf(t, types.OCIManifestSchema1, mustLayer(t, 4096, types.OCILayer))
-			src.push("app:1", img)
+			src.Push("app:1", img)
 			d := mustDigest(t, img)
 			sigTag := digestname.CosignTag(hashOf(t, img), digestname.SignatureSuffix)
 			var sig v1.Image
 			if tc.signed {
 				sig, _ = random.Image(150, 1)
-				src.push("app:"+sigTag, sig)
+				src.Push("app:"+sigTag, sig)
 			}
-			src.reset()
+			src.Reset()
 
 			var manifestGET, referrersAsked, overlapped atomic.Bool
-			src.setHook(func(r *http.Request) func() {
+			src.SetHook(func(r *http.Request) func() {
 				switch {
 				case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/manifests/"+d):
 					manifestGET.Store(true)
-				case kindOf(r) == "referrers":
+				case registrytest.KindOf(r) == "referrers":
 					referrersAsked.Store(true)
 				}
 				return func() {}
 			})
-			dst.setHook(func(r *http.Request) func() {
+			dst.SetHook(func(r *http.Request) func() {
 				if r.Method == http.MethodHead && strings.HasSuffix(r.URL.Path, "/manifests/"+d) {
 					for deadline := time.Now().Add(2 * time.Second); !(manifestGET.Load() && referrersAsked.Load()) && time.Now().Before(deadline); {
 						time.Sleep(time.Millisecond)
@@ -428,13 +429,13 @@ func TestCopyCriticalPath(t *testing.T) {
 
 			e := newTestEngine(t, nil, src, dst)
 			res := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "app", Tags: []string{"1"}}},
 			})
 			if r := resultFor(t, res, "app", "1"); r.Outcome != OutcomeCopied {
 				t.Fatalf("result %+v", r)
 			}
-			if got := dst.digestOf("app:1"); got != d {
+			if got := dst.DigestOf("app:1"); got != d {
 				t.Errorf("destination digest %q, want %q", got, d)
 			}
 			if !overlapped.Load() {
@@ -442,7 +443,7 @@ func TestCopyCriticalPath(t *testing.T) {
 			}
 
 			var puts []string
-			for _, rec := range dst.all() {
+			for _, rec := range dst.Requests() {
 				if rec.Method == http.MethodPut && rec.Kind == "manifest" {
 					puts = append(puts, rec.Path[strings.LastIndex(rec.Path, "/")+1:])
 				}
@@ -450,7 +451,7 @@ func TestCopyCriticalPath(t *testing.T) {
 			want := []string{"1"}
 			if tc.signed {
 				want = []string{d, mustDigest(t, sig), sigTag, "1"}
-				if got := dst.digestOf("app:" + sigTag); got != mustDigest(t, sig) {
+				if got := dst.DigestOf("app:" + sigTag); got != mustDigest(t, sig) {
 					t.Errorf("signature at the destination %q, want %s", got, mustDigest(t, sig))
 				}
 			}

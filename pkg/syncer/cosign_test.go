@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/portager/portager/internal/cosigntest"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 type cosignCLI struct {
@@ -79,12 +80,12 @@ func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &cosignCLI{t: t, bin: c.bin, dir: c.dir}
-			var opts []regOpt
+			var opts []registrytest.Option
 			if tc.referrers {
-				opts = append(opts, withReferrersAPI())
+				opts = append(opts, registrytest.WithReferrersAPI())
 			}
-			src := newTestRegistry(t, opts...)
-			dst := newTestRegistry(t, opts...)
+			src := registrytest.New(t, opts...)
+			dst := registrytest.New(t, opts...)
 			// v1 is signed and attested in the tag scheme (.sig/.att tags);
 			// v2 in the OCI 1.1 scheme: a sigstore bundle signature and
 			// attestation, and a legacy signature stored as a referrer.
@@ -96,11 +97,11 @@ func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				src.push("team/app:"+tag, img)
+				src.Push("team/app:"+tag, img)
 				digests[tag] = mustDigest(t, img)
 			}
-			srcRef := func(tag string) string { return src.ref("team/app@" + digests[tag]) }
-			dstRef := func(tag string) string { return dst.ref("mirror/team/app@" + digests[tag]) }
+			srcRef := func(tag string) string { return src.Ref("team/app@" + digests[tag]) }
+			dstRef := func(tag string) string { return dst.Ref("mirror/team/app@" + digests[tag]) }
 
 			c.must(nil, withHTTP("sign", "--key", "cosign.key", "--tlog-upload=false", srcRef("v1"))...)
 			c.must(nil, withHTTP("attest", "--key", "cosign.key", "--tlog-upload=false", "--type", "spdxjson", "--predicate", "sbom.spdx.json", srcRef("v1"))...)
@@ -138,8 +139,8 @@ func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
 
 			e := newTestEngine(t, nil, src, dst)
 			res := mustSync(t, e, Request{
-				Source:           Endpoint{Registry: src.host},
-				Destination:      Endpoint{Registry: dst.host},
+				Source:           Endpoint{Registry: src.Host},
+				Destination:      Endpoint{Registry: dst.Host},
 				RepositoryPrefix: "mirror",
 				Images:           []Image{{Name: "team/app", Tags: []string{"v1", "v2"}}},
 			})
@@ -150,7 +151,7 @@ func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
 				if r.Outcome != OutcomeCopied || r.Digest != digests[r.Tag] {
 					t.Fatalf("result %+v", r)
 				}
-				if got := dst.digestOf("mirror/team/app:" + r.Tag); got != digests[r.Tag] {
+				if got := dst.DigestOf("mirror/team/app:" + r.Tag); got != digests[r.Tag] {
 					t.Fatalf("destination %s digest %q, want %q", r.Tag, got, digests[r.Tag])
 				}
 			}
@@ -166,7 +167,7 @@ func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
 			// The tag-scheme artifacts landed under their tags.
 			for _, suffix := range []string{".sig", ".att"} {
 				tag := "mirror/team/app:" + strings.Replace(digests["v1"], ":", "-", 1) + suffix
-				if dst.digestOf(tag) == "" {
+				if dst.DigestOf(tag) == "" {
 					t.Errorf("%s missing at the destination", tag)
 				}
 			}

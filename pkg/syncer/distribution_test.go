@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/digestname"
 )
 
@@ -74,7 +75,7 @@ func (c *countingTransport) wrap(rt http.RoundTripper) http.RoundTripper {
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.mu.Lock()
-	k := r.URL.Host + " " + r.Method + " " + kindOf(r)
+	k := r.URL.Host + " " + r.Method + " " + registrytest.KindOf(r)
 	if r.Method == http.MethodPost && r.URL.Query().Get("mount") != "" {
 		k += "+mount"
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // TestDryRun: a dry run resolves, gates and compares every tag as a run
@@ -17,23 +18,23 @@ import (
 // named.
 func TestDryRun(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	current, _ := random.Image(512, 2)
 	moved, _ := random.Image(512, 2)
 	stale, _ := random.Image(512, 2)
 	idx, _ := random.Index(512, 2, 2)
 	blocked, _ := random.Image(512, 2)
-	src.push("up/app:1", current)
-	src.push("up/app:2", moved)
-	src.push("up/app:3", idx)
-	src.push("up/app:4", blocked)
-	dst.push("m/app:1", current)
-	dst.push("m/app:2", stale)
+	src.Push("up/app:1", current)
+	src.Push("up/app:2", moved)
+	src.Push("up/app:3", idx)
+	src.Push("up/app:4", blocked)
+	dst.Push("m/app:1", current)
+	dst.Push("m/app:2", stale)
 
 	req := Request{
-		Source:           Endpoint{Registry: src.ref("up")},
-		Destination:      Endpoint{Registry: dst.host},
+		Source:           Endpoint{Registry: src.Ref("up")},
+		Destination:      Endpoint{Registry: dst.Host},
 		RepositoryPrefix: "m",
 		Images:           []Image{{Name: "app", Tags: []string{"1", "2", "3", "4", "5"}}},
 		// The gate still runs: a dry run says what a run would refuse.
@@ -46,7 +47,7 @@ func TestDryRun(t *testing.T) {
 		DryRun: true,
 	}
 	e := newTestEngine(t, nil, src, dst)
-	dst.reset()
+	dst.Reset()
 	res := mustSync(t, e, req)
 
 	tests := []struct {
@@ -74,18 +75,18 @@ func TestDryRun(t *testing.T) {
 			!strings.Contains(r.Message, tc.message) {
 			t.Errorf("app:%s = %+v, want %s/%s digest %q message containing %q", tc.tag, r, tc.outcome, tc.reason, tc.digest, tc.message)
 		}
-		if got := dst.digestOf("m/app:" + tc.tag); got != tc.dstDigest {
+		if got := dst.DigestOf("m/app:" + tc.tag); got != tc.dstDigest {
 			t.Errorf("after the dry run the destination's app:%s is %q, want %q", tc.tag, got, tc.dstDigest)
 		}
 	}
-	for _, rec := range dst.all() {
+	for _, rec := range dst.Requests() {
 		if rec.Method != http.MethodHead || rec.Kind != "manifest" {
 			t.Errorf("dry run sent %s %s (%s) to the destination, want manifest HEADs only", rec.Method, rec.Path, rec.Kind)
 		}
 	}
 	// One per tag: the destination's HEAD goes out with the source's.
-	if n := dst.count(http.MethodHead, "manifest"); n != len(tests) {
-		t.Errorf("destination manifest HEADs = %d, want %d:\n%s", n, len(tests), dst.dump())
+	if n := dst.Count(http.MethodHead, "manifest"); n != len(tests) {
+		t.Errorf("destination manifest HEADs = %d, want %d:\n%s", n, len(tests), dst.Dump())
 	}
 
 	req.DryRun = false
@@ -104,14 +105,14 @@ func TestDryRunAsksForPullOnly(t *testing.T) {
 	t.Parallel()
 	f := newTokenFixture(t)
 	r := mustSync(t, f.engine(t, nil), Request{
-		Source:           Endpoint{Registry: f.reg.ref("src"), Keychain: f.kc},
-		Destination:      Endpoint{Registry: f.reg.host, Keychain: f.kc},
+		Source:           Endpoint{Registry: f.reg.Ref("src"), Keychain: f.kc},
+		Destination:      Endpoint{Registry: f.reg.Host, Keychain: f.kc},
 		RepositoryPrefix: "dst",
 		Images:           []Image{{Name: "app", Tags: []string{"1"}}},
 		DryRun:           true,
 	})[0]
 	if r.Outcome != OutcomeWouldCopy || r.Reason != ReasonDestinationMissing {
-		t.Fatalf("%+v\n%s", r, f.reg.dump())
+		t.Fatalf("%+v\n%s", r, f.reg.Dump())
 	}
 	f.ts.mu.Lock()
 	defer f.ts.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // TestFairSlots: a waiting owner holding fewer slots goes first, whatever
@@ -68,16 +69,16 @@ func TestFairSlots(t *testing.T) {
 // free slot.
 func TestRunsShareRegistrySlots(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dstA := newTestRegistry(t)
-	dstB := newTestRegistry(t)
+	src := registrytest.New(t)
+	dstA := registrytest.New(t)
+	dstB := registrytest.New(t)
 	img, _ := random.Image(100, 1)
 	var tags []string
 	for i := range 200 {
 		tags = append(tags, fmt.Sprint(i))
-		src.push("app:"+tags[i], img)
+		src.Push("app:"+tags[i], img)
 	}
-	src.setHook(func(r *http.Request) func() {
+	src.SetHook(func(r *http.Request) func() {
 		time.Sleep(20 * time.Millisecond)
 		return func() {}
 	})
@@ -87,14 +88,14 @@ func TestRunsShareRegistrySlots(t *testing.T) {
 	go func() {
 		defer close(finishedA)
 		_, _ = e.Sync(context.Background(), Request{
-			Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dstA.host}, DryRun: true,
+			Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dstA.Host}, DryRun: true,
 			Images:   []Image{{Name: "app", Tags: tags}},
 			Progress: func(TagResult) { doneA.Add(1) },
 		})
 	}()
 	time.Sleep(200 * time.Millisecond)
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dstB.host}, DryRun: true,
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dstB.Host}, DryRun: true,
 		Images: []Image{{Name: "app", Tags: []string{"0"}}},
 	})
 	atB := doneA.Load()
@@ -151,19 +152,19 @@ func TestTenantsShareRegistrySlots(t *testing.T) {
 // repository and tenant) at once against a source with two slots and
 // returns the source repository of each request in the order served.
 func shareRegistry(t *testing.T, tenants map[string]string) []string {
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	img, _ := random.Image(100, 1)
 	var tags []string
 	for i := range 60 {
 		tags = append(tags, fmt.Sprint(i))
 		for repo := range tenants {
-			src.push(repo+"/app:"+tags[i], img)
+			src.Push(repo+"/app:"+tags[i], img)
 		}
 	}
 	var mu sync.Mutex
 	var served []string
-	src.setHook(func(r *http.Request) func() {
+	src.SetHook(func(r *http.Request) func() {
 		time.Sleep(10 * time.Millisecond)
 		mu.Lock()
 		served = append(served, strings.Split(strings.TrimPrefix(r.URL.Path, "/v2/"), "/")[0])
@@ -172,7 +173,7 @@ func shareRegistry(t *testing.T, tenants map[string]string) []string {
 	})
 	e := newTestEngine(t, func(o *Options) { o.PerRegistryConcurrency = 2 }, src, dst)
 	// The first run pings the source; the measured requests start after.
-	mustSync(t, e, Request{Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host}, DryRun: true,
+	mustSync(t, e, Request{Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host}, DryRun: true,
 		Images: []Image{{Name: "app", Tags: []string{"none"}}}})
 	mu.Lock()
 	served = nil
@@ -184,7 +185,7 @@ func shareRegistry(t *testing.T, tenants map[string]string) []string {
 		go func() {
 			defer wg.Done()
 			res := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.ref(repo)}, Destination: Endpoint{Registry: dst.host}, DryRun: true,
+				Source: Endpoint{Registry: src.Ref(repo)}, Destination: Endpoint{Registry: dst.Host}, DryRun: true,
 				RepositoryPrefix: repo, Images: []Image{{Name: "app", Tags: tags}}, Tenant: tenant,
 			})
 			for _, r := range res {

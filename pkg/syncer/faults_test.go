@@ -14,11 +14,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 func match(method, kind string) func(*http.Request) bool {
 	return func(r *http.Request) bool {
-		return (method == "" || r.Method == method) && (kind == "" || kindOf(r) == kind)
+		return (method == "" || r.Method == method) && (kind == "" || registrytest.KindOf(r) == kind)
 	}
 }
 
@@ -37,47 +38,49 @@ func status(code int, hdr ...string) func(http.ResponseWriter, *http.Request) {
 	}
 }
 
-func reset(w http.ResponseWriter, _ *http.Request) { w.(*hijackableStatus).hijackClose() }
+func reset(w http.ResponseWriter, _ *http.Request) {
+	w.(*registrytest.HijackableWriter).CloseConnection()
+}
 
 // TestTransientFaultsSurvived: 503s, 500s and connection resets on both
 // sides are retried with backoff and the copy still lands, digest-equal.
 func TestTransientFaultsSurvived(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	idx, _ := random.Index(1024, 2, 2)
-	src.push("app:1", idx)
-	src.reset()
+	src.Push("app:1", idx)
+	src.Reset()
 	faults := []struct {
-		reg *testRegistry
-		f   *fault
+		reg *registrytest.Registry
+		f   *registrytest.Fault
 	}{
-		{src, &fault{match: match(http.MethodHead, "manifest"), times: 2, handle: status(503)}},
-		{src, &fault{match: match(http.MethodGet, "manifest"), times: 2, handle: reset}},
-		{src, &fault{match: match(http.MethodGet, "blob"), times: 2, handle: reset}},
-		{src, &fault{match: match(http.MethodGet, "blob"), times: 1, handle: status(502)}},
-		{dst, &fault{match: match(http.MethodHead, "blob"), times: 1, handle: status(500)}},
-		{dst, &fault{match: match(http.MethodPut, "upload"), times: 2, handle: status(503)}},
-		{dst, &fault{match: match(http.MethodPost, "upload"), times: 1, handle: reset}},
-		{dst, &fault{match: match(http.MethodPut, "manifest"), times: 2, handle: status(504)}},
+		{src, &registrytest.Fault{Match: match(http.MethodHead, "manifest"), Times: 2, Handle: status(503)}},
+		{src, &registrytest.Fault{Match: match(http.MethodGet, "manifest"), Times: 2, Handle: reset}},
+		{src, &registrytest.Fault{Match: match(http.MethodGet, "blob"), Times: 2, Handle: reset}},
+		{src, &registrytest.Fault{Match: match(http.MethodGet, "blob"), Times: 1, Handle: status(502)}},
+		{dst, &registrytest.Fault{Match: match(http.MethodHead, "blob"), Times: 1, Handle: status(500)}},
+		{dst, &registrytest.Fault{Match: match(http.MethodPut, "upload"), Times: 2, Handle: status(503)}},
+		{dst, &registrytest.Fault{Match: match(http.MethodPost, "upload"), Times: 1, Handle: reset}},
+		{dst, &registrytest.Fault{Match: match(http.MethodPut, "manifest"), Times: 2, Handle: status(504)}},
 	}
 	for _, f := range faults {
-		f.reg.addFault(f.f)
+		f.reg.AddFault(f.f)
 	}
 	e := newTestEngine(t, func(o *Options) { o.MaxRetries = 5 }, src, dst)
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	})
 	if r := res[0]; r.Outcome != OutcomeCopied || r.Digest != mustDigest(t, idx) {
 		t.Fatalf("result = %+v", r)
 	}
-	if got := dst.digestOf("app:1"); got != mustDigest(t, idx) {
+	if got := dst.DigestOf("app:1"); got != mustDigest(t, idx) {
 		t.Errorf("dst digest = %s, want %s", got, mustDigest(t, idx))
 	}
 	for i, f := range faults {
-		if f.f.times != 0 {
-			t.Errorf("fault %d was not exercised (%d left)", i, f.f.times)
+		if f.f.Times != 0 {
+			t.Errorf("fault %d was not exercised (%d left)", i, f.f.Times)
 		}
 	}
 }
@@ -105,10 +108,10 @@ func TestRateLimit(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
-			src.push("app:1", img)
-			src.reset()
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
+			src.Push("app:1", img)
+			src.Reset()
 			m := matchPath(http.MethodHead, "/manifests/1")
 			if tc.blob {
 				m = match(http.MethodGet, "blob")
@@ -121,11 +124,11 @@ func TestRateLimit(t *testing.T) {
 			if tc.retryAfter == "" {
 				hdr = nil
 			}
-			src.addFault(&fault{match: m, times: times, handle: status(http.StatusTooManyRequests, hdr...)})
+			src.AddFault(&registrytest.Fault{Match: m, Times: times, Handle: status(http.StatusTooManyRequests, hdr...)})
 			e := newTestEngine(t, func(o *Options) { o.RetryAfterCap = 5 * time.Second }, src, dst)
 			start := time.Now()
 			res := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "app", Tags: []string{"1"}}},
 			})
 			elapsed := time.Since(start)
@@ -136,7 +139,7 @@ func TestRateLimit(t *testing.T) {
 			if elapsed < tc.minElapsed {
 				t.Errorf("elapsed %v, Retry-After not honoured", elapsed)
 			}
-			if n := src.countPath(http.MethodHead, "/manifests/1"); n != tc.wantHEADs {
+			if n := src.CountPath(http.MethodHead, "/manifests/1"); n != tc.wantHEADs {
 				t.Errorf("HEADs = %d, want %d", n, tc.wantHEADs)
 			}
 			if tc.wantReason == ReasonRateLimited && tc.retryAfter != "" {
@@ -177,19 +180,19 @@ func trickle(data []byte, chunk int, every time.Duration) func(http.ResponseWrit
 // destination slot its transfer holds goes to another tenant's copy.
 func TestTricklingSourceFreesDestination(t *testing.T) {
 	t.Parallel()
-	slow := newTestRegistry(t)
-	fine := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	slow := registrytest.New(t)
+	fine := registrytest.New(t)
+	dst := registrytest.New(t)
 	big, _ := random.Image(16<<20, 1)
 	small, _ := random.Image(4096, 1)
-	slow.push("a/app:1", big)
-	fine.push("b/app:1", small)
+	slow.Push("a/app:1", big)
+	fine.Push("b/app:1", small)
 	layers, _ := big.Layers()
 	ld, _ := layers[0].Digest()
 	started := make(chan struct{})
 	var once sync.Once
-	feed := trickle(slow.blobs.content[ld.String()], 64, 50*time.Millisecond)
-	slow.addFault(&fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+	feed := trickle(slow.Blobs.Content(ld.String()), 64, 50*time.Millisecond)
+	slow.AddFault(&registrytest.Fault{Match: matchPath(http.MethodGet, ld.String()), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		once.Do(func() { close(started) })
 		feed(w, r)
 	}})
@@ -210,12 +213,12 @@ func TestTricklingSourceFreesDestination(t *testing.T) {
 	}
 	slowDone := make(chan outcome, 1)
 	go func() {
-		res := mustSync(t, e, Request{Source: Endpoint{Registry: slow.ref("a")}, Destination: Endpoint{Registry: dst.host},
+		res := mustSync(t, e, Request{Source: Endpoint{Registry: slow.Ref("a")}, Destination: Endpoint{Registry: dst.Host},
 			RepositoryPrefix: "a", Images: []Image{{Name: "app", Tags: []string{"1"}}}, Tenant: "a"})
 		slowDone <- outcome{res, time.Since(start)}
 	}()
 	<-started
-	res := mustSync(t, e, Request{Source: Endpoint{Registry: fine.ref("b")}, Destination: Endpoint{Registry: dst.host},
+	res := mustSync(t, e, Request{Source: Endpoint{Registry: fine.Ref("b")}, Destination: Endpoint{Registry: dst.Host},
 		RepositoryPrefix: "b", Images: []Image{{Name: "app", Tags: []string{"1"}}}, Tenant: "b"})
 	fineAt := time.Since(start)
 	if res[0].Outcome != OutcomeCopied {
@@ -230,7 +233,7 @@ func TestTricklingSourceFreesDestination(t *testing.T) {
 	if o.at > 8*time.Second || fineAt > 8*time.Second {
 		t.Errorf("trickling copy ended after %v and the other after %v: the transfer was not cut off before its 17s deadline", o.at, fineAt)
 	}
-	if dst.digestOf("a/app:1") != "" {
+	if dst.DigestOf("a/app:1") != "" {
 		t.Errorf("the trickling image was tagged at the destination")
 	}
 }
@@ -240,39 +243,39 @@ func TestTricklingSourceFreesDestination(t *testing.T) {
 // deadline and reported as transient, while other work completes.
 func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	t.Parallel()
-	hung := newTestRegistry(t)
-	ok := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	hung := registrytest.New(t)
+	ok := registrytest.New(t)
+	dst := registrytest.New(t)
 	// The healthy run gets its own destination: the stock test registry
 	// holds a global lock while it reads an upload body, so a stalled
 	// upload would block every other upload to that registry.
-	dst2 := newTestRegistry(t)
+	dst2 := registrytest.New(t)
 	imgHung, _ := random.Image(4096, 1)
 	imgOK, _ := random.Image(4096, 1)
-	hung.push("stall/app:body", imgHung)
-	hung.push("stall/app:head", imgHung)
+	hung.Push("stall/app:body", imgHung)
+	hung.Push("stall/app:head", imgHung)
 	imgDrip, _ := random.Image(4096, 1)
-	hung.push("stall/app:drip", imgDrip)
-	ok.push("fine/app:1", imgOK)
+	hung.Push("stall/app:drip", imgDrip)
+	ok.Push("fine/app:1", imgOK)
 	layers, _ := imgHung.Layers()
 	ld, _ := layers[0].Digest()
-	data := hung.blobs.content[ld.String()]
-	hung.addFault(&fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+	data := hung.Blobs.Content(ld.String())
+	hung.AddFault(&registrytest.Fault{Match: matchPath(http.MethodGet, ld.String()), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 		w.WriteHeader(http.StatusOK)
 		w.Write(data[:len(data)/2])
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	}})
-	hung.addFault(&fault{match: matchPath(http.MethodHead, "/manifests/head"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+	hung.AddFault(&registrytest.Fault{Match: matchPath(http.MethodHead, "/manifests/head"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	}})
 	// drip's layer arrives one byte every 50ms: it never stalls, and
 	// would take 200s; the request's absolute deadline ends it.
 	dripLayers, _ := imgDrip.Layers()
 	dd, _ := dripLayers[0].Digest()
-	dripData := hung.blobs.content[dd.String()]
-	hung.addFault(&fault{match: matchPath(http.MethodGet, dd.String()), times: -1, handle: trickle(dripData, 1, 50*time.Millisecond)})
+	dripData := hung.Blobs.Content(dd.String())
+	hung.AddFault(&registrytest.Fault{Match: matchPath(http.MethodGet, dd.String()), Times: -1, Handle: trickle(dripData, 1, 50*time.Millisecond)})
 	e := newTestEngine(t, func(o *Options) {
 		o.OperationTimeout = time.Second
 		o.MaxRetries = 1
@@ -287,7 +290,7 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	done := make(chan outcome, 1)
 	go func() {
 		res, err := e.Sync(context.Background(), Request{
-			Source: Endpoint{Registry: hung.ref("stall")}, Destination: Endpoint{Registry: dst.host},
+			Source: Endpoint{Registry: hung.Ref("stall")}, Destination: Endpoint{Registry: dst.Host},
 			Images: []Image{{Name: "app", Tags: []string{"body", "head", "drip"}}},
 		})
 		done <- outcome{res, err, time.Now()}
@@ -295,7 +298,7 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	// Meanwhile a run against a healthy registry on the same engine
 	// finishes promptly.
 	okRes := mustSync(t, e, Request{
-		Source: Endpoint{Registry: ok.ref("fine")}, Destination: Endpoint{Registry: dst2.host},
+		Source: Endpoint{Registry: ok.Ref("fine")}, Destination: Endpoint{Registry: dst2.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	})
 	okAt := time.Now()
@@ -323,7 +326,7 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("hung run took %v; deadlines not enforced", d)
 	}
-	if dst.digestOf("app:body") != "" || dst.digestOf("app:head") != "" {
+	if dst.DigestOf("app:body") != "" || dst.DigestOf("app:head") != "" {
 		t.Errorf("hung tags were created at the destination")
 	}
 }
@@ -333,61 +336,61 @@ func TestHungRegistryDoesNotStallOthers(t *testing.T) {
 // the re-run uploads only what did not land.
 func TestFailureLeavesNoTagAndResumes(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	l1 := mustLayer(t, 5000, types.DockerLayer)
 	l2 := mustLayer(t, 6000, types.DockerLayer)
 	l3 := mustLayer(t, 7000, types.DockerLayer)
 	img := imageOf(t, types.DockerManifestSchema2, l1, l2, l3)
 	old, _ := random.Image(300, 1)
-	src.push("app:1", img)
-	dst.push("app:1", old)
-	src.reset()
-	dst.reset()
+	src.Push("app:1", img)
+	dst.Push("app:1", old)
+	src.Reset()
+	dst.Reset()
 	d1, _ := l1.Digest()
 	d2, _ := l2.Digest()
 	d3, _ := l3.Digest()
 	cfg, _ := img.ConfigName()
-	src.addFault(&fault{match: matchPath(http.MethodGet, d2.String()), times: -1, handle: status(500)})
+	src.AddFault(&registrytest.Fault{Match: matchPath(http.MethodGet, d2.String()), Times: -1, Handle: status(500)})
 
 	// BlobConcurrency 1 makes the order deterministic: config, l1, l2, l3.
 	e := newTestEngine(t, func(o *Options) { o.BlobConcurrency = 1; o.MaxRetries = 2 }, src, dst)
 	req := Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	}
 	r := mustSync(t, e, req)[0]
 	if r.Outcome != OutcomeFailed || !r.Transient || r.Digest != mustDigest(t, img) {
 		t.Fatalf("first run = %+v", r)
 	}
-	if got := dst.digestOf("app:1"); got != mustDigest(t, old) {
+	if got := dst.DigestOf("app:1"); got != mustDigest(t, old) {
 		t.Errorf("dst tag = %s, want old digest %s", got, mustDigest(t, old))
 	}
-	if dst.digestOf("app@"+mustDigest(t, img)) != "" {
+	if dst.DigestOf("app@"+mustDigest(t, img)) != "" {
 		t.Errorf("manifest of the failed image was pushed")
 	}
 	for d, want := range map[v1.Hash]bool{cfg: true, d1: true, d2: false, d3: false} {
-		if got := dst.blobs.has("app", d.String()); got != want {
+		if got := dst.Blobs.Has("app", d.String()); got != want {
 			t.Errorf("blob %s present = %v, want %v", d, got, want)
 		}
 	}
-	if n := src.count(http.MethodGet, "blob+fault"); n != 3 {
+	if n := src.Count(http.MethodGet, "blob+fault"); n != 3 {
 		t.Errorf("layer 2 attempts = %d, want 3 (1 + MaxRetries)", n)
 	}
 
-	src.clearFaults()
-	src.reset()
-	dst.reset()
+	src.ClearFaults()
+	src.Reset()
+	dst.Reset()
 	r = mustSync(t, e, req)[0]
-	if r.Outcome != OutcomeCopied || dst.digestOf("app:1") != mustDigest(t, img) {
+	if r.Outcome != OutcomeCopied || dst.DigestOf("app:1") != mustDigest(t, img) {
 		t.Fatalf("re-run = %+v", r)
 	}
 	s2, _ := l2.Size()
 	s3, _ := l3.Size()
-	if got := dst.uploadedBytes(); got != s2+s3 || r.Bytes != s2+s3 {
+	if got := dst.UploadedBytes(); got != s2+s3 || r.Bytes != s2+s3 {
 		t.Errorf("re-run uploaded %d bytes (result %d), want %d (layers 2 and 3 only)", got, r.Bytes, s2+s3)
 	}
-	for _, rec := range src.all() {
+	for _, rec := range src.Requests() {
 		if rec.Kind == "blob" && (strings.HasSuffix(rec.Path, d1.String()) || strings.HasSuffix(rec.Path, cfg.String())) {
 			t.Errorf("re-run fetched already-landed blob: %s", rec.Path)
 		}
@@ -405,26 +408,26 @@ func TestCorruptContentDetected(t *testing.T) {
 	imgDigest := mustDigest(t, img)
 	tests := []struct {
 		name  string
-		fault func(src *testRegistry) *fault
+		fault func(src *registrytest.Registry) *registrytest.Fault
 	}{
-		{"blob same length", func(src *testRegistry) *fault {
-			data := append([]byte(nil), src.blobs.content[ld.String()]...)
+		{"blob same length", func(src *registrytest.Registry) *registrytest.Fault {
+			data := append([]byte(nil), src.Blobs.Content(ld.String())...)
 			data[len(data)/2] ^= 0xff
-			return &fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+			return &registrytest.Fault{Match: matchPath(http.MethodGet, ld.String()), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 				w.Write(data)
 			}}
 		}},
-		{"blob truncated", func(src *testRegistry) *fault {
-			data := src.blobs.content[ld.String()]
-			return &fault{match: matchPath(http.MethodGet, ld.String()), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+		{"blob truncated", func(src *registrytest.Registry) *registrytest.Fault {
+			data := src.Blobs.Content(ld.String())
+			return &registrytest.Fault{Match: matchPath(http.MethodGet, ld.String()), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 				w.Write(data[:len(data)-10])
 			}}
 		}},
-		{"manifest", func(src *testRegistry) *fault {
+		{"manifest", func(src *registrytest.Registry) *registrytest.Fault {
 			raw, _ := img.RawManifest()
 			bad := strings.Replace(string(raw), `"schemaVersion":2`, `"schemaVersion": 2`, 1)
-			return &fault{match: matchPath(http.MethodGet, imgDigest), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+			return &registrytest.Fault{Match: matchPath(http.MethodGet, imgDigest), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", string(types.DockerManifestSchema2))
 				w.Write([]byte(bad))
 			}}
@@ -433,23 +436,23 @@ func TestCorruptContentDetected(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
-			src.push("app:1", img)
-			src.addFault(tc.fault(src))
-			src.reset()
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
+			src.Push("app:1", img)
+			src.AddFault(tc.fault(src))
+			src.Reset()
 			e := newTestEngine(t, nil, src, dst)
 			r := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "app", Tags: []string{"1"}}},
 			})[0]
 			if r.Outcome != OutcomeFailed || r.Reason != ReasonDigestMismatch || r.Transient {
 				t.Fatalf("result = %+v", r)
 			}
-			if dst.digestOf("app:1") != "" || dst.digestOf("app@"+imgDigest) != "" {
+			if dst.DigestOf("app:1") != "" || dst.DigestOf("app@"+imgDigest) != "" {
 				t.Errorf("corrupt image became visible at the destination")
 			}
-			if dst.blobs.has("app", ld.String()) {
+			if dst.Blobs.Has("app", ld.String()) {
 				t.Errorf("corrupt blob landed")
 			}
 		})
@@ -460,19 +463,19 @@ func TestCorruptContentDetected(t *testing.T) {
 // gate). What is copied is exactly the resolved, gated digest.
 func TestTagMovesDuringRun(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	first, _ := random.Image(500, 2)
 	second, _ := random.Image(500, 2)
-	src.push("app:1", first)
+	src.Push("app:1", first)
 	var gated []string
 	e := newTestEngine(t, nil, src, dst)
 	r := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 		Gate: func(ctx context.Context, s *Subject) error {
 			gated = append(gated, s.Digest.DigestStr())
-			src.push("app:1", second) // the tag moves after resolution
+			src.Push("app:1", second) // the tag moves after resolution
 			return nil
 		},
 	})[0]
@@ -483,10 +486,10 @@ func TestTagMovesDuringRun(t *testing.T) {
 	if len(gated) != 1 || gated[0] != want {
 		t.Errorf("gate saw %v, want [%s]", gated, want)
 	}
-	if got := dst.digestOf("app:1"); got != want {
+	if got := dst.DigestOf("app:1"); got != want {
 		t.Errorf("destination has %s, want the gated digest %s", got, want)
 	}
-	if src.digestOf("app:1") != mustDigest(t, second) {
+	if src.DigestOf("app:1") != mustDigest(t, second) {
 		t.Fatalf("fixture: tag did not move")
 	}
 }
@@ -496,13 +499,13 @@ func TestTagMovesDuringRun(t *testing.T) {
 // own (transient here).
 func TestGateBlocks(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	img, _ := random.Image(100, 1)
-	src.push("app:1", img)
+	src.Push("app:1", img)
 	e := newTestEngine(t, nil, src, dst)
 	r := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1", "missing"}}},
 		Gate:   func(context.Context, *Subject) error { return Rejected(fmt.Errorf("no valid signature")) },
 	})
@@ -512,23 +515,23 @@ func TestGateBlocks(t *testing.T) {
 	if r[1].Reason != ReasonTagNotFound || r[1].Transient {
 		t.Errorf("missing tag = %+v", r[1])
 	}
-	if dst.digestOf("app:1") != "" || dst.count("", "upload") != 0 {
+	if dst.DigestOf("app:1") != "" || dst.Count("", "upload") != 0 {
 		t.Errorf("gated image was copied")
 	}
 	r = mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 		Gate:   func(context.Context, *Subject) error { panic("verifier bug") },
 	})
-	if r[0].Reason != ReasonGateFailed || dst.digestOf("app:1") != "" {
+	if r[0].Reason != ReasonGateFailed || dst.DigestOf("app:1") != "" {
 		t.Errorf("panicking gate = %+v", r[0])
 	}
 	r = mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 		Gate:   func(context.Context, *Subject) error { return io.ErrUnexpectedEOF },
 	})
-	if r[0].Reason != ReasonTransient || !r[0].Transient || dst.digestOf("app:1") != "" {
+	if r[0].Reason != ReasonTransient || !r[0].Transient || dst.DigestOf("app:1") != "" {
 		t.Errorf("gate that could not read the source = %+v", r[0])
 	}
 }
@@ -538,19 +541,19 @@ func TestGateBlocks(t *testing.T) {
 // is still copied for that tag rather than inheriting the cancellation.
 func TestSiblingFailureDoesNotPoisonSharedBlobs(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	bad := mustLayer(t, 1000, types.DockerLayer)
 	shared := mustLayer(t, 2000, types.DockerLayer)
 	imgA := imageOf(t, types.DockerManifestSchema2, bad, shared)
 	imgB := imageOf(t, types.DockerManifestSchema2, shared)
-	src.push("app:a", imgA)
-	src.push("app:b", imgB)
+	src.Push("app:a", imgA)
+	src.Push("app:b", imgB)
 	bd, _ := bad.Digest()
 	sd, _ := shared.Digest()
-	data := src.blobs.content[sd.String()]
-	src.addFault(&fault{match: matchPath(http.MethodGet, bd.String()), times: -1, handle: status(http.StatusNotFound)})
-	src.addFault(&fault{match: matchPath(http.MethodGet, sd.String()), times: 1, handle: func(w http.ResponseWriter, r *http.Request) {
+	data := src.Blobs.Content(sd.String())
+	src.AddFault(&registrytest.Fault{Match: matchPath(http.MethodGet, bd.String()), Times: -1, Handle: status(http.StatusNotFound)})
+	src.AddFault(&registrytest.Fault{Match: matchPath(http.MethodGet, sd.String()), Times: 1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		select { // slow enough that the bad layer fails first
 		case <-time.After(2 * time.Second):
 		case <-r.Context().Done():
@@ -561,13 +564,13 @@ func TestSiblingFailureDoesNotPoisonSharedBlobs(t *testing.T) {
 	// One check and one copy at a time, so tag a (the failing one) goes first.
 	e := newTestEngine(t, func(o *Options) { o.TagConcurrency = 1; o.CheckConcurrency = 1; o.BlobConcurrency = 4 }, src, dst)
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"a", "b"}}},
 	})
 	if res[0].Outcome != OutcomeFailed || res[0].Reason != ReasonRegistryError {
 		t.Errorf("a = %+v", res[0])
 	}
-	if res[1].Outcome != OutcomeCopied || dst.digestOf("app:b") != mustDigest(t, imgB) {
+	if res[1].Outcome != OutcomeCopied || dst.DigestOf("app:b") != mustDigest(t, imgB) {
 		t.Errorf("b = %+v", res[1])
 	}
 }
@@ -576,23 +579,23 @@ func TestSiblingFailureDoesNotPoisonSharedBlobs(t *testing.T) {
 // transient failure of that ping is retried and the copy lands.
 func TestPingFaultRetried(t *testing.T) {
 	t.Parallel()
-	reg := newTestRegistry(t)
+	reg := registrytest.New(t)
 	img, _ := random.Image(600, 1)
-	reg.push("src/app:1", img)
-	reg.authorize = prefixAuth(map[string][2]string{"src": {"u", "p"}, "dst": {"u", "p"}}, nil)
-	reg.reset()
-	f := &fault{match: match(http.MethodGet, "ping"), times: 1, handle: status(503)}
-	reg.addFault(f)
-	kc := dockerConfig(t, reg.host, "u", "p")
+	reg.Push("src/app:1", img)
+	reg.Authorize = prefixAuth(map[string][2]string{"src": {"u", "p"}, "dst": {"u", "p"}}, nil)
+	reg.Reset()
+	f := &registrytest.Fault{Match: match(http.MethodGet, "ping"), Times: 1, Handle: status(503)}
+	reg.AddFault(f)
+	kc := dockerConfig(t, reg.Host, "u", "p")
 	e := newTestEngine(t, nil, reg)
 	r := mustSync(t, e, Request{
-		Source: Endpoint{Registry: reg.ref("src"), Keychain: kc}, Destination: Endpoint{Registry: reg.host, Keychain: kc},
+		Source: Endpoint{Registry: reg.Ref("src"), Keychain: kc}, Destination: Endpoint{Registry: reg.Host, Keychain: kc},
 		RepositoryPrefix: "dst", Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	})[0]
-	if r.Outcome != OutcomeCopied || reg.digestOf("dst/app:1") != mustDigest(t, img) {
-		t.Fatalf("%+v\n%s", r, reg.dump())
+	if r.Outcome != OutcomeCopied || reg.DigestOf("dst/app:1") != mustDigest(t, img) {
+		t.Fatalf("%+v\n%s", r, reg.Dump())
 	}
-	if f.times != 0 {
+	if f.Times != 0 {
 		t.Errorf("ping fault not exercised")
 	}
 }
@@ -602,20 +605,20 @@ func TestPingFaultRetried(t *testing.T) {
 // in flight.
 func TestRunDeadlineCause(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	img, _ := random.Image(1000, 1)
-	src.push("app:1", img)
-	src.push("app:2", img)
+	src.Push("app:1", img)
+	src.Push("app:2", img)
 	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
-	src.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: hang})
-	src.addFault(&fault{match: matchPath(http.MethodHead, "/manifests/2"), times: -1, handle: hang})
+	src.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "blob"), Times: -1, Handle: hang})
+	src.AddFault(&registrytest.Fault{Match: matchPath(http.MethodHead, "/manifests/2"), Times: -1, Handle: hang})
 	e := newTestEngine(t, func(o *Options) { o.OperationTimeout = time.Minute }, src, dst)
 	cause := errors.New("the run exceeded its budget")
 	ctx, cancel := context.WithTimeoutCause(context.Background(), 300*time.Millisecond, cause)
 	defer cancel()
 	res, err := e.Sync(ctx, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1", "2"}}},
 	})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/portager/portager/internal/memtest"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // streamJSON writes head, n items made by item (comma separated), and tail,
@@ -39,14 +40,14 @@ func streamJSON(w io.Writer, head string, n int, item func(i int) string, tail s
 
 // serveManifests answers HEAD and GET of the given manifests (by tag or
 // digest) with their digest and media type.
-func serveManifests(reg *testRegistry, manifests map[string][]byte, mt types.MediaType) {
-	reg.addFault(&fault{match: func(r *http.Request) bool {
-		if kindOf(r) != "manifest" {
+func serveManifests(reg *registrytest.Registry, manifests map[string][]byte, mt types.MediaType) {
+	reg.AddFault(&registrytest.Fault{Match: func(r *http.Request) bool {
+		if registrytest.KindOf(r) != "manifest" {
 			return false
 		}
 		_, ok := manifests[r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]]
 		return ok
-	}, times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+	}, Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		raw := manifests[r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]]
 		sum := sha256.Sum256(raw)
 		w.Header().Set("Docker-Content-Digest", "sha256:"+hex.EncodeToString(sum[:]))
@@ -71,14 +72,14 @@ func TestHostileResponsesBounded(t *testing.T) {
 	const heapBound = 48 << 20
 	tests := []struct {
 		name       string
-		setup      func(reg *testRegistry)
+		setup      func(reg *registrytest.Registry)
 		image      Image
 		wantReason string
 	}{
 		{
 			name: "a 64 MiB manifest",
-			setup: func(reg *testRegistry) {
-				reg.addFault(&fault{match: match(http.MethodGet, "manifest"), times: -1, handle: func(w http.ResponseWriter, _ *http.Request) {
+			setup: func(reg *registrytest.Registry) {
+				reg.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "manifest"), Times: -1, Handle: func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Content-Type", string(types.OCIManifestSchema1))
 					chunk := strings.Repeat("a", 64<<10)
 					streamJSON(w, `{"schemaVersion":2,"annotations":{"pad":"`, 1024, func(int) string { return chunk }, `"}}`)
@@ -89,8 +90,8 @@ func TestHostileResponsesBounded(t *testing.T) {
 		},
 		{
 			name: "a 2,000,000-tag list",
-			setup: func(reg *testRegistry) {
-				reg.addFault(&fault{match: match(http.MethodGet, "tags"), times: -1, handle: func(w http.ResponseWriter, _ *http.Request) {
+			setup: func(reg *registrytest.Registry) {
+				reg.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "tags"), Times: -1, Handle: func(w http.ResponseWriter, _ *http.Request) {
 					streamJSON(w, `{"name":"src/app","tags":[`, 2_000_000, func(i int) string { return fmt.Sprintf(`"1.0.%d"`, i) }, `]}`)
 				}})
 			},
@@ -99,8 +100,8 @@ func TestHostileResponsesBounded(t *testing.T) {
 		},
 		{
 			name: "a tag list of 10,000 pages",
-			setup: func(reg *testRegistry) {
-				reg.addFault(&fault{match: match(http.MethodGet, "tags"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+			setup: func(reg *registrytest.Registry) {
+				reg.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "tags"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 					n := len(r.URL.RawQuery)
 					w.Header().Set("Link", fmt.Sprintf(`</v2/src/app/tags/list?p=%s>; rel="next"`, strings.Repeat("x", n+1)))
 					streamJSON(w, `{"name":"src/app","tags":[`, 1000, func(i int) string { return fmt.Sprintf(`"%d.%d.0"`, n, i) }, `]}`)
@@ -111,7 +112,7 @@ func TestHostileResponsesBounded(t *testing.T) {
 		},
 		{
 			name: "a 10,000-child index",
-			setup: func(reg *testRegistry) {
+			setup: func(reg *registrytest.Registry) {
 				var sb strings.Builder
 				streamJSON(&sb, `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[`, 10_000, func(i int) string {
 					sum := sha256.Sum256([]byte(fmt.Sprint(i)))
@@ -125,7 +126,7 @@ func TestHostileResponsesBounded(t *testing.T) {
 		},
 		{
 			name: "indexes nested ten deep",
-			setup: func(reg *testRegistry) {
+			setup: func(reg *registrytest.Registry) {
 				img, _ := random.Image(100, 1)
 				raw, _ := img.RawManifest()
 				manifests := map[string][]byte{digestOf(raw): raw}
@@ -144,16 +145,16 @@ func TestHostileResponsesBounded(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			src := newTestRegistry(t)
-			dst := newTestRegistry(t)
+			src := registrytest.New(t)
+			dst := registrytest.New(t)
 			img, _ := random.Image(100, 1)
-			src.push("src/app:1", img)
+			src.Push("src/app:1", img)
 			tc.setup(src)
 			e := newTestEngine(t, func(o *Options) { o.MaxRetries = -1 }, src, dst)
 			var res []TagResult
 			growth := memtest.HeapGrowth(func() {
 				res = mustSync(t, e, Request{
-					Source: Endpoint{Registry: src.ref("src")}, Destination: Endpoint{Registry: dst.host},
+					Source: Endpoint{Registry: src.Ref("src")}, Destination: Endpoint{Registry: dst.Host},
 					Images: []Image{tc.image},
 				})
 			})
@@ -164,7 +165,7 @@ func TestHostileResponsesBounded(t *testing.T) {
 			if growth > heapBound {
 				t.Errorf("heap grew by %d MiB, bound %d MiB", growth>>20, heapBound>>20)
 			}
-			if got := dst.count(http.MethodPut, "manifest"); got != 0 {
+			if got := dst.Count(http.MethodPut, "manifest"); got != 0 {
 				t.Errorf("destination got %d manifest PUTs", got)
 			}
 		})
@@ -212,10 +213,10 @@ func FuzzDecodeTags(f *testing.F) {
 // parallel: it measures the heap.
 func TestManyLargeManifestsBounded(t *testing.T) {
 	const tags = 40
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	base, _ := random.Image(100, 1)
-	src.push("src/app:base", base)
+	src.Push("src/app:base", base)
 	pad := strings.Repeat("p", maxManifestSize-8<<10)
 	manifests := map[string][]byte{}
 	var names []string
@@ -233,7 +234,7 @@ func TestManyLargeManifestsBounded(t *testing.T) {
 	// The destination takes manifests without keeping them, so that only
 	// the engine's memory is measured.
 	var puts atomic.Int64
-	dst.addFault(&fault{match: match("", "manifest"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+	dst.AddFault(&registrytest.Fault{Match: match("", "manifest"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPut {
 			w.WriteHeader(http.StatusNotFound)
 			return
@@ -248,7 +249,7 @@ func TestManyLargeManifestsBounded(t *testing.T) {
 	var res []TagResult
 	growth := memtest.HeapGrowth(func() {
 		res = mustSync(t, e, Request{
-			Source: Endpoint{Registry: src.ref("src")}, Destination: Endpoint{Registry: dst.host},
+			Source: Endpoint{Registry: src.Ref("src")}, Destination: Endpoint{Registry: dst.Host},
 			Images: []Image{{Name: "app", Tags: names}},
 		})
 	})

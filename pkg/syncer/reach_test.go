@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/portager/portager/internal/nettest"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // testNetOptions points the engine's resolver and dialer at n.
@@ -38,13 +39,13 @@ func TestDialPolicy(t *testing.T) {
 	img, _ := random.Image(600, 1)
 
 	type env struct {
-		src, dst *testRegistry
+		src, dst *registrytest.Registry
 		canary   *nettest.Canary
 		net      *nettest.Net
 	}
 	redirectBlobs := func(target func(env) string) func(env) {
 		return func(v env) {
-			v.src.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+			v.src.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "blob"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 				d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 				http.Redirect(w, r, target(v)+"/"+d, http.StatusTemporaryRedirect)
 			}})
@@ -90,7 +91,7 @@ func TestDialPolicy(t *testing.T) {
 				// The CDN serves the source's blobs at a public-looking
 				// address that the test network routes to loopback.
 				cdn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					w.Write(v.src.blobs.content[strings.TrimPrefix(r.URL.Path, "/")])
+					w.Write(v.src.Blobs.Content(strings.TrimPrefix(r.URL.Path, "/")))
 				}))
 				t.Cleanup(cdn.Close)
 				_, port, _ := net.SplitHostPort(strings.TrimPrefix(cdn.URL, "http://"))
@@ -112,7 +113,7 @@ func TestDialPolicy(t *testing.T) {
 		{
 			name: "redirects that never end",
 			setup: func(v env) {
-				v.src.addFault(&fault{match: match(http.MethodGet, "blob"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
+				v.src.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "blob"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
 					http.Redirect(w, r, r.URL.Path+"?hop="+fmt.Sprint(len(r.URL.RawQuery)), http.StatusTemporaryRedirect)
 				}})
 			},
@@ -124,23 +125,23 @@ func TestDialPolicy(t *testing.T) {
 		{
 			name: "upload Location on a loopback service",
 			setup: func(v env) {
-				v.dst.addFault(&fault{match: match(http.MethodPost, "upload"), times: -1,
-					handle: status(http.StatusAccepted, "Location", "http://"+v.canary.Host+"/upload")})
+				v.dst.AddFault(&registrytest.Fault{Match: match(http.MethodPost, "upload"), Times: -1,
+					Handle: status(http.StatusAccepted, "Location", "http://"+v.canary.Host+"/upload")})
 			},
 			wantReason: ReasonBlockedDestination,
 		},
 		{
 			name: "upload Location with another scheme",
 			setup: func(v env) {
-				v.dst.addFault(&fault{match: match(http.MethodPost, "upload"), times: -1,
-					handle: status(http.StatusAccepted, "Location", "file:///etc/passwd")})
+				v.dst.AddFault(&registrytest.Fault{Match: match(http.MethodPost, "upload"), Times: -1,
+					Handle: status(http.StatusAccepted, "Location", "file:///etc/passwd")})
 			},
 			wantReason: ReasonBlockedDestination,
 		},
 		{
 			name: "Link next page on a loopback service",
 			setup: func(v env) {
-				v.src.addFault(&fault{match: match(http.MethodGet, "tags"), times: -1, handle: func(w http.ResponseWriter, _ *http.Request) {
+				v.src.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "tags"), Times: -1, Handle: func(w http.ResponseWriter, _ *http.Request) {
 					w.Header().Set("Link", `<http://`+v.canary.Host+`/v2/src/app/tags/list?n=1>; rel="next"`)
 					io.WriteString(w, `{"name":"src/app","tags":["1"]}`)
 				}})
@@ -151,8 +152,8 @@ func TestDialPolicy(t *testing.T) {
 		{
 			name: "token realm on a loopback service",
 			setup: func(v env) {
-				v.src.challenge = `Bearer realm="https://` + v.canary.Host + `/token",service="registry"`
-				v.src.authorize = func(*http.Request) bool { return false }
+				v.src.Challenge = `Bearer realm="https://` + v.canary.Host + `/token",service="registry"`
+				v.src.Authorize = func(*http.Request) bool { return false }
 			},
 			wantReason: ReasonBlockedDestination,
 		},
@@ -160,13 +161,13 @@ func TestDialPolicy(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			v := env{src: newTestRegistry(t), dst: newTestRegistry(t), canary: nettest.NewCanary(t), net: nettest.New()}
-			v.src.push("src/app:1", img)
+			v := env{src: registrytest.New(t), dst: registrytest.New(t), canary: nettest.NewCanary(t), net: nettest.New()}
+			v.src.Push("src/app:1", img)
 			tc.setup(v)
 			e := newTestEngine(t, testNetOptions(v.net), v.src, v.dst)
 			req := Request{
-				Source:      Endpoint{Registry: v.src.ref("src"), Keychain: dockerConfig(t, v.src.host, "reader", "src-pw")},
-				Destination: Endpoint{Registry: v.dst.host},
+				Source:      Endpoint{Registry: v.src.Ref("src"), Keychain: dockerConfig(t, v.src.Host, "reader", "src-pw")},
+				Destination: Endpoint{Registry: v.dst.Host},
 				Images:      []Image{{Name: "app", Tags: []string{"1"}}},
 			}
 			if tc.semver {
@@ -190,7 +191,7 @@ func TestDialPolicy(t *testing.T) {
 					}
 				}
 			}
-			if gets := v.src.count(http.MethodGet, "blob+fault"); tc.maxBlobGETs > 0 && (gets == 0 || gets > tc.maxBlobGETs) {
+			if gets := v.src.Count(http.MethodGet, "blob+fault"); tc.maxBlobGETs > 0 && (gets == 0 || gets > tc.maxBlobGETs) {
 				t.Errorf("%d blob GETs, want 1 to %d", gets, tc.maxBlobGETs)
 			}
 			if got := v.canary.Accepted(); (got > 0) != tc.reached {
@@ -201,7 +202,7 @@ func TestDialPolicy(t *testing.T) {
 					t.Errorf("%d dial attempts to %s", n, internal)
 				}
 			}
-			if tc.wantReason == ReasonCopied && v.dst.digestOf("app:1") != mustDigest(t, img) {
+			if tc.wantReason == ReasonCopied && v.dst.DigestOf("app:1") != mustDigest(t, img) {
 				t.Errorf("not copied")
 			}
 			for _, res := range res {
@@ -220,36 +221,36 @@ func TestDialPolicy(t *testing.T) {
 // reached.
 func TestPublicNameResolvingInternally(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	img, _ := random.Image(300, 1)
-	src.push("app:1", img)
+	src.Push("app:1", img)
 	n := nettest.New()
-	_, port, _ := net.SplitHostPort(src.host)
+	_, port, _ := net.SplitHostPort(src.Host)
 	n.Name("registry.example.com", "127.0.0.1")
 	e := newTestEngine(t, func(o *Options) {
 		testNetOptions(n)(o)
-		o.InsecureHosts = []string{dst.host, "registry.example.com:" + port}
+		o.InsecureHosts = []string{dst.Host, "registry.example.com:" + port}
 	}, dst)
 	// The operator's InsecureHosts vouch for registry.example.com, so it
 	// may be reached inside the network.
 	r := mustSync(t, e, Request{
-		Source: Endpoint{Registry: "registry.example.com:" + port}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: "registry.example.com:" + port}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	})[0]
 	if r.Reason != ReasonCopied {
 		t.Fatalf("operator-listed host: %+v", r)
 	}
-	src.reset()
+	src.Reset()
 	e = newTestEngine(t, testNetOptions(n), dst)
 	r = mustSync(t, e, Request{
-		Source: Endpoint{Registry: "registry.example.com:" + port}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: "registry.example.com:" + port}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	})[0]
 	if r.Reason != ReasonBlockedDestination {
 		t.Fatalf("public name resolving to loopback: %+v", r)
 	}
-	if got := len(src.all()); got != 0 {
+	if got := len(src.Requests()); got != 0 {
 		t.Errorf("registry behind the public name got %d requests", got)
 	}
 }
@@ -283,21 +284,21 @@ func TestNoDowngrade(t *testing.T) {
 		fault     func(w http.ResponseWriter, r *http.Request) bool
 	}{
 		{"redirect to http", true, func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Method != http.MethodGet || kindOf(r) != "blob" {
+			if r.Method != http.MethodGet || registrytest.KindOf(r) != "blob" {
 				return false
 			}
 			http.Redirect(w, r, "http://"+r.Host+"/elsewhere", http.StatusTemporaryRedirect)
 			return true
 		}},
 		{"redirect to another plain host", true, func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Method != http.MethodGet || kindOf(r) != "blob" {
+			if r.Method != http.MethodGet || registrytest.KindOf(r) != "blob" {
 				return false
 			}
 			http.Redirect(w, r, plain.URL+"/blob", http.StatusTemporaryRedirect)
 			return true
 		}},
 		{"upload Location on http", false, func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Method != http.MethodPost || kindOf(r) != "upload" {
+			if r.Method != http.MethodPost || registrytest.KindOf(r) != "upload" {
 				return false
 			}
 			w.Header().Set("Location", "http://"+r.Host+"/upload")
@@ -305,7 +306,7 @@ func TestNoDowngrade(t *testing.T) {
 			return true
 		}},
 		{"upload Location on another plain host", false, func(w http.ResponseWriter, r *http.Request) bool {
-			if r.Method != http.MethodPost || kindOf(r) != "upload" {
+			if r.Method != http.MethodPost || registrytest.KindOf(r) != "upload" {
 				return false
 			}
 			w.Header().Set("Location", plain.URL+"/upload")
@@ -328,10 +329,10 @@ func TestNoDowngrade(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			tlsHost := strings.TrimPrefix(srv.URL, "https://")
-			other := newTestRegistry(t)
+			other := registrytest.New(t)
 			kc := dockerConfig(t, tlsHost, "user", "pw")
 			req := Request{
-				Source:      Endpoint{Registry: other.ref("src")},
+				Source:      Endpoint{Registry: other.Ref("src")},
 				Destination: Endpoint{Registry: tlsHost, Keychain: kc},
 				Images:      []Image{{Name: "app", Tags: []string{"1"}}},
 			}
@@ -341,9 +342,9 @@ func TestNoDowngrade(t *testing.T) {
 					t.Fatal(err)
 				}
 				req.Source = Endpoint{Registry: tlsHost + "/src", Keychain: kc}
-				req.Destination = Endpoint{Registry: other.host}
+				req.Destination = Endpoint{Registry: other.Host}
 			} else {
-				other.push("src/app:1", img)
+				other.Push("src/app:1", img)
 			}
 			armed.Store(true)
 			n := nettest.New()

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/digestname"
 )
 
@@ -43,26 +44,26 @@ func hashOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) v1.Hash {
 // of a child manifest travel with the image, digests preserved.
 func TestCosignTagSchemeReferrers(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	idx, children := multiArch(t)
-	src.push("app:1", idx)
+	src.Push("app:1", idx)
 	want := map[string]string{}
 	for _, s := range []string{"sig", "att", "sbom"} {
 		a, _ := random.Image(200, 1)
 		tag := digestname.CosignTag(hashOf(t, idx), s)
-		src.push("app:"+tag, a)
+		src.Push("app:"+tag, a)
 		want[tag] = mustDigest(t, a)
 	}
 	childSig, _ := random.Image(150, 1)
 	childTag := digestname.CosignTag(hashOf(t, children[1]), digestname.SignatureSuffix)
-	src.push("app:"+childTag, childSig)
+	src.Push("app:"+childTag, childSig)
 	want[childTag] = mustDigest(t, childSig)
-	src.reset()
+	src.Reset()
 
 	e := newTestEngine(t, nil, src, dst)
 	req := Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: []string{"1"}}},
 	}
 	r := mustSync(t, e, req)[0]
@@ -70,11 +71,11 @@ func TestCosignTagSchemeReferrers(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	for tag, d := range want {
-		if got := dst.digestOf("app:" + tag); got != d {
+		if got := dst.DigestOf("app:" + tag); got != d {
 			t.Errorf("dst %s = %q, want %s", tag, got, d)
 		}
 	}
-	if dst.digestOf("app:1") != mustDigest(t, idx) {
+	if dst.DigestOf("app:1") != mustDigest(t, idx) {
 		t.Errorf("image not copied")
 	}
 }
@@ -98,17 +99,17 @@ func TestOCIReferrers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var so, do []regOpt
+			var so, do []registrytest.Option
 			if tc.srcAPI {
-				so = append(so, withReferrersAPI())
+				so = append(so, registrytest.WithReferrersAPI())
 			}
 			if tc.dstAPI {
-				do = append(do, withReferrersAPI())
+				do = append(do, registrytest.WithReferrersAPI())
 			}
-			src := newTestRegistry(t, so...)
-			dst := newTestRegistry(t, do...)
+			src := registrytest.New(t, so...)
+			dst := registrytest.New(t, do...)
 			idx, children := multiArch(t)
-			src.push("app:1", idx)
+			src.Push("app:1", idx)
 
 			idxDesc, _ := partial.Descriptor(idx)
 			childDesc, _ := partial.Descriptor(children[0])
@@ -123,20 +124,20 @@ func TestOCIReferrers(t *testing.T) {
 			sbomDesc, _ := partial.Descriptor(sbom)
 			sbomSig := artifact(*sbomDesc, "application/vnd.dev.sigstore.bundle.v0.3+json")
 			for _, a := range []v1.Image{sbom, sig, childAtt, sbomSig} {
-				src.push("app@"+mustDigest(t, a), a)
+				src.Push("app@"+mustDigest(t, a), a)
 			}
-			if !tc.srcAPI && src.digestOf("app:"+digestname.FallbackTag(idxDesc.Digest)) == "" {
+			if !tc.srcAPI && src.DigestOf("app:"+digestname.FallbackTag(idxDesc.Digest)) == "" {
 				t.Fatal("fixture: no fallback tag at source")
 			}
 			if tc.oddStatus {
-				src.addFault(&fault{match: match(http.MethodGet, "referrers"), times: -1, handle: status(http.StatusMethodNotAllowed)})
-				dst.addFault(&fault{match: match(http.MethodGet, "referrers"), times: -1, handle: status(http.StatusBadRequest)})
+				src.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "referrers"), Times: -1, Handle: status(http.StatusMethodNotAllowed)})
+				dst.AddFault(&registrytest.Fault{Match: match(http.MethodGet, "referrers"), Times: -1, Handle: status(http.StatusBadRequest)})
 			}
-			src.reset()
+			src.Reset()
 
 			e := newTestEngine(t, nil, src, dst)
 			r := mustSync(t, e, Request{
-				Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 				Images: []Image{{Name: "app", Tags: []string{"1"}}},
 			})[0]
 			if r.Outcome != OutcomeCopied {
@@ -149,7 +150,7 @@ func TestOCIReferrers(t *testing.T) {
 			}
 			for subject, want := range expect {
 				for _, d := range want {
-					if dst.digestOf("app@"+d) != d {
+					if dst.DigestOf("app@"+d) != d {
 						t.Errorf("referrer %s of %s missing at destination", d, subject)
 					}
 				}
@@ -165,13 +166,13 @@ func TestOCIReferrers(t *testing.T) {
 
 // dstReferrers lists referrer digests of subject at the destination the way
 // a client would: the API when supported, else the fallback tag.
-func dstReferrers(t *testing.T, reg *testRegistry, subject v1.Hash, api bool) []string {
+func dstReferrers(t *testing.T, reg *registrytest.Registry, subject v1.Hash, api bool) []string {
 	t.Helper()
 	path := "/v2/app/manifests/" + digestname.FallbackTag(subject)
 	if api {
 		path = "/v2/app/referrers/" + subject.String()
 	}
-	req, _ := http.NewRequest(http.MethodGet, reg.srv.URL+path, nil)
+	req, _ := http.NewRequest(http.MethodGet, reg.Server.URL+path, nil)
 	req.Header.Set("Accept", string(types.OCIImageIndex))
 	req.Header.Set("X-Test-Probe", "1")
 	resp, err := http.DefaultClient.Do(req)
@@ -200,38 +201,38 @@ func dstReferrers(t *testing.T, reg *testRegistry, subject v1.Hash, api bool) []
 // referrers API is asked about it once per run, not once per subject.
 func TestReferrerLookupsUseTagList(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	idx, children := multiArch(t)
-	src.push("app:1.0.0", idx)
+	src.Push("app:1.0.0", idx)
 	plain, _ := random.Image(300, 1)
-	src.push("app:1.1.0", plain)
+	src.Push("app:1.1.0", plain)
 	sig, _ := random.Image(150, 1)
 	sigTag := digestname.CosignTag(hashOf(t, children[0]), digestname.SignatureSuffix)
-	src.push("app:"+sigTag, sig)
-	src.reset()
+	src.Push("app:"+sigTag, sig)
+	src.Reset()
 
 	e := newTestEngine(t, nil, src, dst)
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Semver: ">=1.0.0"}},
 	})
 	if len(res) != 2 || res[0].Outcome != OutcomeCopied || res[1].Outcome != OutcomeCopied {
 		t.Fatalf("%+v", res)
 	}
-	if got := dst.digestOf("app:" + sigTag); got != mustDigest(t, sig) {
+	if got := dst.DigestOf("app:" + sigTag); got != mustDigest(t, sig) {
 		t.Errorf("signature of a child: dst %q, want %s", got, mustDigest(t, sig))
 	}
 	// The only cosign or fallback tag the source is asked about is the
 	// one in its tag list (HEAD, then GET of its manifest).
-	for _, rec := range src.all() {
+	for _, rec := range src.Requests() {
 		if rec.Kind == "manifest" && strings.Contains(rec.Path, "sha256-") && !strings.HasSuffix(rec.Path, sigTag) {
 			t.Errorf("looked up %s %s although the tag list does not have it", rec.Method, rec.Path)
 		}
 	}
 	// The test registry has no referrers API: 4 subjects (index, two
 	// children, plain image) but one probe on the source.
-	if n := src.count("", "referrers"); n != 1 {
-		t.Errorf("referrers API probed %d times on the source, want 1:\n%s", n, src.dump())
+	if n := src.Count("", "referrers"); n != 1 {
+		t.Errorf("referrers API probed %d times on the source, want 1:\n%s", n, src.Dump())
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 func TestRepositoryNaming(t *testing.T) {
@@ -88,19 +89,19 @@ func TestOptionsValidation(t *testing.T) {
 // still yields the right digest.
 func TestProgressAndNoDigestHeader(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	img, _ := random.Image(300, 1)
-	src.push("app:1", img)
-	src.push("app:2", img)
-	src.addFault(&fault{match: match(http.MethodHead, "manifest"), times: -1, handle: func(w http.ResponseWriter, r *http.Request) {
-		src.inner.ServeHTTP(stripDigest{w}, r)
+	src.Push("app:1", img)
+	src.Push("app:2", img)
+	src.AddFault(&registrytest.Fault{Match: match(http.MethodHead, "manifest"), Times: -1, Handle: func(w http.ResponseWriter, r *http.Request) {
+		src.Inner.ServeHTTP(stripDigest{w}, r)
 	}})
 	e := newTestEngine(t, nil, src, dst)
 	var mu sync.Mutex
 	var seen []string
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images:   []Image{{Name: "app", Tags: []string{"1", "2", "3"}, Semver: "bad constraint"}},
 		Progress: func(r TagResult) { mu.Lock(); seen = append(seen, r.Tag+"/"+r.Reason); mu.Unlock() },
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // TestUpToDateCostsTwoHEADs: an up-to-date tag costs exactly one manifest
@@ -16,16 +17,16 @@ import (
 // pings at most once per host for the engine's lifetime, see auth_test.go).
 func TestUpToDateCostsTwoHEADs(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	idx, _ := random.Index(512, 2, 2)
 	img, _ := random.Image(512, 2)
-	src.push("team/a:1", img)
-	src.push("team/a:2", idx)
-	src.push("team/b:1", img)
+	src.Push("team/a:1", img)
+	src.Push("team/a:2", idx)
+	src.Push("team/b:1", img)
 	req := Request{
-		Source:           Endpoint{Registry: src.ref("team")},
-		Destination:      Endpoint{Registry: dst.host},
+		Source:           Endpoint{Registry: src.Ref("team")},
+		Destination:      Endpoint{Registry: dst.Host},
 		RepositoryPrefix: "m",
 		Images:           []Image{{Name: "a", Tags: []string{"1", "2"}}, {Name: "b", Tags: []string{"1"}}},
 	}
@@ -45,23 +46,23 @@ func TestUpToDateCostsTwoHEADs(t *testing.T) {
 		{name: "fresh engine", engine: newTestEngine(t, nil, src, dst), wantPings: 0},
 	}
 	for _, tc := range tests {
-		src.reset()
-		dst.reset()
+		src.Reset()
+		dst.Reset()
 		res := mustSync(t, tc.engine, req)
 		for _, r := range res {
 			if r.Outcome != OutcomeSkipped || r.Reason != ReasonUpToDate || r.Bytes != 0 {
 				t.Errorf("%s: %s:%s = %+v", tc.name, r.Image, r.Tag, r)
 			}
 		}
-		for _, reg := range []*testRegistry{src, dst} {
-			if n := reg.count(http.MethodHead, "manifest"); n != 3 {
+		for _, reg := range []*registrytest.Registry{src, dst} {
+			if n := reg.Count(http.MethodHead, "manifest"); n != 3 {
 				t.Errorf("%s: manifest HEADs = %d, want 3 (one per tag)", tc.name, n)
 			}
-			if n := reg.count("", "ping"); n != tc.wantPings {
+			if n := reg.Count("", "ping"); n != tc.wantPings {
 				t.Errorf("%s: pings = %d, want %d", tc.name, n, tc.wantPings)
 			}
-			if n := len(reg.all()); n != 3+tc.wantPings {
-				t.Errorf("%s: total requests = %d, want %d:\n%s", tc.name, n, 3+tc.wantPings, reg.dump())
+			if n := len(reg.Requests()); n != 3+tc.wantPings {
+				t.Errorf("%s: total requests = %d, want %d:\n%s", tc.name, n, 3+tc.wantPings, reg.Dump())
 			}
 		}
 	}
@@ -76,12 +77,12 @@ func TestUpToDateCostsTwoHEADs(t *testing.T) {
 func TestChecksFillRequestSlots(t *testing.T) {
 	t.Parallel()
 	const slots = 4
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	var tags []string
 	for _, tag := range []string{"1", "2", "3", "4", "5", "6", "7", "8"} {
 		img, _ := random.Image(256, 1)
-		src.push("app:"+tag, img)
+		src.Push("app:"+tag, img)
 		tags = append(tags, tag)
 	}
 	var uploads, uploadPeak, heads, headPeak atomic.Int64
@@ -91,13 +92,13 @@ func TestChecksFillRequestSlots(t *testing.T) {
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
 	}
-	dst.setHook(func(r *http.Request) func() {
+	dst.SetHook(func(r *http.Request) func() {
 		switch {
-		case r.Method == http.MethodPut && kindOf(r) == "upload":
+		case r.Method == http.MethodPut && registrytest.KindOf(r) == "upload":
 			raise(&uploadPeak, uploads.Add(1))
 			time.Sleep(20 * time.Millisecond) // long enough for a second copy to overlap
 			return func() { uploads.Add(-1) }
-		case r.Method == http.MethodHead && kindOf(r) == "manifest" && !strings.Contains(r.URL.Path, "sha256:"):
+		case r.Method == http.MethodHead && registrytest.KindOf(r) == "manifest" && !strings.Contains(r.URL.Path, "sha256:"):
 			n := heads.Add(1)
 			raise(&headPeak, n)
 			seen.Add(1)
@@ -115,7 +116,7 @@ func TestChecksFillRequestSlots(t *testing.T) {
 		o.PerRegistryConcurrency = slots
 	}, src, dst)
 	req := Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: tags}},
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/portager/portager/internal/registrytest"
 )
 
 // TestTLSVerification: TLS is verified by default (an unknown CA fails as
@@ -31,8 +32,8 @@ func TestTLSVerification(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(tlsSrv.Certificate())
 
-	plain := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	plain := registrytest.New(t)
+	dst := registrytest.New(t)
 
 	tests := []struct {
 		name       string
@@ -40,13 +41,13 @@ func TestTLSVerification(t *testing.T) {
 		opts       Options
 		wantReason string
 	}{
-		{"unknown CA", tlsHost, Options{InsecureHosts: []string{dst.host}}, ReasonTLSFailed},
-		{"RootCAs", tlsHost, Options{InsecureHosts: []string{dst.host}, RootCAs: pool}, ReasonCopied},
+		{"unknown CA", tlsHost, Options{InsecureHosts: []string{dst.Host}}, ReasonTLSFailed},
+		{"RootCAs", tlsHost, Options{InsecureHosts: []string{dst.Host}, RootCAs: pool}, ReasonCopied},
 		// Listing a TLS host as insecure means plain HTTP, never "skip verify".
-		{"plain HTTP to a TLS host", tlsHost, Options{InsecureHosts: []string{dst.host, tlsHost}}, ReasonRegistryError},
+		{"plain HTTP to a TLS host", tlsHost, Options{InsecureHosts: []string{dst.Host, tlsHost}}, ReasonRegistryError},
 		// A plain-HTTP registry that is not opted in is spoken to over TLS,
 		// and that is a configuration error, not retried.
-		{"no silent HTTP fallback", plain.host, Options{InsecureHosts: []string{dst.host}}, ReasonTLSFailed},
+		{"no silent HTTP fallback", plain.Host, Options{InsecureHosts: []string{dst.Host}}, ReasonTLSFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -55,22 +56,22 @@ func TestTLSVerification(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plain.reset()
+			plain.Reset()
 			r := mustSync(t, e, Request{
-				Source: Endpoint{Registry: tc.src}, Destination: Endpoint{Registry: dst.host},
+				Source: Endpoint{Registry: tc.src}, Destination: Endpoint{Registry: dst.Host},
 				RepositoryPrefix: prefixOf(tc.name),
 				Images:           []Image{{Name: "app", Tags: []string{"1"}}},
 			})[0]
 			if r.Reason != tc.wantReason {
 				t.Fatalf("result = %+v, want reason %s", r, tc.wantReason)
 			}
-			if tc.wantReason == ReasonCopied && dst.digestOf(prefixOf(tc.name)+"/app:1") != mustDigest(t, img) {
+			if tc.wantReason == ReasonCopied && dst.DigestOf(prefixOf(tc.name)+"/app:1") != mustDigest(t, img) {
 				t.Errorf("not copied")
 			}
 			if tc.wantReason == ReasonTLSFailed && r.Transient {
 				t.Errorf("TLS failure marked transient")
 			}
-			if n := len(plain.all()); n != 0 {
+			if n := len(plain.Requests()); n != 0 {
 				t.Errorf("plain registry got %d HTTP requests", n)
 			}
 		})
@@ -81,19 +82,19 @@ func TestTLSVerification(t *testing.T) {
 // exceed PerRegistryConcurrency, however many tags and blobs run at once.
 func TestPerRegistryConcurrency(t *testing.T) {
 	t.Parallel()
-	src := newTestRegistry(t)
-	dst := newTestRegistry(t)
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
 	var tags []string
 	for _, tag := range []string{"a", "b", "c", "d", "e", "f"} {
 		img, _ := random.Image(2000, 4)
-		src.push("app:"+tag, img)
+		src.Push("app:"+tag, img)
 		tags = append(tags, tag)
 	}
-	peaks := map[*testRegistry]*atomic.Int64{}
-	for _, reg := range []*testRegistry{src, dst} {
+	peaks := map[*registrytest.Registry]*atomic.Int64{}
+	for _, reg := range []*registrytest.Registry{src, dst} {
 		var inflight, peak atomic.Int64
 		peaks[reg] = &peak
-		reg.setHook(func(*http.Request) func() {
+		reg.SetHook(func(*http.Request) func() {
 			n := inflight.Add(1)
 			for {
 				p := peak.Load()
@@ -104,14 +105,14 @@ func TestPerRegistryConcurrency(t *testing.T) {
 			return func() { inflight.Add(-1) }
 		})
 	}
-	src.reset()
+	src.Reset()
 	e := newTestEngine(t, func(o *Options) {
 		o.TagConcurrency = 6
 		o.BlobConcurrency = 4
 		o.PerRegistryConcurrency = 2
 	}, src, dst)
 	res := mustSync(t, e, Request{
-		Source: Endpoint{Registry: src.host}, Destination: Endpoint{Registry: dst.host},
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
 		Images: []Image{{Name: "app", Tags: tags}},
 	})
 	for _, r := range res {
@@ -121,9 +122,9 @@ func TestPerRegistryConcurrency(t *testing.T) {
 	}
 	for reg, peak := range peaks {
 		if p := peak.Load(); p > 2 || p < 1 {
-			t.Errorf("peak in-flight requests at %s = %d, want <= 2", reg.host, p)
+			t.Errorf("peak in-flight requests at %s = %d, want <= 2", reg.Host, p)
 		} else {
-			t.Logf("peak in-flight requests at %s = %d", reg.host, p)
+			t.Logf("peak in-flight requests at %s = %d", reg.Host, p)
 		}
 	}
 }

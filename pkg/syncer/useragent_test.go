@@ -24,7 +24,7 @@ func TestUserAgent(t *testing.T) {
 			f := newTokenFixture(t)
 			f.copyApp(t, f.engine(t, func(o *Options) { o.UserAgent = tc.set }))
 			kinds := map[string]int{}
-			for _, rec := range f.reg.all() {
+			for _, rec := range f.reg.Requests() {
 				kinds[rec.Kind]++
 				if rec.UserAgent != tc.want {
 					t.Errorf("%s %s%s: User-Agent %q, want %q", rec.Method, rec.Path, rec.Query, rec.UserAgent, tc.want)
