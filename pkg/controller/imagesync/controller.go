@@ -2,7 +2,6 @@ package imagesync
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -13,10 +12,9 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
@@ -98,18 +96,18 @@ type Controller struct {
 	synced   []cache.InformerSynced
 	// policyChecker decides on registries with the configured resolver.
 	policyChecker registrypolicy.Checker
-	queue         workqueue.TypedRateLimitingInterface[string]
+	queue         workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	engine        *syncer.Engine
 	creds         credentials
 
 	mu sync.Mutex
 	// attempts counts consecutive runs with transient failures per key, and
 	// retryAt is when the next of those retries is due.
-	attempts map[string]int
-	retryAt  map[string]time.Time
+	attempts map[cache.ObjectName]int
+	retryAt  map[cache.ObjectName]time.Time
 	// finished remembers each key's last run until the informer cache shows
 	// it, so a stale cached object cannot start the same run twice.
-	finished map[string]finishedRun
+	finished map[cache.ObjectName]finishedRun
 	// share bounds the runs of one namespace under way at once.
 	share namespaceShare
 }
@@ -156,12 +154,12 @@ func New(cfg Config) (*Controller, error) {
 		// Retries are scheduled explicitly (AddAfter), so the queue's own
 		// limiter only guards against hot loops on API errors.
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](time.Second, time.Minute),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "imagesync"}),
+			workqueue.NewTypedItemExponentialFailureRateLimiter[cache.ObjectName](time.Second, time.Minute),
+			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "imagesync"}),
 		creds:    credentials{client: cfg.Client, kube: cfg.Kube, cloud: cfg.Cloud},
-		attempts: map[string]int{},
-		retryAt:  map[string]time.Time{},
-		finished: map[string]finishedRun{},
+		attempts: map[cache.ObjectName]int{},
+		retryAt:  map[cache.ObjectName]time.Time{},
+		finished: map[cache.ObjectName]finishedRun{},
 		share:    namespaceShare{limit: cfg.NamespaceWorkers, running: map[string]int{}},
 	}
 	if cfg.Metrics == nil {
@@ -203,7 +201,7 @@ func New(cfg Config) (*Controller, error) {
 func (c *Controller) QueueLen() int { return c.queue.Len() }
 
 func (c *Controller) enqueue(obj any) {
-	key, err := cache.MetaNamespaceKeyFunc(obj)
+	key, err := cache.ObjectToName(obj)
 	if err != nil {
 		utilruntime.HandleError(err)
 		return
@@ -212,12 +210,11 @@ func (c *Controller) enqueue(obj any) {
 }
 
 func (c *Controller) deleted(obj any) {
-	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	key, err := cache.DeletionHandlingObjectToName(obj)
 	if err != nil {
 		return
 	}
-	ns, name, _ := cache.SplitMetaNamespaceKey(key)
-	c.cfg.Metrics.forget(ns, name)
+	c.cfg.Metrics.forget(key.Namespace, key.Name)
 	c.mu.Lock()
 	delete(c.attempts, key)
 	delete(c.retryAt, key)
@@ -273,12 +270,8 @@ func (c *Controller) processNext(ctx context.Context) bool {
 }
 
 // reconcile decides what the ImageSync called key needs now and does it.
-func (c *Controller) reconcile(ctx context.Context, key string) error {
-	ns, nm, err := cache.SplitMetaNamespaceKey(key)
-	if err != nil {
-		return nil
-	}
-	is, err := c.lister.ImageSyncs(ns).Get(nm)
+func (c *Controller) reconcile(ctx context.Context, key cache.ObjectName) error {
+	is, err := c.lister.ImageSyncs(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
@@ -294,11 +287,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 	sched, err := parseSchedule(is.Spec.Schedule, now)
 	if err != nil {
 		// Nothing to schedule: the object waits for its next spec change.
-		return c.patchStatus(ctx, is, func(st map[string]any, conds *[]metav1.Condition) {
-			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
+		return c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
+			setCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
 				Message: "spec.schedule " + sanitize.Message(err.Error()), ObservedGeneration: is.Generation})
-			st["observedGeneration"] = is.Generation
-			st["nextSyncTime"] = nil
+			st.ObservedGeneration = is.Generation
+			st.NextSyncTime = nil
 		})
 	}
 
@@ -315,8 +308,8 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 			return nil
 		}
 		if next := is.Status.NextSyncTime; next == nil || !next.Time.Equal(p.next.Truncate(time.Second)) {
-			if err := c.patchStatus(ctx, is, func(st map[string]any, _ *[]metav1.Condition) {
-				st["nextSyncTime"] = metav1.NewTime(p.next)
+			if err := c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
+				st.NextSyncTime = &metav1.Time{Time: p.next}
 			}); err != nil {
 				return err
 			}
@@ -346,7 +339,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) error {
 
 // withFinishedRun lays the last run this controller finished over a cached
 // object that does not show it yet.
-func (c *Controller) withFinishedRun(key string, is *v1alpha1.ImageSync) *v1alpha1.ImageSync {
+func (c *Controller) withFinishedRun(key cache.ObjectName, is *v1alpha1.ImageSync) *v1alpha1.ImageSync {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f, ok := c.finished[key]
@@ -371,23 +364,52 @@ func (c *Controller) withFinishedRun(key string, is *v1alpha1.ImageSync) *v1alph
 
 // markSuspended says so on the object, once.
 func (c *Controller) markSuspended(ctx context.Context, is *v1alpha1.ImageSync) error {
-	if r := findCond(is.Status.Conditions, ConditionReady); r != nil && r.Reason == ReasonSuspended && is.Status.NextSyncTime == nil {
+	if r := meta.FindStatusCondition(is.Status.Conditions, ConditionReady); r != nil && r.Reason == ReasonSuspended && is.Status.NextSyncTime == nil {
 		return nil
 	}
-	return c.patchStatus(ctx, is, func(st map[string]any, conds *[]metav1.Condition) {
-		setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
+	return c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
 			Message: "spec.suspend is true: no scheduled or on-demand syncs run", ObservedGeneration: is.Generation})
-		setCond(conds, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
 			Message: "suspended", ObservedGeneration: is.Generation})
-		st["nextSyncTime"] = nil
+		st.NextSyncTime = nil
 	})
 }
 
+// syncRun is one run of an ImageSync: what finish writes its end for.
+type syncRun struct {
+	key   cache.ObjectName
+	is    *v1alpha1.ImageSync
+	sched cronSchedule
+	start time.Time
+	// handled is the on-demand request the run serves, if any.
+	handled *v1alpha1.SyncRequestRecord
+}
+
+// runOutcome is how a run ended.
+type runOutcome struct {
+	// result labels the run's metrics: success, partial, failed or error.
+	result string
+	// ready is the Ready condition the run leaves.
+	ready metav1.Condition
+	// copied says the engine ran to the end: images and the counters of sum
+	// replace status.images and its counters. A run stopped before the copy
+	// leaves those as the previous run wrote them.
+	copied bool
+	images []v1alpha1.ImageStatus
+	sum    runSummary
+}
+
+// failedRun is the outcome of a run stopped before the copy, for reason.
+func failedRun(is *v1alpha1.ImageSync, reason, msg string) runOutcome {
+	return runOutcome{result: "error", ready: metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse,
+		Reason: reason, Message: msg, ObservedGeneration: is.Generation}}
+}
+
 // run syncs is once and reports the outcome.
-func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync, trigger string, sched cronSchedule) error {
+func (c *Controller) run(ctx context.Context, key cache.ObjectName, is *v1alpha1.ImageSync, trigger string, sched cronSchedule) error {
 	logger := klog.FromContext(ctx)
-	start := c.cfg.Now()
-	handled := is.Status.PendingSyncRequest.DeepCopy()
+	r := syncRun{key: key, is: is, sched: sched, start: c.cfg.Now(), handled: is.Status.PendingSyncRequest.DeepCopy()}
 	logger.Info("Sync starting", "trigger", trigger, "generation", is.Generation)
 
 	reachable, err := c.checkPolicies(ctx, is)
@@ -398,10 +420,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 		}
 		msg := sanitize.Message(pe.Error())
 		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonRegistryNotAllowed, msg)
-		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
-			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonRegistryNotAllowed,
-				Message: msg, ObservedGeneration: is.Generation})
-		}, runSummary{})
+		return c.finish(ctx, r, failedRun(is, ReasonRegistryNotAllowed, msg))
 	}
 
 	creds, err := c.creds.resolve(ctx, is)
@@ -417,13 +436,10 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 			reason = ReasonCredentialsUnavailable
 		}
 		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, reason, err.Error())
-		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
-			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: reason,
-				Message: err.Error(), ObservedGeneration: is.Generation})
-		}, runSummary{})
+		return c.finish(ctx, r, failedRun(is, reason, err.Error()))
 	}
-	if err := c.patchStatus(ctx, is, func(_ map[string]any, conds *[]metav1.Condition) {
-		setCond(conds, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
+	if err := c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
 			Message: fmt.Sprintf("sync started (%s)", trigger), ObservedGeneration: is.Generation})
 	}); err != nil {
 		return err
@@ -434,10 +450,7 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	invalidSpec := func(err error) error {
 		msg := sanitize.Message(err.Error())
 		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonInvalidSpec, msg)
-		return c.finish(ctx, key, is, handled, sched, start, "error", func(st map[string]any, conds *[]metav1.Condition) {
-			setCond(conds, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
-				Message: msg, ObservedGeneration: is.Generation})
-		}, runSummary{})
+		return c.finish(ctx, r, failedRun(is, ReasonInvalidSpec, msg))
 	}
 	creds.SigstoreRoot = c.cfg.SigstoreRoot
 	req, err := syncplan.Request(&is.Spec, creds)
@@ -480,14 +493,8 @@ func (c *Controller) run(ctx context.Context, key string, is *v1alpha1.ImageSync
 	}
 	now := metav1.NewTime(c.cfg.Now())
 	images, sum := imageStatuses(&is.Spec, is.Status.Images, results, now, gated)
-	result := c.report(is, results, sum)
-	return c.finish(ctx, key, is, handled, sched, start, result, func(st map[string]any, conds *[]metav1.Condition) {
-		st["images"] = images
-		st["totalImages"] = sum.total
-		st["syncedImages"] = sum.synced
-		st["failedImages"] = sum.failed
-		setCond(conds, readyCondition(sum, is.Generation))
-	}, sum)
+	return c.finish(ctx, r, runOutcome{result: c.report(is, results, sum), ready: readyCondition(sum, is.Generation),
+		copied: true, images: images, sum: sum})
 }
 
 // reportProgress writes "N tags done" to the Syncing condition every
@@ -514,8 +521,8 @@ func (c *Controller) reportProgress(ctx context.Context, is *v1alpha1.ImageSync,
 			}
 			written = n
 			msg := fmt.Sprintf("%d tags done (%s)", n, trigger)
-			if err := c.patchStatus(ctx, is, func(_ map[string]any, conds *[]metav1.Condition) {
-				setCond(conds, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
+			if err := c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
+				setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
 					Message: msg, ObservedGeneration: is.Generation})
 			}); err != nil {
 				klog.FromContext(ctx).V(2).Info("Progress not written", "err", err)
@@ -528,40 +535,47 @@ func (c *Controller) reportProgress(ctx context.Context, is *v1alpha1.ImageSync,
 	}
 }
 
-// finish writes the end of a run and schedules what comes next: a bounded,
+// finish writes the end of run r and schedules what comes next: a bounded,
 // jittered retry after transient failures, the registry's Retry-After
 // (capped) after rate limiting, and otherwise the next scheduled run.
-func (c *Controller) finish(ctx context.Context, key string, is *v1alpha1.ImageSync, handled *v1alpha1.SyncRequestRecord,
-	sched cronSchedule, start time.Time, result string, fill func(map[string]any, *[]metav1.Condition), sum runSummary) error {
+func (c *Controller) finish(ctx context.Context, r syncRun, out runOutcome) error {
+	is, key := r.is, r.key
 	now := c.cfg.Now()
-	next := sched.Next(now)
-	elapsed := now.Sub(start)
-	err := c.patchStatus(ctx, is, func(st map[string]any, conds *[]metav1.Condition) {
-		fill(st, conds)
-		st["lastSyncTime"] = metav1.NewTime(now)
-		st["nextSyncTime"] = metav1.NewTime(next)
-		st["observedGeneration"] = is.Generation
-		if handled != nil {
-			st["lastHandledSyncRequest"] = handled
-			// The server clears the pending request only when it is the one
-			// acknowledged here; a newer one stays pending.
-			st["pendingSyncRequest"] = nil
+	next := r.sched.Next(now)
+	elapsed := now.Sub(r.start)
+	err := c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
+		if out.copied {
+			st.Images = out.images
+			st.TotalImages, st.SyncedImages, st.FailedImages = out.sum.total, out.sum.synced, out.sum.failed
 		}
-		setCond(conds, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle,
+		setCondition(&st.Conditions, out.ready)
+		st.LastSyncTime = &metav1.Time{Time: now}
+		// A schedule with no run left has no next sync time.
+		st.NextSyncTime = nil
+		if !next.IsZero() {
+			st.NextSyncTime = &metav1.Time{Time: next}
+		}
+		st.ObservedGeneration = is.Generation
+		if r.handled != nil {
+			// The server clears the pending request when it is the one
+			// acknowledged here; a newer one stays pending.
+			st.LastHandledSyncRequest = r.handled
+		}
+		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle,
 			Message: fmt.Sprintf("last run took %s", elapsed.Round(time.Millisecond)), ObservedGeneration: is.Generation})
 	})
 	if err != nil {
 		return err
 	}
 	rec := finishedRun{generation: is.Generation, at: now}
-	if handled != nil {
-		rec.handledID = handled.ID
+	if r.handled != nil {
+		rec.handledID = r.handled.ID
 	}
-	ns, nm := is.Namespace, is.Name
-	c.cfg.Metrics.runs.WithLabelValues(result).Inc()
-	c.cfg.Metrics.runDuration.WithLabelValues(result).Observe(elapsed.Seconds())
-	c.cfg.Metrics.lastSync.WithLabelValues(ns, nm).Set(float64(now.Unix()))
-	c.cfg.Metrics.failedTags.WithLabelValues(ns, nm).Set(float64(sum.failed))
+	sum := out.sum
+	c.cfg.Metrics.runs.WithLabelValues(out.result).Inc()
+	c.cfg.Metrics.runDuration.WithLabelValues(out.result).Observe(elapsed.Seconds())
+	c.cfg.Metrics.lastSync.WithLabelValues(is.Namespace, is.Name).Set(float64(now.Unix()))
+	c.cfg.Metrics.failedTags.WithLabelValues(is.Namespace, is.Name).Set(float64(sum.failed))
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -616,69 +630,4 @@ func (c *Controller) report(is *v1alpha1.ImageSync, results []syncer.TagResult, 
 	}
 	c.cfg.Recorder.Eventf(is, eventType, reason, "Sync complete: %d synced (%d copied), %d failed, %d total", sum.synced, sum.copied, sum.failed, sum.total)
 	return result
-}
-
-// patchStatus writes status fields with a JSON merge patch on the status
-// subresource. The controller sends only the fields it sets, so the patch
-// never overwrites what the server records (sync requests, the checked
-// identity). A merge patch replaces lists, so conditions are sent only when
-// they change, computed from the server's current ones rather than from a
-// cached copy that may be stale.
-func (c *Controller) patchStatus(ctx context.Context, is *v1alpha1.ImageSync, fill func(st map[string]any, conds *[]metav1.Condition)) error {
-	client := c.cfg.Client.PortagerV1alpha1().ImageSyncs(is.Namespace)
-	current, err := client.Get(ctx, is.Name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("reading status: %w", err)
-	}
-	st := map[string]any{}
-	conds := append([]metav1.Condition(nil), current.Status.Conditions...)
-	fill(st, &conds)
-	if !apiequality.Semantic.DeepEqual(conds, current.Status.Conditions) {
-		st["conditions"] = conds
-	}
-	if len(st) == 0 {
-		return nil
-	}
-	body, err := json.Marshal(map[string]any{"status": st})
-	if err != nil {
-		return err
-	}
-	if _, err := client.Patch(ctx, is.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status"); err != nil {
-		return fmt.Errorf("writing status: %w", err)
-	}
-	return nil
-}
-
-func setCond(conds *[]metav1.Condition, c metav1.Condition) {
-	c.Message = truncate(c.Message, 1024)
-	for i := range *conds {
-		if (*conds)[i].Type == c.Type {
-			if (*conds)[i].Status == c.Status {
-				c.LastTransitionTime = (*conds)[i].LastTransitionTime
-			}
-			if c.LastTransitionTime.IsZero() {
-				c.LastTransitionTime = metav1.Now()
-			}
-			(*conds)[i] = c
-			return
-		}
-	}
-	c.LastTransitionTime = metav1.Now()
-	*conds = append(*conds, c)
-}
-
-func findCond(conds []metav1.Condition, t string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }
