@@ -108,9 +108,10 @@ type Fault struct {
 type Registry struct {
 	t      testing.TB
 	Server *httptest.Server
-	Host   string
+	Host   string // host:port of Server
 	Blobs  *RepoBlobs
 	Inner  http.Handler // the stock registry, for faults that pass through
+	tls    bool         // serve HTTPS with httptest's certificate
 
 	mu        sync.Mutex
 	records   []Record
@@ -144,10 +145,33 @@ func New(t testing.TB, opts ...Option) *Registry {
 	}
 	inner := registry.New(ropts...)
 	tr.Inner = inner
-	tr.Server = httptest.NewServer(tr.handler(inner))
+	tr.Server = httptest.NewUnstartedServer(tr.handler(inner))
+	if tr.tls {
+		tr.Server.StartTLS()
+	} else {
+		tr.Server.Start()
+	}
 	t.Cleanup(tr.Server.Close)
-	tr.Host = strings.TrimPrefix(tr.Server.URL, "http://")
+	u, err := url.Parse(tr.Server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Host = u.Host
 	return tr
+}
+
+// WithTLS serves HTTPS with httptest's certificate (for example.com and
+// 127.0.0.1; Server.Certificate is its CA).
+func WithTLS() Option {
+	return func(r *Registry, _ *[]registry.Option) { r.tls = true }
+}
+
+// transport is what fixtures reach this registry with.
+func (tr *Registry) transport() http.RoundTripper {
+	if tr.tls {
+		return tr.Server.Client().Transport
+	}
+	return fixtureTransport
 }
 
 // KindOf classifies a request by its path: ping, upload, blob, manifest,
@@ -425,34 +449,50 @@ func (tr *Registry) Dump() string {
 // Ref is s (repository[:tag]) on this registry.
 func (tr *Registry) Ref(s string) string { return tr.Host + "/" + s }
 
-// Push writes a fixture with go-containerregistry's client (test setup only).
-func (tr *Registry) Push(ref string, t remote.Taggable) {
+// Push writes a fixture to ref (repository:tag or repository@digest) on
+// this registry.
+func (tr *Registry) Push(ref string, x remote.Taggable) {
 	tr.t.Helper()
-	r, err := name.ParseReference(tr.Ref(ref), name.Insecure)
+	Write(tr.t, tr.Ref(ref), x, remote.WithTransport(tr.transport()))
+}
+
+// Write writes a fixture (an image, an index, or any manifest) to ref, a
+// full reference on a plain-HTTP registry, with go-containerregistry's
+// client and opts (credentials, say), and returns its digest. It is test
+// setup, not the engine under test.
+func Write(t testing.TB, ref string, x remote.Taggable, opts ...remote.Option) v1.Hash {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
-		tr.t.Fatal(err)
+		t.Fatal(err)
 	}
-	switch v := t.(type) {
+	opts = append([]remote.Option{remote.WithTransport(fixtureTransport)}, opts...)
+	switch v := x.(type) {
 	case v1.ImageIndex:
-		err = remote.WriteIndex(r, v, tr.remoteOpts()...)
+		err = remote.WriteIndex(r, v, opts...)
 	case v1.Image:
-		err = remote.Write(r, v, tr.remoteOpts()...)
+		err = remote.Write(r, v, opts...)
 	default:
-		err = remote.Put(r, t, tr.remoteOpts()...)
+		err = remote.Put(r, x, opts...)
 	}
 	if err != nil {
-		tr.t.Fatalf("pushing fixture %s: %v", ref, err)
+		t.Fatalf("pushing fixture %s: %v", ref, err)
 	}
+	raw, err := x.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // fixtureTransport is the fixtures' own transport: httptest.Server.Close
 // closes http.DefaultTransport's idle connections, which can break a
 // fixture push of a parallel test that is about to reuse one.
 var fixtureTransport = http.DefaultTransport.(*http.Transport).Clone()
-
-func (tr *Registry) remoteOpts() []remote.Option {
-	return []remote.Option{remote.WithTransport(fixtureTransport)}
-}
 
 // DigestOf returns the digest of ref in the registry, "" if absent. It reads
 // through the registry handler directly so it is not counted.
@@ -465,7 +505,7 @@ func (tr *Registry) DigestOf(ref string) string {
 	req, _ := http.NewRequest(http.MethodHead, tr.Server.URL+"/v2/"+repo+"/manifests/"+tag, nil)
 	req.Header.Set("Accept", strings.Join(manifestAccept, ","))
 	req.Header.Set("X-Test-Probe", "1") // not counted
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := tr.transport().RoundTrip(req)
 	if err != nil {
 		tr.t.Fatal(err)
 	}

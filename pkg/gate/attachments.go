@@ -8,8 +8,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/portager/portager/pkg/syncer"
-
 	"github.com/portager/portager/pkg/digestname"
 )
 
@@ -29,7 +27,7 @@ const (
 // per tag checked, however many gates ask. The gates of one tag run one
 // after another, so it needs no lock.
 type attachments struct {
-	s *syncer.Subject
+	s Source
 
 	referrers     map[v1.Hash][]v1.Descriptor
 	tagged        map[string]*v1.Manifest // nil value: looked up, absent
@@ -37,14 +35,13 @@ type attachments struct {
 	childrenKnown bool
 }
 
-func newAttachments(s *syncer.Subject) *attachments {
+func newAttachments(s Source) *attachments {
 	return &attachments{s: s, referrers: map[v1.Hash][]v1.Descriptor{}, tagged: map[string]*v1.Manifest{}}
 }
 
 // digest is the subject's digest.
 func (a *attachments) digest() v1.Hash {
-	h, _ := v1.NewHash(a.s.Digest.DigestStr())
-	return h
+	return a.s.Image().Digest
 }
 
 // platforms returns the digests of the subject's child manifests when it
@@ -53,7 +50,7 @@ func (a *attachments) platforms(ctx context.Context) ([]v1.Hash, error) {
 	if a.childrenKnown {
 		return a.children, nil
 	}
-	if !a.s.Descriptor.MediaType.IsIndex() {
+	if !a.s.Image().MediaType.IsIndex() {
 		a.childrenKnown = true
 		return nil, nil
 	}

@@ -74,7 +74,7 @@ func TestCosignCLIArtifactsPassTheGates(t *testing.T) {
 			dst := newTestRegistry(t, mode.referrersAPI)
 			ref := func(tag string) string {
 				d, _ := src.pushImage("team/app", tag, tag == "index")
-				return src.host + "/team/app@" + d.Digest.String()
+				return src.Host + "/team/app@" + d.Digest.String()
 			}
 			// tag scheme: .sig and an SPDX attestation in .att
 			v1 := ref("v1")
@@ -179,7 +179,7 @@ func TestCosignCLIKeylessPassesTheGate(t *testing.T) {
 	dst := newTestRegistry(t, true)
 	d, _ := src.pushImage("team/app", "v1", false)
 	cosign("sign", "--key", "keyless.key", "--certificate", "leaf.pem", "--certificate-chain", "chain.pem",
-		"--rekor-url", rekor.URL, "--allow-http-registry", "--allow-insecure-registry", src.host+"/team/app@"+d.Digest.String())
+		"--rekor-url", rekor.URL, "--allow-http-registry", "--allow-insecure-registry", src.Host+"/team/app@"+d.Digest.String())
 	if rekor.entries.Load() != 1 {
 		t.Fatalf("cosign made %d Rekor entries, want 1", rekor.entries.Load())
 	}
@@ -204,7 +204,7 @@ func TestCosignCLIKeylessPassesTheGate(t *testing.T) {
 	writeRoot("trusted_root_without_ct.json", trustedRoot)
 	verify := func(root string) ([]byte, error) {
 		return run("verify", "--trusted-root", root, "--certificate-identity", identity, "--certificate-oidc-issuer", issuer,
-			"--new-bundle-format=false", "--allow-http-registry", "--allow-insecure-registry", src.host+"/team/app@"+d.Digest.String())
+			"--new-bundle-format=false", "--allow-http-registry", "--allow-insecure-registry", src.Host+"/team/app@"+d.Digest.String())
 	}
 	if out, err := verify("trusted_root.json"); err != nil {
 		t.Fatalf("cosign verify: %v\n%s", err, out)

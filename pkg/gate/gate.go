@@ -57,9 +57,9 @@ type checker interface {
 	check(ctx context.Context, a *attachments) error
 }
 
-// New compiles p into a syncer Gate. It fails for a policy that cannot be
-// checked (an unreadable key), which API validation normally rules out.
-func New(p Policy) (func(context.Context, *syncer.Subject) error, error) {
+// New compiles p into a gate. It fails for a policy that cannot be checked
+// (an unreadable key), which API validation normally rules out.
+func New(p Policy) (Func, error) {
 	var checks []checker
 	if c := p.Cosign; c != nil {
 		cc, err := newCosignCheck(*c)
@@ -77,7 +77,7 @@ func New(p Policy) (func(context.Context, *syncer.Subject) error, error) {
 		}
 		checks = append(checks, vulnerabilityCheck{policy: *v})
 	}
-	return func(ctx context.Context, s *syncer.Subject) error {
+	return func(ctx context.Context, s Source) error {
 		a := newAttachments(s)
 		// Every gate runs, so that status names each reason an image is
 		// blocked rather than only the first.

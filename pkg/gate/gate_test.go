@@ -21,7 +21,7 @@ type fixture struct {
 	other    *signer
 }
 
-func (f *fixture) ref() string { return f.src.host + "/" + f.repo }
+func (f *fixture) ref() string { return f.src.Host + "/" + f.repo }
 
 // fixtureTag is the tag of the fixture's image.
 const fixtureTag = "1.0"
@@ -348,7 +348,7 @@ func TestGateRequestsPerTag(t *testing.T) {
 	if r := syncWith(t, src, dst, f.repo, fixtureTag, p); r.Outcome != syncer.OutcomeCopied {
 		t.Fatalf("first sync: %+v", r)
 	}
-	src.requests.Store(0)
+	src.Reset()
 	if r := syncWith(t, src, dst, f.repo, fixtureTag, p); r.Outcome != syncer.OutcomeSkipped {
 		t.Fatalf("second sync: %+v", r)
 	}
@@ -356,7 +356,7 @@ func TestGateRequestsPerTag(t *testing.T) {
 	// referrers list shared by both gates, and the SBOM referrer's
 	// manifest, because this registry lists artifacts by config media type
 	// (the empty type) instead of their artifactType.
-	if got := src.requests.Load(); got != 5 {
+	if got := len(src.Requests()); got != 5 {
 		t.Errorf("source requests for an up-to-date gated tag = %d, want 5", got)
 	}
 }
@@ -373,14 +373,14 @@ func TestReferrersBounded(t *testing.T) {
 		refs = append(refs, d)
 	}
 	src.fallbackIndex(f.repo, f.desc.Digest, refs...)
-	src.requests.Store(0)
+	src.Reset()
 	r := syncWith(t, src, dst, f.repo, fixtureTag, Policy{RequireSBOM: true})
 	if r.Reason != syncer.ReasonGateFailed {
 		t.Fatalf("result = %+v", r)
 	}
 	// HEAD of the tag, the fallback index, the manifests read to type
 	// referrers, and the .sbom and .att tags.
-	if got := src.requests.Load(); got > 64+5 {
+	if got := len(src.Requests()); got > 64+5 {
 		t.Fatalf("%d source requests, want at most %d", got, 64+5)
 	}
 }

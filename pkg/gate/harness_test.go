@@ -5,17 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -23,57 +16,45 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/portager/portager/internal/cosigntest"
+	"github.com/portager/portager/internal/registrytest"
+	"github.com/portager/portager/pkg/digestname"
 	"github.com/portager/portager/pkg/syncer"
 )
 
-// testRegistry is go-containerregistry's in-process registry behind a
-// handler that counts requests and can fail some with 503.
+// testRegistry is the shared test registry with the gate fixtures'
+// builders: images, cosign-tagged and OCI 1.1 referrer artifacts, and
+// fallback referrers indexes.
 type testRegistry struct {
-	t    *testing.T
-	host string
-
-	requests atomic.Int64
-	mu       sync.Mutex
-	fail     func(*http.Request) bool
-	// serve, when set, may answer a request itself (true) instead of the
-	// registry.
-	serve func(http.ResponseWriter, *http.Request) bool
+	*registrytest.Registry
+	t *testing.T
 }
 
 func newTestRegistry(t *testing.T, referrersAPI bool) *testRegistry {
 	t.Helper()
-	r := &testRegistry{t: t}
-	inner := registry.New(registry.WithReferrersSupport(referrersAPI), registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
-		r.mu.Lock()
-		fail, serve := r.fail, r.serve
-		r.mu.Unlock()
-		if fail != nil && fail(req) {
-			http.Error(w, `{"errors":[{"code":"UNAVAILABLE"}]}`, http.StatusServiceUnavailable)
-			return
-		}
-		if serve != nil && serve(w, req) {
-			return
-		}
-		inner.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
-	return r
+	var opts []registrytest.Option
+	if referrersAPI {
+		opts = append(opts, registrytest.WithReferrersAPI())
+	}
+	return &testRegistry{Registry: registrytest.New(t, opts...), t: t}
 }
 
+// failWhen answers the requests f matches with 503 from now on; nil
+// stops that.
 func (r *testRegistry) failWhen(f func(*http.Request) bool) {
-	r.mu.Lock()
-	r.fail = f
-	r.mu.Unlock()
+	r.ClearFaults()
+	if f == nil {
+		return
+	}
+	r.AddFault(&registrytest.Fault{Match: f, Times: -1, Handle: func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"errors":[{"code":"UNAVAILABLE"}]}`, http.StatusServiceUnavailable)
+	}})
 }
 
 // pushImage pushes a random image (or a two-platform index) under
 // repo:tag and returns its descriptor and, for an index, its children.
 func (r *testRegistry) pushImage(repo, tag string, index bool) (v1.Descriptor, []v1.Descriptor) {
 	r.t.Helper()
-	ref, err := name.ParseReference(r.host + "/" + repo + ":" + tag)
+	ref, err := name.ParseReference(r.Host + "/" + repo + ":" + tag)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -131,7 +112,7 @@ type layer struct {
 // returns the manifest's descriptor as a referrers index lists it.
 func (r *testRegistry) artifact(repo, tag, artifactType string, subject *v1.Descriptor, annotations map[string]string, layers ...layer) v1.Descriptor {
 	r.t.Helper()
-	repoRef, err := name.NewRepository(r.host + "/" + repo)
+	repoRef, err := name.NewRepository(r.Host + "/" + repo)
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -190,12 +171,12 @@ func (r *testRegistry) fallbackIndex(repo string, subject v1.Hash, refs ...v1.De
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.putManifest(repo, subject.Algorithm+"-"+subject.Hex, raw, types.OCIImageIndex)
+	r.putManifest(repo, digestname.FallbackTag(subject), raw, types.OCIImageIndex)
 }
 
 func (r *testRegistry) putManifest(repo, ref string, raw []byte, mt types.MediaType) {
 	r.t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, "http://"+r.host+"/v2/"+repo+"/manifests/"+ref, bytes.NewReader(raw))
+	req, _ := http.NewRequest(http.MethodPut, "http://"+r.Host+"/v2/"+repo+"/manifests/"+ref, bytes.NewReader(raw))
 	req.Header.Set("Content-Type", string(mt))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -207,14 +188,7 @@ func (r *testRegistry) putManifest(repo, ref string, raw []byte, mt types.MediaT
 	}
 }
 
-func (r *testRegistry) has(repo, ref string) bool {
-	resp, err := http.Head("http://" + r.host + "/v2/" + repo + "/manifests/" + ref)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
+func (r *testRegistry) has(repo, ref string) bool { return r.DigestOf(repo+":"+ref) != "" }
 
 // signer is a cosign-style key pair.
 type signer struct{ *cosigntest.Key }
@@ -262,15 +236,15 @@ func syncWith(t *testing.T, src, dst *testRegistry, repo, tag string, p Policy) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := syncer.New(syncer.Options{InsecureHosts: []string{src.host, dst.host}, MaxRetries: 1})
+	e, err := syncer.New(syncer.Options{InsecureHosts: []string{src.Host, dst.Host}, MaxRetries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err := e.Sync(context.Background(), syncer.Request{
-		Source:      syncer.Endpoint{Registry: src.host},
-		Destination: syncer.Endpoint{Registry: dst.host},
+		Source:      syncer.Endpoint{Registry: src.Host},
+		Destination: syncer.Endpoint{Registry: dst.Host},
 		Images:      []syncer.Image{{Name: repo, Tags: []string{tag}}},
-		Gate:        g,
+		Gate:        g.Check,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -123,6 +123,13 @@ type gateError struct{ err error }
 // schedule.
 func Rejected(err error) error { return &gateError{err: err} }
 
+// IsRejected reports whether err is a gate's verdict made with Rejected,
+// as opposed to a failure to read what the gate needed.
+func IsRejected(err error) bool {
+	var g *gateError
+	return errors.As(err, &g)
+}
+
 func (e *gateError) Error() string { return "gate: " + e.err.Error() }
 func (e *gateError) Unwrap() error { return e.err }
 

@@ -24,6 +24,9 @@ type Subject struct {
 	src *repoClient
 }
 
+// Image is the subject's manifest descriptor.
+func (s *Subject) Image() v1.Descriptor { return s.Descriptor }
+
 // Manifest returns a manifest of the subject's repository by digest.
 func (s *Subject) Manifest(ctx context.Context, d v1.Hash) ([]byte, types.MediaType, error) {
 	m, err := s.r.fetchManifest(ctx, s.src, d)

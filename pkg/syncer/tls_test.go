@@ -2,17 +2,12 @@ package syncer
 
 import (
 	"crypto/x509"
-	"io"
-	"log"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/portager/portager/internal/registrytest"
 )
 
@@ -21,16 +16,12 @@ import (
 // is used only for hosts explicitly listed as insecure.
 func TestTLSVerification(t *testing.T) {
 	t.Parallel()
-	tlsSrv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(tlsSrv.Close)
-	tlsHost := strings.TrimPrefix(tlsSrv.URL, "https://")
+	tlsReg := registrytest.New(t, registrytest.WithTLS())
+	tlsHost := tlsReg.Host
 	img, _ := random.Image(300, 1)
-	ref, _ := parseRef(tlsHost + "/app:1")
-	if err := remote.Write(ref, img, remote.WithTransport(tlsSrv.Client().Transport)); err != nil {
-		t.Fatal(err)
-	}
+	tlsReg.Push("app:1", img)
 	pool := x509.NewCertPool()
-	pool.AddCert(tlsSrv.Certificate())
+	pool.AddCert(tlsReg.Server.Certificate())
 
 	plain := registrytest.New(t)
 	dst := registrytest.New(t)

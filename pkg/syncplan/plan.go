@@ -60,7 +60,7 @@ func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, e
 		if err != nil {
 			return req, fmt.Errorf("spec.validation: %w", err)
 		}
-		req.Gate = g
+		req.Gate = g.Check
 	}
 	return req, nil
 }

@@ -25,7 +25,7 @@ func TestControllerECR(t *testing.T) {
 	env.dst.requireBasic("AWS", aws.Password)
 	ecr := cloudauth.NewECR()
 	// The loopback registry plays 123456789012.dkr.ecr.us-east-1.amazonaws.com.
-	ecr.Aliases = map[string]registryhost.ECR{env.dst.host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
+	ecr.Aliases = map[string]registryhost.ECR{env.dst.Host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
 	env.cloud = cloudauth.Providers{ECR: ecr, GAR: cloudauth.NewGAR()}
 	// The standalone server stamps its admin user as the writer.
 	env.allow("portager-admin", "cloudidentities", "default/ecr", true)
@@ -78,14 +78,14 @@ func TestControllerRechecksCloudIdentity(t *testing.T) {
 	env := newControllerEnv(t)
 	env.dst.requireBasic("AWS", aws.Password)
 	ecr := cloudauth.NewECR()
-	ecr.Aliases = map[string]registryhost.ECR{env.dst.host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
+	ecr.Aliases = map[string]registryhost.ECR{env.dst.Host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
 	env.cloud = cloudauth.Providers{ECR: ecr}
 	env.startController(t)
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 	env.src.push(t, "upstream/alpine", "3.21")
 
-	requests := env.src.requests.Load() + env.dst.requests.Load()
+	requests := env.src.requests() + env.dst.requests()
 	is := env.imageSync("ecr-revoked", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
 	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodECR}
 	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
@@ -100,7 +100,7 @@ func TestControllerRechecksCloudIdentity(t *testing.T) {
 	if n := aws.Count("GetAuthorizationToken"); n != 0 {
 		t.Fatalf("GetAuthorizationToken calls = %d, want 0", n)
 	}
-	if n := env.src.requests.Load() + env.dst.requests.Load() - requests; n != 0 {
+	if n := env.src.requests() + env.dst.requests() - requests; n != 0 {
 		t.Fatalf("registry requests = %d, want 0", n)
 	}
 }

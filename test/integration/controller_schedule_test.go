@@ -35,7 +35,7 @@ func TestStoredUnrunnableSchedules(t *testing.T) {
 		rewriteStored(t, env.etcd, name, `"schedule":"@every 1h"`, `"schedule":"`+schedule+`"`)
 		rewriteStored(t, env.etcd, name, `"suspend":true,`, ``)
 	}
-	before := env.src.requests.Load() + env.dst.requests.Load()
+	before := env.src.requests() + env.dst.requests()
 	env.startController(t)
 	for name, schedule := range cases {
 		got := env.waitFor(t, name, "InvalidSpec", func(is *v1alpha1.ImageSync) bool {
@@ -47,7 +47,7 @@ func TestStoredUnrunnableSchedules(t *testing.T) {
 		}
 	}
 	time.Sleep(2 * time.Second)
-	if n := env.src.requests.Load() + env.dst.requests.Load() - before; n != 0 {
+	if n := env.src.requests() + env.dst.requests() - before; n != 0 {
 		t.Fatalf("registries got %d requests for unrunnable schedules, want 0", n)
 	}
 	if runs := countPrefix(env.drainEvents(), "Normal SyncComplete"); runs != 0 {
@@ -71,7 +71,7 @@ func TestSpecEditsAreRateLimited(t *testing.T) {
 	}
 	first := env.waitFor(t, "edited", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
 	env.drainEvents()
-	requests := env.src.requests.Load() + env.dst.requests.Load()
+	requests := env.src.requests() + env.dst.requests()
 
 	for i, tags := range []string{`["3.20"]`, `["3.21","3.20"]`, `["3.20"]`} {
 		patch := `{"spec":{"images":[{"name":"alpine","tags":` + tags + `}]}}`
@@ -87,7 +87,7 @@ func TestSpecEditsAreRateLimited(t *testing.T) {
 	if runs := countPrefix(env.drainEvents(), "Normal SyncComplete"); runs != 0 {
 		t.Fatalf("runs after three edits = %d, want 0 until %s", runs, want)
 	}
-	if n := env.src.requests.Load() + env.dst.requests.Load() - requests; n != 0 {
+	if n := env.src.requests() + env.dst.requests() - requests; n != 0 {
 		t.Fatalf("registry requests after three edits = %d, want 0", n)
 	}
 	if got.Status.ObservedGeneration != 1 || got.Generation != 4 {
@@ -147,10 +147,10 @@ func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
 	if err := env.srv.Client.PortagerV1alpha1().RegistryPolicies().Delete(ctx, "loopback-registries", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	env.allowRegistries(t, "destination-only", nil, []string{env.dst.host})
+	env.allowRegistries(t, "destination-only", nil, []string{env.dst.Host})
 	// The controller's informer sees the change before the next run.
 	time.Sleep(time.Second)
-	requests := env.src.requests.Load() + env.dst.requests.Load()
+	requests := env.src.requests() + env.dst.requests()
 	env.mu.Lock()
 	reviews, secretReads := env.reviews, env.secretGet
 	env.mu.Unlock()
@@ -170,7 +170,7 @@ func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
 	if r == nil || r.Reason != controller.ReasonRegistryNotAllowed || !strings.Contains(r.Message, "spec.source.registry") {
 		t.Fatalf("Ready = %+v, want RegistryNotAllowed naming spec.source.registry", r)
 	}
-	if n := env.src.requests.Load() + env.dst.requests.Load() - requests; n != 0 {
+	if n := env.src.requests() + env.dst.requests() - requests; n != 0 {
 		t.Fatalf("registry requests in the refused run = %d, want 0", n)
 	}
 	env.mu.Lock()

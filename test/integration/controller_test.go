@@ -3,11 +3,8 @@ package integration
 import (
 	"context"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,7 +13,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -33,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cloudauth"
 	cmdcontroller "github.com/portager/portager/pkg/cmd/controller"
@@ -43,14 +40,13 @@ import (
 	"github.com/portager/portager/pkg/syncer"
 )
 
-// testRegistry is go-containerregistry's registry on loopback behind a switch
-// that can make manifest requests fail with 503.
+// testRegistry is the shared test registry with switches the controller
+// tests flip while it runs: failing manifests, a Retry-After, slow or
+// redirected blob GETs, and a Basic credential it requires.
 type testRegistry struct {
-	*httptest.Server
-	host    string
+	*registrytest.Registry
+	// failing answers manifest requests 503.
 	failing atomic.Bool
-	// requests counts every request the registry answered.
-	requests atomic.Int64
 	// blobDelay holds every blob GET this long; blobStarted counts them.
 	blobDelay atomic.Int64
 	// blobRedirect, when set, answers blob GETs with a redirect to this
@@ -72,49 +68,59 @@ func (r *testRegistry) requireBasic(user, pass string) {
 	r.basic.Store(&authn.Basic{Username: user, Password: pass})
 }
 
+// requests counts every request the registry received.
+func (r *testRegistry) requests() int64 { return int64(len(r.Requests())) }
+
 func startRegistry(t *testing.T) *testRegistry {
 	t.Helper()
-	r := &testRegistry{}
-	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
-		if b := r.basic.Load(); b != nil {
-			if u, p, ok := req.BasicAuth(); !ok || u != b.Username || p != b.Password {
-				w.Header().Set("WWW-Authenticate", `Basic realm="registry"`)
-				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED"}]}`, http.StatusUnauthorized)
-				return
-			}
+	r := &testRegistry{Registry: registrytest.New(t)}
+	r.Challenge = `Basic realm="registry"`
+	r.Authorize = func(req *http.Request) bool {
+		b := r.basic.Load()
+		if b == nil {
+			return true
 		}
-		if r.failing.Load() && strings.Contains(req.URL.Path, "/manifests/") {
+		u, p, ok := req.BasicAuth()
+		return ok && u == b.Username && p == b.Password
+	}
+	isManifest := func(req *http.Request) bool { return registrytest.KindOf(req) == "manifest" }
+	isBlobGET := func(req *http.Request) bool {
+		return req.Method == http.MethodGet && registrytest.KindOf(req) == "blob"
+	}
+	r.AddFault(&registrytest.Fault{Times: -1,
+		Match: func(req *http.Request) bool { return r.failing.Load() && isManifest(req) },
+		Handle: func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		if secs := r.retryAfter.Load(); secs > 0 && strings.Contains(req.URL.Path, "/manifests/") {
-			w.Header().Set("Retry-After", fmt.Sprint(secs))
+		},
+	})
+	r.AddFault(&registrytest.Fault{Times: -1,
+		Match: func(req *http.Request) bool { return r.retryAfter.Load() > 0 && isManifest(req) },
+		Handle: func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", fmt.Sprint(r.retryAfter.Load()))
 			http.Error(w, "slow down", http.StatusTooManyRequests)
-			return
-		}
-		if to := r.blobRedirect.Load(); to != nil && req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/sha256:") {
-			http.Redirect(w, req, *to+req.URL.Path, http.StatusTemporaryRedirect)
-			return
-		}
-		if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/blobs/") {
+		},
+	})
+	r.AddFault(&registrytest.Fault{Times: -1,
+		Match: func(req *http.Request) bool { return r.blobRedirect.Load() != nil && isBlobGET(req) },
+		Handle: func(w http.ResponseWriter, req *http.Request) {
+			http.Redirect(w, req, *r.blobRedirect.Load()+req.URL.Path, http.StatusTemporaryRedirect)
+		},
+	})
+	r.SetHook(func(req *http.Request) func() {
+		if isBlobGET(req) {
 			r.blobStarted.Add(1)
 			if d := time.Duration(r.blobDelay.Load()); d > 0 {
 				select {
 				case <-time.After(d):
 				case <-req.Context().Done():
-					return
 				}
 			}
 		}
-		if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") && !strings.Contains(req.URL.Path, "/manifests/sha256:") {
+		if req.Method == http.MethodPut && isManifest(req) && !strings.Contains(req.URL.Path, "/manifests/sha256:") {
 			r.manifestPuts.Add(1)
 		}
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(r.Close)
-	r.host = strings.TrimPrefix(r.URL, "http://")
+		return func() {}
+	})
 	return r
 }
 
@@ -126,34 +132,14 @@ func (r *testRegistry) push(t *testing.T, repo string, tags ...string) v1.Hash {
 		t.Fatal(err)
 	}
 	for _, tag := range tags {
-		ref, err := name.ParseReference(r.host + "/" + repo + ":" + tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
+		r.Push(repo+":"+tag, img)
 	}
 	d, _ := img.Digest()
 	return d
 }
 
 // digest returns the digest of repo:tag, or "" if it is absent.
-func (r *testRegistry) digest(repo, tag string) string {
-	ref, err := name.ParseReference(r.host + "/" + repo + ":" + tag)
-	if err != nil {
-		return ""
-	}
-	var opts []remote.Option
-	if b := r.basic.Load(); b != nil {
-		opts = append(opts, remote.WithAuth(b))
-	}
-	desc, err := remote.Head(ref, opts...)
-	if err != nil {
-		return ""
-	}
-	return desc.Digest.String()
-}
+func (r *testRegistry) digest(repo, tag string) string { return r.DigestOf(repo + ":" + tag) }
 
 // controllerEnv is our API server, two registries, and a controller.
 //
@@ -218,7 +204,7 @@ func newControllerEnv(t *testing.T) *controllerEnv {
 	}
 	// The registries run on loopback, which no ImageSync may use unless an
 	// administrator allows it, as one would allow a private Harbor.
-	env.allowRegistries(t, "loopback-registries", []string{env.src.host}, []string{env.dst.host})
+	env.allowRegistries(t, "loopback-registries", []string{env.src.Host}, []string{env.dst.Host})
 	env.kube.PrependReactor("get", "secrets", func(a clienttesting.Action) (bool, runtime.Object, error) {
 		env.mu.Lock()
 		env.secretGet++
@@ -243,7 +229,7 @@ func (env *controllerEnv) pushSecret(t *testing.T, name string) {
 	if _, err := env.kube.CoreV1().Secrets(ns).Create(context.Background(), &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
 		Type:       corev1.SecretTypeDockerConfigJson,
-		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + env.dst.host + `":{"username":"u","password":"canary-p4ss"}}}`)},
+		Data:       map[string][]byte{corev1.DockerConfigJsonKey: []byte(`{"auths":{"` + env.dst.Host + `":{"username":"u","password":"canary-p4ss"}}}`)},
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +265,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 		PolicyInformer: factory.Portager().V1alpha1().RegistryPolicies(),
 		// RetryAfterCap is short so a registry's longer Retry-After comes back
 		// to the controller as RateLimited.
-		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.host, env.dst.host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
+		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.Host, env.dst.Host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
 		Cloud:            env.cloud,
 		SigstoreRoot:     env.sigstoreRoot,
 		Recorder:         env.events,
@@ -315,8 +301,8 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 func (env *controllerEnv) imageSync(name, schedule string, images ...v1alpha1.ImageSpec) *v1alpha1.ImageSync {
 	return newImageSync(name, func(is *v1alpha1.ImageSync) {
 		is.Spec.Schedule = schedule
-		is.Spec.Source.Registry = env.src.host + "/upstream"
-		is.Spec.Destination.Registry = env.dst.host
+		is.Spec.Source.Registry = env.src.Host + "/upstream"
+		is.Spec.Destination.Registry = env.dst.Host
 		is.Spec.Destination.RepositoryPrefix = "mirror"
 		is.Spec.Images = images
 	})
@@ -548,7 +534,7 @@ func TestController(t *testing.T) {
 	t.Run("status stays bounded with hundreds of tags", func(t *testing.T) {
 		img, _ := random.Image(64, 1)
 		for i := range 300 {
-			ref, err := name.ParseReference(fmt.Sprintf("%s/upstream/many:1.0.%d", env.src.host, i))
+			ref, err := name.ParseReference(fmt.Sprintf("%s/upstream/many:1.0.%d", env.src.Host, i))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -703,7 +689,7 @@ func TestLeaderHandover(t *testing.T) {
 			t.Fatal(err)
 		}
 		o.Serving.SecureServing.Listener = l
-		o.Engine.InsecureRegistries = []string{env.src.host, env.dst.host}
+		o.Engine.InsecureRegistries = []string{env.src.Host, env.dst.Host}
 		o.EngineTransport = func(rt http.RoundTripper) http.RoundTripper {
 			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 				r.requests.Add(1)

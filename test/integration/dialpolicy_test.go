@@ -65,11 +65,11 @@ func TestControllerDialPolicy(t *testing.T) {
 		}
 	}
 	for l := range labels {
-		if l != env.src.host && l != env.dst.host && l != "other" {
+		if l != env.src.Host && l != env.dst.Host && l != "other" {
 			t.Errorf("registry label %q is no spec registry", l)
 		}
 	}
-	if !labels["other"] || !labels[env.src.host] {
+	if !labels["other"] || !labels[env.src.Host] {
 		t.Errorf("registry labels = %v, want the source and \"other\"", labels)
 	}
 

@@ -6,11 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +16,7 @@ import (
 	"github.com/portager/portager/internal/cosigntest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	controller "github.com/portager/portager/pkg/controller/imagesync"
+	"github.com/portager/portager/pkg/digestname"
 )
 
 // attachCosign pushes what `cosign sign --key` and `cosign attach sbom`
@@ -26,7 +25,7 @@ import (
 // (The gate package's cosign suite checks the same against the real CLI.)
 func attachCosign(t *testing.T, r *testRegistry, repo string, d v1.Hash, key *cosigntest.Key) {
 	t.Helper()
-	payload := cosigntest.SimpleSigningPayload(r.host+"/"+repo, d.String())
+	payload := cosigntest.SimpleSigningPayload(r.Host+"/"+repo, d.String())
 	sig := key.Sign(t, payload)
 	pushAttachment(t, r, repo, d, "sig", static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
 		map[string]string{cosigntest.SignatureAnnotation: base64.StdEncoding.EncodeToString(sig)})
@@ -37,7 +36,7 @@ func attachCosign(t *testing.T, r *testRegistry, repo string, d v1.Hash, key *co
 // does with a Fulcio certificate and a Rekor entry.
 func attachKeyless(t *testing.T, r *testRegistry, repo string, d v1.Hash, vs *cosigntest.Sigstore, identity, issuer string) {
 	t.Helper()
-	payload := cosigntest.SimpleSigningPayload(r.host+"/"+repo, d.String())
+	payload := cosigntest.SimpleSigningPayload(r.Host+"/"+repo, d.String())
 	pushAttachment(t, r, repo, d, "sig", static.NewLayer(payload, "application/vnd.dev.cosign.simplesigning.v1+json"),
 		vs.SignatureAnnotations(t, identity, issuer, payload))
 }
@@ -49,13 +48,7 @@ func pushAttachment(t *testing.T, r *testRegistry, repo string, d v1.Hash, suffi
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.ParseReference(r.host + "/" + repo + ":" + d.Algorithm + "-" + d.Hex + "." + suffix)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	r.Push(repo+":"+digestname.CosignTag(d, suffix), img)
 }
 
 // TestControllerGates checks that the controller copies only images that

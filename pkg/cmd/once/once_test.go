@@ -8,10 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -32,51 +29,35 @@ import (
 
 	"github.com/portager/portager/internal/cloudfake"
 	"github.com/portager/portager/internal/nettest"
+	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/dockerconfig/dockerconfigtest"
 	"github.com/portager/portager/pkg/registryhost"
 )
 
-// startRegistry runs go-containerregistry's registry on 127.0.0.1. With
-// user set, every request needs that Basic credential.
+// startRegistry runs the shared test registry on 127.0.0.1 and returns its
+// host. With user set, every request needs that Basic credential.
 func startRegistry(t *testing.T, user, pass string) string {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	reg := registrytest.New(t)
 	if user != "" {
-		inner := h
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
-				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-				w.WriteHeader(http.StatusUnauthorized)
-				return
-			}
-			inner.ServeHTTP(w, r)
-		})
+		reg.Authorize = func(r *http.Request) bool {
+			u, p, ok := r.BasicAuth()
+			return ok && u == user && p == pass
+		}
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return reg.Host
 }
 
+// push writes img, or idx when it is set, to ref with auth and returns its
+// digest.
 func push(t *testing.T, ref string, img v1.Image, idx v1.ImageIndex, auth authn.Authenticator) string {
 	t.Helper()
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []remote.Option{remote.WithAuth(auth)}
-	var d v1.Hash
+	var x remote.Taggable = img
 	if idx != nil {
-		err = remote.WriteIndex(r, idx, opts...)
-		d, _ = idx.Digest()
-	} else {
-		err = remote.Write(r, img, opts...)
-		d, _ = img.Digest()
+		x = idx
 	}
-	if err != nil {
-		t.Fatalf("push %s: %v", ref, err)
-	}
-	return d.String()
+	return registrytest.Write(t, ref, x, remote.WithAuth(auth)).String()
 }
 
 // digestAt returns the digest ref resolves to, or "" if it does not exist.
@@ -601,17 +582,18 @@ func TestOnceExitStatus(t *testing.T) {
 func TestOnceDialPolicy(t *testing.T) {
 	noLogins(t)
 	canary := nettest.NewCanary(t)
-	inner := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	reg := registrytest.New(t)
 	var redirectTo atomic.Pointer[string]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if to := redirectTo.Load(); to != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
-			http.Redirect(w, r, *to+"/latest/meta-data/iam/security-credentials/", http.StatusFound)
-			return
-		}
-		inner.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	src := strings.TrimPrefix(srv.URL, "http://")
+	reg.AddFault(&registrytest.Fault{
+		Match: func(r *http.Request) bool {
+			return redirectTo.Load() != nil && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:")
+		},
+		Times: -1,
+		Handle: func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, *redirectTo.Load()+"/latest/meta-data/iam/security-credentials/", http.StatusFound)
+		},
+	})
+	src := reg.Host
 	dst := startRegistry(t, "", "")
 	push(t, src+"/upstream/app:v1", randomImage(t), nil, authn.Anonymous)
 
@@ -653,17 +635,10 @@ func TestOnceDialPolicy(t *testing.T) {
 // runs once chose them; here a TLS registry named example.com.
 func TestOnceReachesItsOwnRegistries(t *testing.T) {
 	noLogins(t)
-	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
-	ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "https://") + "/upstream/app:v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, randomImage(t), remote.WithTransport(srv.Client().Transport)); err != nil {
-		t.Fatal(err)
-	}
-	caFile := writeFile(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	src := registrytest.New(t, registrytest.WithTLS())
+	_, port, _ := net.SplitHostPort(src.Host)
+	src.Push("upstream/app:v1", randomImage(t))
+	caFile := writeFile(t, "ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: src.Server.Certificate().Raw})))
 	dst := startRegistry(t, "", "")
 	// httptest's certificate names example.com; the test network resolves
 	// it to loopback.

@@ -4,18 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/generated/clientset/versioned/fake"
 	informers "github.com/portager/portager/pkg/generated/informers/externalversions"
@@ -309,29 +304,20 @@ func mustJSON(t *testing.T, v any) string {
 	return string(b)
 }
 
-// testRegistry is an in-memory registry on loopback holding
-// upstream/alpine:3.21.
+// testRegistry is the shared test registry holding upstream/alpine:3.21.
 func testRegistry(t *testing.T) (host, digest string) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host = strings.TrimPrefix(srv.URL, "http://")
+	reg := registrytest.New(t)
 	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.ParseReference(host + "/upstream/alpine:3.21")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	reg.Push("upstream/alpine:3.21", img)
 	d, err := img.Digest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return host, d.String()
+	return reg.Host, d.String()
 }
 
 func allowPolicy(hosts ...string) *v1alpha1.RegistryPolicy {
