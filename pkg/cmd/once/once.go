@@ -26,8 +26,6 @@ import (
 	"github.com/portager/portager/pkg/cloudauth"
 	"github.com/portager/portager/pkg/cmd/engineoptions"
 	"github.com/portager/portager/pkg/dockerconfig"
-	"github.com/portager/portager/pkg/gate"
-	"github.com/portager/portager/pkg/registryhost"
 	"github.com/portager/portager/pkg/syncer"
 	"github.com/portager/portager/pkg/syncplan"
 )
@@ -171,27 +169,14 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		ctx, cancel = context.WithTimeout(ctx, oo.timeout)
 		defer cancel()
 	}
-	creds := syncplan.Credentials{Source: kc, Destination: kc}
-	if v := spec.Validation; v != nil && v.Cosign != nil && v.Cosign.Enabled && v.Cosign.PublicKey == "" {
-		// Parsed only when a keyless gate needs it: most runs do not.
-		if creds.SigstoreRoot, err = gate.LoadTrustedRoot(oo.sigstoreRoot); err != nil {
-			return err
-		}
-	}
 	cloud := oo.cloud
 	if cloud == nil {
 		p := cloudauth.NewProviders()
 		cloud = &p
 	}
-	method := spec.Destination.Auth.Method
-	switch method {
-	case v1alpha1.AuthMethodAnonymous:
-		// The manifest says no credentials, whatever the config file has.
-		creds.Destination = nil
-	case v1alpha1.AuthMethodECR, v1alpha1.AuthMethodGAR:
-		if creds.Destination, err = cloud.Keychain(ctx, string(method), spec.Destination.Registry); err != nil {
-			return fmt.Errorf("destination credentials: %w", err)
-		}
+	creds, err := syncplan.ResolveCredentials(ctx, spec, localAccess{login: kc, cloud: *cloud, sigstoreRoot: oo.sigstoreRoot})
+	if err != nil {
+		return err
 	}
 	req, err := syncplan.Request(spec, creds)
 	if err != nil {
@@ -207,16 +192,18 @@ func (oo *options) run(ctx context.Context, stdin io.Reader, out, errOut io.Writ
 		syncer.RegistryHostport(spec.Destination.Registry): true,
 	}
 	req.AllowInternal = func(hostport string) bool { return own[strings.ToLower(hostport)] }
-	if spec.CreateDestinationRepos && method == v1alpha1.AuthMethodECR && !oo.dryRun {
-		created, err := cloud.ECR.EnsureRepositories(ctx, registryhost.Host(spec.Destination.Registry), req.DestinationRepositories())
-		for _, repo := range created {
-			fmt.Fprintf(errOut, "created ECR repository %q\n", repo)
-		}
-		if err != nil {
-			// As in the controller: the run goes on, and tags whose
-			// repository is missing fail with their own reason.
-			fmt.Fprintf(errOut, "warning: %v\n", err)
-		}
+	var ecr syncplan.RepositoryCreator
+	if cloud.ECR != nil {
+		ecr = cloud.ECR
+	}
+	created, err := syncplan.CreateRepositories(ctx, spec, req, ecr)
+	for _, repo := range created {
+		fmt.Fprintf(errOut, "created ECR repository %q\n", repo)
+	}
+	if err != nil {
+		// As in the controller: the run goes on, and tags whose
+		// repository is missing fail with their own reason.
+		fmt.Fprintf(errOut, "warning: %v\n", err)
 	}
 	start := time.Now()
 	results, err := eng.Sync(ctx, req)

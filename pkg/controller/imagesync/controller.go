@@ -156,7 +156,7 @@ func New(cfg Config) (*Controller, error) {
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[cache.ObjectName](time.Second, time.Minute),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "imagesync"}),
-		creds:    credentials{client: cfg.Client, kube: cfg.Kube, cloud: cfg.Cloud},
+		creds:    credentials{client: cfg.Client, kube: cfg.Kube, cloud: cfg.Cloud, sigstoreRoot: cfg.SigstoreRoot},
 		attempts: map[cache.ObjectName]int{},
 		retryAt:  map[cache.ObjectName]time.Time{},
 		finished: map[cache.ObjectName]finishedRun{},
@@ -452,7 +452,6 @@ func (c *Controller) run(ctx context.Context, key cache.ObjectName, is *v1alpha1
 		c.cfg.Recorder.Event(is, corev1.EventTypeWarning, ReasonInvalidSpec, msg)
 		return c.finish(ctx, r, failedRun(is, ReasonInvalidSpec, msg))
 	}
-	creds.SigstoreRoot = c.cfg.SigstoreRoot
 	req, err := syncplan.Request(&is.Spec, creds)
 	if err != nil {
 		return invalidSpec(err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,43 +49,62 @@ type credentials struct {
 	client clientset.Interface
 	kube   kubernetes.Interface
 	cloud  cloudauth.Providers
+	// sigstoreRoot verifies keyless cosign signatures; nil refuses them.
+	sigstoreRoot root.TrustedMaterial
 }
 
+// resolve returns the credentials of a run of is, asked for as the writer
+// of its spec (syncplan.ResolveCredentials decides which). Every error
+// but errSpecMoved is a *credentialError.
 func (c credentials) resolve(ctx context.Context, is *v1alpha1.ImageSync) (syncplan.Credentials, error) {
-	var creds syncplan.Credentials
 	writer, err := c.writer(ctx, is)
 	if err != nil {
-		return creds, err
+		return syncplan.Credentials{}, err
 	}
-	if ref := is.Spec.Source.AuthSecretRef; ref != nil {
-		if creds.Source, err = c.keychain(ctx, is, writer, "spec.source.authSecretRef", ref); err != nil {
-			return creds, err
-		}
+	creds, err := syncplan.ResolveCredentials(ctx, &is.Spec, writerAccess{credentials: c, is: is, writer: writer})
+	if _, ok := credentialReason(err); err != nil && !ok {
+		err = &credentialError{reason: ReasonCredentialsUnavailable, msg: err.Error()}
 	}
-	switch m := is.Spec.Destination.Auth.Method; {
-	case m == v1alpha1.AuthMethodAnonymous:
-	case m == v1alpha1.AuthMethodSecret:
-		if creds.Destination, err = c.keychain(ctx, is, writer, "spec.destination.auth.secretRef", is.Spec.Destination.Auth.SecretRef); err != nil {
-			return creds, err
-		}
-	case portager.LendsCloudIdentity(portager.AuthMethod(m)):
-		const field = "spec.destination.auth.method"
-		allowed, err := c.allowed(ctx, writer, authorizationv1.ResourceAttributes{
-			Verb: portager.UseVerb, Group: portager.GroupName, Resource: portager.CloudIdentitiesResource, Namespace: is.Namespace, Name: string(m)})
-		switch {
-		case err != nil:
-			return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s: could not check that user %q may use cloud identity %q", field, writer.Username, m)}
-		case !allowed:
-			return creds, &credentialError{reason: ReasonCredentialAccessDenied, msg: fmt.Sprintf("%s: cloud identity %q not used: user %q may no longer use it in namespace %q", field, m, writer.Username, is.Namespace)}
-		}
-		if creds.Destination, err = c.cloud.Keychain(ctx, string(m), is.Spec.Destination.Registry); err != nil {
-			return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s %q: %v", field, m, err)}
-		}
-	default:
-		return creds, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("unknown spec.destination.auth.method %q", m)}
-	}
-	return creds, nil
+	return creds, err
 }
+
+// writerAccess is the syncplan.Access of one run: what the writer of the
+// spec of is may use.
+type writerAccess struct {
+	credentials
+	is     *v1alpha1.ImageSync
+	writer *v1alpha1.UserIdentity
+}
+
+// Login reads the Secret ref names, if the writer may get it; no ref is
+// anonymous.
+func (a writerAccess) Login(ctx context.Context, field string, ref *v1alpha1.SecretReference) (authn.Keychain, error) {
+	if ref == nil {
+		return nil, nil
+	}
+	return a.keychain(ctx, a.is, a.writer, field, ref)
+}
+
+// CloudIdentity lends the controller's cloud identity for method if the
+// writer may use it in the namespace of is.
+func (a writerAccess) CloudIdentity(ctx context.Context, field string, m v1alpha1.AuthMethod, registry string) (authn.Keychain, error) {
+	allowed, err := a.allowed(ctx, a.writer, authorizationv1.ResourceAttributes{
+		Verb: portager.UseVerb, Group: portager.GroupName, Resource: portager.CloudIdentitiesResource, Namespace: a.is.Namespace, Name: string(m)})
+	switch {
+	case err != nil:
+		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s: could not check that user %q may use cloud identity %q", field, a.writer.Username, m)}
+	case !allowed:
+		return nil, &credentialError{reason: ReasonCredentialAccessDenied, msg: fmt.Sprintf("%s: cloud identity %q not used: user %q may no longer use it in namespace %q", field, m, a.writer.Username, a.is.Namespace)}
+	}
+	kc, err := a.cloud.Keychain(ctx, m, registry)
+	if err != nil {
+		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: fmt.Sprintf("%s %q: %v", field, m, err)}
+	}
+	return kc, nil
+}
+
+// SigstoreRoot is the controller's configured root, which may be nil.
+func (a writerAccess) SigstoreRoot() (root.TrustedMaterial, error) { return a.sigstoreRoot, nil }
 
 // lendsAccess reports whether a spec makes the controller use a Secret or its
 // own cloud identity.
@@ -153,9 +173,6 @@ func (c credentials) allowed(ctx context.Context, id *v1alpha1.UserIdentity, att
 }
 
 func (c credentials) keychain(ctx context.Context, is *v1alpha1.ImageSync, writer *v1alpha1.UserIdentity, field string, ref *v1alpha1.SecretReference) (authn.Keychain, error) {
-	if ref == nil {
-		return nil, &credentialError{reason: ReasonCredentialsUnavailable, msg: field + " is required"}
-	}
 	ns := ref.Namespace
 	if ns == "" {
 		ns = is.Namespace

@@ -122,6 +122,24 @@ func TestCredentialsActOnlyForTheWriter(t *testing.T) {
 		}
 	})
 
+	t.Run("a spec the API would refuse is CredentialsUnavailable", func(t *testing.T) {
+		for method, want := range map[v1alpha1.AuthMethod]string{
+			v1alpha1.AuthMethodSecret: "spec.destination.auth.secretRef is required",
+			"kerberos":                `unknown spec.destination.auth.method "kerberos"`,
+		} {
+			env := newCredentialsEnv(t, writer("alice", "uid-alice", 3), secret)
+			bad := is.DeepCopy()
+			bad.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: method}
+			_, err := env.creds.resolve(context.Background(), bad)
+			if reason, _ := credentialReason(err); reason != ReasonCredentialsUnavailable || err.Error() != want {
+				t.Fatalf("method %q: err = %v (%s), want %s %q", method, err, reason, ReasonCredentialsUnavailable, want)
+			}
+			if env.secretReads != 0 {
+				t.Fatalf("method %q: Secret reads = %d, want 0", method, env.secretReads)
+			}
+		}
+	})
+
 	t.Run("a spec that lends nothing reads no writer", func(t *testing.T) {
 		env := newCredentialsEnv(t, nil)
 		anon := is.DeepCopy()

@@ -9,23 +9,24 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
-	"github.com/portager/portager/pkg/registryhost"
 	"github.com/portager/portager/pkg/syncer"
+	"github.com/portager/portager/pkg/syncplan"
 )
 
 // maxNamedRepositories bounds the repository names one Event lists.
 const maxNamedRepositories = 10
 
 // ensureRepositories creates the destination ECR repositories that
-// spec.createDestinationRepos asks for, before anything is pushed. ECR,
-// unlike most registries, refuses a push to a repository that does not
-// exist. A failure is an Event and the run goes on: the tags whose
-// repository is missing then fail on their own, each with its reason.
+// spec.createDestinationRepos asks for, before anything is pushed
+// (syncplan.CreateRepositories). A failure is an Event and the run goes
+// on: the tags whose repository is missing then fail on their own, each
+// with its reason.
 func (c *Controller) ensureRepositories(ctx context.Context, is *v1alpha1.ImageSync, req syncer.Request) {
-	if !is.Spec.CreateDestinationRepos || is.Spec.Destination.Auth.Method != v1alpha1.AuthMethodECR || c.cfg.Cloud.ECR == nil {
-		return
+	var ecr syncplan.RepositoryCreator
+	if c.cfg.Cloud.ECR != nil {
+		ecr = c.cfg.Cloud.ECR
 	}
-	created, err := c.cfg.Cloud.ECR.EnsureRepositories(ctx, registryhost.Host(is.Spec.Destination.Registry), req.DestinationRepositories())
+	created, err := syncplan.CreateRepositories(ctx, &is.Spec, req, ecr)
 	if len(created) > 0 {
 		c.cfg.Recorder.Eventf(is, corev1.EventTypeNormal, ReasonRepoEnsured, "Created ECR repositories: %s", nameList(created))
 	}
