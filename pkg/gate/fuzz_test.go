@@ -3,6 +3,8 @@ package gate
 import (
 	"encoding/base64"
 	"testing"
+
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 )
 
 // FuzzParseSARIF: no report panics the parser or makes it keep more than
@@ -17,16 +19,16 @@ func FuzzParseSARIF(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		t1 := &tally{limit: severityRank[SeverityLow]}
+		t1 := &tally{limit: severityRank[v1alpha1.SeverityLow]}
 		n := 0
-		err := parseSARIF(data, func(id string, sev Severity) { n++; t1.add(id, sev) })
+		err := parseSARIF(data, func(id string, sev v1alpha1.Severity) { n++; t1.add(id, sev) })
 		if len(t1.listed) > maxListedFindings || t1.blocking > n {
 			t.Fatalf("tally kept %d findings, counted %d blocking of %d", len(t1.listed), t1.blocking, n)
 		}
 		if err != nil {
 			return
 		}
-		t2 := &tally{limit: severityRank[SeverityLow]}
+		t2 := &tally{limit: severityRank[v1alpha1.SeverityLow]}
 		if err := parseSARIF(data, t2.add); err != nil || t2.blocking != t1.blocking {
 			t.Fatalf("second parse: %v, %d blocking, want %d", err, t2.blocking, t1.blocking)
 		}

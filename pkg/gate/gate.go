@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -41,7 +42,7 @@ type CosignPolicy struct {
 
 // VulnerabilityPolicy blocks images with a finding at or above MaxSeverity.
 type VulnerabilityPolicy struct {
-	MaxSeverity Severity
+	MaxSeverity v1alpha1.Severity
 	// RequireReport blocks images that have no SARIF report attached.
 	RequireReport bool
 }

@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/syncer"
 )
 
@@ -79,7 +80,7 @@ func sarifLayer(findings ...string) layer {
 }
 
 func TestGates(t *testing.T) {
-	high := &VulnerabilityPolicy{MaxSeverity: SeverityHigh, RequireReport: true}
+	high := &VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityHigh, RequireReport: true}
 	cases := []struct {
 		name         string
 		referrersAPI bool
@@ -203,7 +204,7 @@ func TestGates(t *testing.T) {
 			want: "vulnerability: 1 findings at or above high: CVE-2024-0001 (high)"},
 		{name: "findings below the limit pass", referrersAPI: true,
 			policy: func(*fixture) Policy {
-				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityCritical, RequireReport: true}}
+				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityCritical, RequireReport: true}}
 			},
 			arrange: func(f *fixture) {
 				f.referrer(true, f.desc, sarifMediaType, nil, sarifLayer("CVE-2024-0001=8.8", "GHSA-xxxx@warning"))
@@ -223,11 +224,11 @@ func TestGates(t *testing.T) {
 			want:   "vulnerability: no SARIF report attached (requireCveReport)"},
 		{name: "no report, not required", referrersAPI: true,
 			policy: func(*fixture) Policy {
-				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityHigh}}
+				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityHigh}}
 			}},
 		{name: "unreadable report fails closed", referrersAPI: true,
 			policy: func(*fixture) Policy {
-				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityCritical}}
+				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityCritical}}
 			},
 			arrange: func(f *fixture) {
 				f.referrer(true, f.desc, sarifMediaType, nil, layer{mediaType: sarifMediaType, data: []byte("<html>")})
@@ -242,7 +243,9 @@ func TestGates(t *testing.T) {
 			want: "CVE-2024-0007 (critical)"},
 
 		{name: "index: a platform without a report does not hide another's findings", referrersAPI: true, index: true,
-			policy: func(*fixture) Policy { return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityHigh}} },
+			policy: func(*fixture) Policy {
+				return Policy{Vulnerability: &VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityHigh}}
+			},
 			arrange: func(f *fixture) {
 				f.referrer(true, f.children[1], sarifMediaType, nil, sarifLayer("CVE-2024-0009=9.9"))
 			},
@@ -309,7 +312,7 @@ func TestEveryVerdictListed(t *testing.T) {
 	f, dst := newFixture(t, true, false)
 	src := f.src
 	r := syncWith(t, src, dst, f.repo, fixtureTag, Policy{Cosign: &CosignPolicy{PublicKey: f.key.PublicPEM}, RequireSBOM: true,
-		Vulnerability: &VulnerabilityPolicy{MaxSeverity: SeverityLow, RequireReport: true}})
+		Vulnerability: &VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityLow, RequireReport: true}})
 	for _, want := range []string{"cosign: ", "; sbom: ", "; vulnerability: "} {
 		if !strings.Contains(r.Message, want) {
 			t.Errorf("message %q lacks %q", r.Message, want)

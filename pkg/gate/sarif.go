@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/portager/portager/internal/jsonstream"
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 )
 
 // maxSARIFRules bounds the rules a report's runs declare together. A
@@ -23,7 +24,7 @@ type sarifRule struct {
 	id string
 	// severity is from the rule's security-severity (a CVSS score), or
 	// else the best severity word among its tags ("" if neither).
-	severity Severity
+	severity v1alpha1.Severity
 	// level is the rule's defaultConfiguration.level.
 	level string
 }
@@ -44,7 +45,7 @@ type sarifRun struct {
 // then for the results. Only the rules and the fields severities need are
 // kept, never a result, so the memory a report costs beyond its bytes is
 // bounded by maxSARIFRules, however many results or other fields it holds.
-func parseSARIF(data []byte, add func(id string, severity Severity)) error {
+func parseSARIF(data []byte, add func(id string, severity v1alpha1.Severity)) error {
 	var version string
 	var runs []sarifRun
 	sawRuns := false
@@ -137,7 +138,7 @@ func readRun(dec *json.Decoder, total *int) (sarifRun, error) {
 
 func readRule(dec *json.Decoder) (sarifRule, error) {
 	var r sarifRule
-	var tagged Severity
+	var tagged v1alpha1.Severity
 	err := jsonstream.Object(dec, func(key string) error {
 		switch key {
 		case "id":
@@ -153,7 +154,7 @@ func readRule(dec *json.Decoder) (sarifRule, error) {
 				case "tags":
 					return jsonstream.Array(dec, func() error {
 						s, _, err := jsonstream.String(dec)
-						if sev := Severity(strings.ToLower(s)); severityRank[sev] > severityRank[tagged] {
+						if sev := v1alpha1.Severity(strings.ToLower(s)); severityRank[sev] > severityRank[tagged] {
 							tagged = sev
 						}
 						return err
@@ -181,9 +182,9 @@ func readRule(dec *json.Decoder) (sarifRule, error) {
 
 // readResult reads one result of run and returns its rule id and
 // severity.
-func readResult(dec *json.Decoder, run sarifRun) (string, Severity, error) {
+func readResult(dec *json.Decoder, run sarifRun) (string, v1alpha1.Severity, error) {
 	var id, level string
-	var own Severity
+	var own v1alpha1.Severity
 	index := -1
 	err := jsonstream.Object(dec, func(key string) error {
 		var err error

@@ -85,7 +85,7 @@ func Policy(v *v1alpha1.ValidationSpec) gate.Policy {
 		// requireCveReport defaults to true (the API server applies the
 		// default; a nil here is treated the same way).
 		p.Vulnerability = &gate.VulnerabilityPolicy{
-			MaxSeverity:   gate.Severity(g.MaxSeverity),
+			MaxSeverity:   g.MaxSeverity,
 			RequireReport: g.RequireCveReport == nil || *g.RequireCveReport,
 		}
 	}

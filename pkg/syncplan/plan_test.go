@@ -68,9 +68,9 @@ func TestPolicy(t *testing.T) {
 			gate.Policy{Cosign: &gate.CosignPolicy{KeylessIssuer: "https://issuer", KeylessIdentityRegexp: ".*"}}},
 		{"sbom", &v1alpha1.ValidationSpec{SBOMGate: &v1alpha1.SBOMGate{Enabled: true}}, gate.Policy{RequireSBOM: true}},
 		{"vulnerability: requireCveReport defaults to true", &v1alpha1.ValidationSpec{VulnerabilityGate: &v1alpha1.VulnerabilityGate{Enabled: true, MaxSeverity: v1alpha1.SeverityHigh}},
-			gate.Policy{Vulnerability: &gate.VulnerabilityPolicy{MaxSeverity: gate.SeverityHigh, RequireReport: true}}},
+			gate.Policy{Vulnerability: &gate.VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityHigh, RequireReport: true}}},
 		{"vulnerability: reports optional", &v1alpha1.ValidationSpec{VulnerabilityGate: &v1alpha1.VulnerabilityGate{Enabled: true, MaxSeverity: v1alpha1.SeverityCritical, RequireCveReport: &no}},
-			gate.Policy{Vulnerability: &gate.VulnerabilityPolicy{MaxSeverity: gate.SeverityCritical}}},
+			gate.Policy{Vulnerability: &gate.VulnerabilityPolicy{MaxSeverity: v1alpha1.SeverityCritical}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

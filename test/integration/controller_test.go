@@ -351,7 +351,7 @@ func countPrefix(events []string, prefix string) int {
 }
 
 func ready(is *v1alpha1.ImageSync) *metav1.Condition {
-	return meta.FindStatusCondition(is.Status.Conditions, controller.ConditionReady)
+	return meta.FindStatusCondition(is.Status.Conditions, v1alpha1.ConditionReady)
 }
 
 func TestController(t *testing.T) {
@@ -379,7 +379,7 @@ func TestController(t *testing.T) {
 		if r := ready(got); r == nil || r.Status != metav1.ConditionTrue || r.Reason != controller.ReasonSynced {
 			t.Fatalf("Ready = %+v in %+v", r, got.Status.Conditions)
 		}
-		if s := meta.FindStatusCondition(st.Conditions, controller.ConditionSyncing); s == nil || s.Status != metav1.ConditionFalse {
+		if s := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionSyncing); s == nil || s.Status != metav1.ConditionFalse {
 			t.Fatalf("Syncing = %+v", s)
 		}
 		want := map[string]string{"alpine:3.21": alpine.String(), "alpine:latest": alpine.String()}
@@ -820,7 +820,7 @@ func TestProgressAndMetricsLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	during := env.waitFor(t, "slow", "progress", func(is *v1alpha1.ImageSync) bool {
-		s := meta.FindStatusCondition(is.Status.Conditions, controller.ConditionSyncing)
+		s := meta.FindStatusCondition(is.Status.Conditions, v1alpha1.ConditionSyncing)
 		return s != nil && s.Status == metav1.ConditionTrue && strings.Contains(s.Message, "tags done")
 	})
 	if during.Status.ObservedGeneration != 0 {

@@ -176,7 +176,7 @@ func TestImageSyncAPI(t *testing.T) {
 		is.Spec.Schedule = "@every 1m"
 		is.Status.TotalImages = 2
 		is.Status.ObservedGeneration = 1
-		is.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Synced", LastTransitionTime: metav1.Now()}}
+		is.Status.Conditions = []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Synced", LastTransitionTime: metav1.Now()}}
 		is, err = c.UpdateStatus(ctx, is, metav1.UpdateOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -305,7 +305,7 @@ func TestImageSyncAPI(t *testing.T) {
 			TotalImages: 4, SyncedImages: 3, FailedImages: 1,
 			LastSyncTime: &metav1.Time{Time: now.Add(-30 * time.Minute)},
 			NextSyncTime: &metav1.Time{Time: now.Add(12*time.Minute + 30*time.Second)},
-			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse, Reason: "PartiallyFailed",
+			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: "PartiallyFailed",
 				Message: "1 of 4 tags failed", LastTransitionTime: metav1.Now()}},
 		}
 		if _, err := c.UpdateStatus(ctx, is, metav1.UpdateOptions{}); err != nil {

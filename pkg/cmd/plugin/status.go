@@ -46,7 +46,7 @@ func printStatus(w io.Writer, is *v1alpha1.ImageSync, now time.Time) {
 		fmt.Fprint(w, ", suspended")
 	}
 	fmt.Fprintln(w)
-	for _, c := range []string{"Ready", "Syncing"} {
+	for _, c := range []string{v1alpha1.ConditionReady, v1alpha1.ConditionSyncing} {
 		if cond := meta.FindStatusCondition(st.Conditions, c); cond != nil {
 			fmt.Fprintf(w, "%s: %s (%s) %s\n", c, cond.Status, cond.Reason, cond.Message)
 		}

@@ -137,7 +137,7 @@ func waitForRequest(ctx context.Context, cs clientset.Interface, ns, name, id st
 		if is.Spec.Suspend {
 			return false, fmt.Errorf("imagesync/%s is suspended; the request runs when spec.suspend is false again", name)
 		}
-		if c := meta.FindStatusCondition(is.Status.Conditions, "Syncing"); c != nil && c.Status == metav1.ConditionTrue && c.Message != lastMsg {
+		if c := meta.FindStatusCondition(is.Status.Conditions, v1alpha1.ConditionSyncing); c != nil && c.Status == metav1.ConditionTrue && c.Message != lastMsg {
 			lastMsg = c.Message
 			progress(c.Message)
 		}

@@ -288,7 +288,7 @@ func (c *Controller) reconcile(ctx context.Context, key cache.ObjectName) error 
 	if err != nil {
 		// Nothing to schedule: the object waits for its next spec change.
 		return c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
-			setCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
+			setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
 				Message: "spec.schedule " + sanitize.Message(err.Error()), ObservedGeneration: is.Generation})
 			st.ObservedGeneration = is.Generation
 			st.NextSyncTime = nil
@@ -364,13 +364,13 @@ func (c *Controller) withFinishedRun(key cache.ObjectName, is *v1alpha1.ImageSyn
 
 // markSuspended says so on the object, once.
 func (c *Controller) markSuspended(ctx context.Context, is *v1alpha1.ImageSync) error {
-	if r := meta.FindStatusCondition(is.Status.Conditions, ConditionReady); r != nil && r.Reason == ReasonSuspended && is.Status.NextSyncTime == nil {
+	if r := meta.FindStatusCondition(is.Status.Conditions, v1alpha1.ConditionReady); r != nil && r.Reason == ReasonSuspended && is.Status.NextSyncTime == nil {
 		return nil
 	}
 	return c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
-		setCondition(&st.Conditions, metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
+		setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
 			Message: "spec.suspend is true: no scheduled or on-demand syncs run", ObservedGeneration: is.Generation})
-		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
+		setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonSuspended,
 			Message: "suspended", ObservedGeneration: is.Generation})
 		st.NextSyncTime = nil
 	})
@@ -402,7 +402,7 @@ type runOutcome struct {
 
 // failedRun is the outcome of a run stopped before the copy, for reason.
 func failedRun(is *v1alpha1.ImageSync, reason, msg string) runOutcome {
-	return runOutcome{result: "error", ready: metav1.Condition{Type: ConditionReady, Status: metav1.ConditionFalse,
+	return runOutcome{result: "error", ready: metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 		Reason: reason, Message: msg, ObservedGeneration: is.Generation}}
 }
 
@@ -439,7 +439,7 @@ func (c *Controller) run(ctx context.Context, key cache.ObjectName, is *v1alpha1
 		return c.finish(ctx, r, failedRun(is, reason, err.Error()))
 	}
 	if err := c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
-		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
+		setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
 			Message: fmt.Sprintf("sync started (%s)", trigger), ObservedGeneration: is.Generation})
 	}); err != nil {
 		return err
@@ -521,7 +521,7 @@ func (c *Controller) reportProgress(ctx context.Context, is *v1alpha1.ImageSync,
 			written = n
 			msg := fmt.Sprintf("%d tags done (%s)", n, trigger)
 			if err := c.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
-				setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
+				setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress,
 					Message: msg, ObservedGeneration: is.Generation})
 			}); err != nil {
 				klog.FromContext(ctx).V(2).Info("Progress not written", "err", err)
@@ -560,7 +560,7 @@ func (c *Controller) finish(ctx context.Context, r syncRun, out runOutcome) erro
 			// acknowledged here; a newer one stays pending.
 			st.LastHandledSyncRequest = r.handled
 		}
-		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle,
+		setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle,
 			Message: fmt.Sprintf("last run took %s", elapsed.Round(time.Millisecond)), ObservedGeneration: is.Generation})
 	})
 	if err != nil {

@@ -162,8 +162,8 @@ func testImageSync(name string, mutate ...func(*v1alpha1.ImageSync)) *v1alpha1.I
 			TotalImages:        1, SyncedImages: 1,
 			Images: []v1alpha1.ImageStatus{{Name: "alpine", Tags: []v1alpha1.TagStatus{{Tag: "3.21", Synced: true, SourceDigest: "sha256:old"}}}},
 			Conditions: []metav1.Condition{
-				{Type: ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonSynced, Message: "1 of 1 tags synced", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
-				{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle, Message: "last run took 1s", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
+				{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonSynced, Message: "1 of 1 tags synced", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
+				{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle, Message: "last run took 1s", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
 			},
 			// Recorded by the server only.
 			SecretAccessIdentity: &v1alpha1.UserIdentity{Username: "alice"},
@@ -195,7 +195,7 @@ func TestReconcileStatus(t *testing.T) {
 			writes: 1,
 			clears: 1,
 			check: func(t *testing.T, got *v1alpha1.ImageSync) {
-				r := meta.FindStatusCondition(got.Status.Conditions, ConditionReady)
+				r := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
 				if r == nil || r.Status != metav1.ConditionFalse || r.Reason != ReasonInvalidSpec || !strings.HasPrefix(r.Message, "spec.schedule ") || r.ObservedGeneration != 3 {
 					t.Errorf("Ready = %+v, want False InvalidSpec about spec.schedule at generation 3", r)
 				}
@@ -210,8 +210,8 @@ func TestReconcileStatus(t *testing.T) {
 			writes: 1,
 			clears: 1,
 			check: func(t *testing.T, got *v1alpha1.ImageSync) {
-				r := meta.FindStatusCondition(got.Status.Conditions, ConditionReady)
-				s := meta.FindStatusCondition(got.Status.Conditions, ConditionSyncing)
+				r := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+				s := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionSyncing)
 				if r == nil || r.Status != metav1.ConditionFalse || r.Reason != ReasonSuspended {
 					t.Errorf("Ready = %+v, want False Suspended", r)
 				}
@@ -406,11 +406,11 @@ func TestRun(t *testing.T) {
 				}
 			}
 			got := f.stored(tc.is.Name).Status
-			r := meta.FindStatusCondition(got.Conditions, ConditionReady)
+			r := meta.FindStatusCondition(got.Conditions, v1alpha1.ConditionReady)
 			if r == nil || r.Status != tc.ready.Status || r.Reason != tc.ready.Reason || r.ObservedGeneration != tc.is.Generation {
 				t.Errorf("Ready = %+v, want %s %s at generation %d", r, tc.ready.Status, tc.ready.Reason, tc.is.Generation)
 			}
-			if s := meta.FindStatusCondition(got.Conditions, ConditionSyncing); s == nil || s.Status != metav1.ConditionFalse || s.Reason != ReasonIdle {
+			if s := meta.FindStatusCondition(got.Conditions, v1alpha1.ConditionSyncing); s == nil || s.Status != metav1.ConditionFalse || s.Reason != ReasonIdle {
 				t.Errorf("Syncing = %+v, want False Idle", s)
 			}
 			if got.LastSyncTime == nil || !got.LastSyncTime.Time.Equal(f.now) {
@@ -519,10 +519,10 @@ func TestFinish(t *testing.T) {
 			if gs, ws := mustJSON(t, got.Images), mustJSON(t, tc.out.images); gs != ws {
 				t.Errorf("images = %s, want %s", gs, ws)
 			}
-			if r := meta.FindStatusCondition(got.Conditions, ConditionReady); r == nil || r.Reason != tc.out.ready.Reason {
+			if r := meta.FindStatusCondition(got.Conditions, v1alpha1.ConditionReady); r == nil || r.Reason != tc.out.ready.Reason {
 				t.Errorf("Ready = %+v, want %s", r, tc.out.ready.Reason)
 			}
-			if s := meta.FindStatusCondition(got.Conditions, ConditionSyncing); s == nil || s.Message != "last run took 1.5s" {
+			if s := meta.FindStatusCondition(got.Conditions, v1alpha1.ConditionSyncing); s == nil || s.Message != "last run took 1.5s" {
 				t.Errorf("Syncing = %+v, want the run's duration", s)
 			}
 			// No request was pending: the last handled one is not touched.
@@ -565,7 +565,7 @@ func TestApplyStatusKeepsWhatItDoesNotChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := f.ctrl.applyStatus(ctx, is, func(st *v1alpha1.ImageSyncStatus) {
-		setCondition(&st.Conditions, metav1.Condition{Type: ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress, Message: "1 tags done"})
+		setCondition(&st.Conditions, metav1.Condition{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionTrue, Reason: ReasonInProgress, Message: "1 tags done"})
 		// A new value, forced: this manager alone owns nextSyncTime now.
 		st.NextSyncTime = &metav1.Time{Time: t0.Add(3 * time.Hour)}
 	}); err != nil {
@@ -575,7 +575,7 @@ func TestApplyStatusKeepsWhatItDoesNotChange(t *testing.T) {
 	if got.TotalImages != 7 || mustJSON(t, got.Images) != mustJSON(t, images) {
 		t.Fatalf("the second apply dropped the first one's fields: total %d, images %+v", got.TotalImages, got.Images)
 	}
-	if s := meta.FindStatusCondition(got.Conditions, ConditionSyncing); s == nil || s.Status != metav1.ConditionTrue || meta.FindStatusCondition(got.Conditions, ConditionReady) == nil {
+	if s := meta.FindStatusCondition(got.Conditions, v1alpha1.ConditionSyncing); s == nil || s.Status != metav1.ConditionTrue || meta.FindStatusCondition(got.Conditions, v1alpha1.ConditionReady) == nil {
 		t.Fatalf("conditions = %+v, want Ready kept and Syncing True", got.Conditions)
 	}
 
@@ -623,8 +623,8 @@ func TestStatusApplyConfiguration(t *testing.T) {
 	at := metav1.NewTime(t0)
 	full := v1alpha1.ImageSyncStatus{
 		Conditions: []metav1.Condition{
-			{Type: ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonFailed, Message: "m", ObservedGeneration: 4, LastTransitionTime: at},
-			{Type: ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle, LastTransitionTime: at},
+			{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonFailed, Message: "m", ObservedGeneration: 4, LastTransitionTime: at},
+			{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle, LastTransitionTime: at},
 		},
 		ObservedGeneration: 4, LastSyncTime: &at, NextSyncTime: &at,
 		TotalImages: 3, SyncedImages: 1, FailedImages: 2,

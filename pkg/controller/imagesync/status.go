@@ -9,11 +9,8 @@ import (
 	"github.com/portager/portager/pkg/syncer"
 )
 
-// Condition types and reasons the controller reports.
+// Condition reasons the controller reports.
 const (
-	ConditionReady   = "Ready"
-	ConditionSyncing = "Syncing"
-
 	ReasonSynced                 = "Synced"
 	ReasonPartiallyFailed        = "PartiallyFailed"
 	ReasonFailed                 = "Failed"
@@ -134,7 +131,7 @@ func boundTags(tags []v1alpha1.TagStatus, n int) []v1alpha1.TagStatus {
 
 // readyCondition summarises a finished run.
 func readyCondition(sum runSummary, generation int64) metav1.Condition {
-	c := metav1.Condition{Type: ConditionReady, ObservedGeneration: generation}
+	c := metav1.Condition{Type: v1alpha1.ConditionReady, ObservedGeneration: generation}
 	switch {
 	case sum.failed == 0:
 		c.Status, c.Reason = metav1.ConditionTrue, ReasonSynced

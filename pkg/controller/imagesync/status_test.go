@@ -91,7 +91,7 @@ func TestReadyCondition(t *testing.T) {
 		{runSummary{total: 2, failed: 2, listed: 2}, metav1.ConditionFalse, ReasonFailed},
 	}
 	for _, tc := range cases {
-		if c := readyCondition(tc.sum, 1); c.Status != tc.status || c.Reason != tc.reason || c.Type != ConditionReady {
+		if c := readyCondition(tc.sum, 1); c.Status != tc.status || c.Reason != tc.reason || c.Type != v1alpha1.ConditionReady {
 			t.Errorf("readyCondition(%+v) = %+v", tc.sum, c)
 		}
 	}

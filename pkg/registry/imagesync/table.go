@@ -13,10 +13,8 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/portager/portager/pkg/apis/portager"
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 )
-
-// ConditionReady is the condition summarising whether the last run synced everything.
-const ConditionReady = "Ready"
 
 // tableConvertor prints ImageSyncs for kubectl get. Columns with priority 1
 // appear only with -o wide.
@@ -70,7 +68,7 @@ func (c tableConvertor) ConvertToTable(ctx context.Context, object runtime.Objec
 
 func row(is *portager.ImageSync, now time.Time) metav1.TableRow {
 	ready, reason, message := "Unknown", "", ""
-	if c := meta.FindStatusCondition(is.Status.Conditions, ConditionReady); c != nil {
+	if c := meta.FindStatusCondition(is.Status.Conditions, v1alpha1.ConditionReady); c != nil {
 		ready, reason, message = string(c.Status), c.Reason, c.Message
 	}
 	return metav1.TableRow{
