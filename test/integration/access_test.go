@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cmd/server"
 	applyv1alpha1 "github.com/portager/portager/pkg/generated/applyconfiguration/portager/v1alpha1"
@@ -55,7 +56,7 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 	var created *v1alpha1.ImageSync
 	t.Run("alice may reference her Secrets", func(t *testing.T) {
 		stub.secretReviews()
-		is, err := alice.Create(ctx, newImageSync("alice-sync", withSourceSecret("pull-creds"), withDestinationSecret("push-creds", "")), metav1.CreateOptions{})
+		is, err := alice.Create(ctx, imagesynctest.New(ns, "alice-sync", withSourceSecret("pull-creds"), withDestinationSecret("push-creds", "")), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +75,7 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 	})
 
 	t.Run("bob may not, and nothing is stored", func(t *testing.T) {
-		_, err := bob.Create(ctx, newImageSync("bob-sync", withSourceSecret("pull-creds")), metav1.CreateOptions{})
+		_, err := bob.Create(ctx, imagesynctest.New(ns, "bob-sync", withSourceSecret("pull-creds")), metav1.CreateOptions{})
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "spec.source.authSecretRef") {
 			t.Fatalf("bob create: %v, want 403 naming spec.source.authSecretRef", err)
 		}
@@ -87,8 +88,8 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 	})
 
 	t.Run("no existence oracle", func(t *testing.T) {
-		_, errExisting := bob.Create(ctx, newImageSync("probe", withSourceSecret("pull-creds")), metav1.CreateOptions{})
-		_, errMissing := bob.Create(ctx, newImageSync("probe", withSourceSecret("no-such-secret")), metav1.CreateOptions{})
+		_, errExisting := bob.Create(ctx, imagesynctest.New(ns, "probe", withSourceSecret("pull-creds")), metav1.CreateOptions{})
+		_, errMissing := bob.Create(ctx, imagesynctest.New(ns, "probe", withSourceSecret("no-such-secret")), metav1.CreateOptions{})
 		a := strings.ReplaceAll(errExisting.Error(), "pull-creds", "X")
 		b := strings.ReplaceAll(errMissing.Error(), "no-such-secret", "X")
 		if a != b || apierrors.ReasonForError(errExisting) != apierrors.ReasonForError(errMissing) {
@@ -225,7 +226,7 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 		stub.allowSecret("alice", "default/slow")
 		for _, name := range []string{"flaky", "slow"} {
 			start := time.Now()
-			_, err := alice.Create(ctx, newImageSync("fc-"+name, withSourceSecret(name)), metav1.CreateOptions{})
+			_, err := alice.Create(ctx, imagesynctest.New(ns, "fc-"+name, withSourceSecret(name)), metav1.CreateOptions{})
 			if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "could not verify") {
 				t.Fatalf("%s: %v, want 403 could not verify", name, err)
 			}
@@ -240,7 +241,7 @@ func TestSecretReferencesAreAuthorizedAsTheUser(t *testing.T) {
 
 	t.Run("cross-namespace references are refused by default", func(t *testing.T) {
 		stub.allowSecret("alice", "shared/registry-creds")
-		_, err := alice.Create(ctx, newImageSync("xns", withDestinationSecret("registry-creds", "shared")), metav1.CreateOptions{})
+		_, err := alice.Create(ctx, imagesynctest.New(ns, "xns", withDestinationSecret("registry-creds", "shared")), metav1.CreateOptions{})
 		if !apierrors.IsInvalid(err) || !causeFields(err)["spec.destination.auth.secretRef.namespace"] ||
 			!strings.Contains(err.Error(), "--allow-cross-namespace-secret-refs") {
 			t.Fatalf("cross-namespace create: %v, want Invalid at spec.destination.auth.secretRef.namespace", err)
@@ -259,14 +260,14 @@ func TestCrossNamespaceReferencesWithFlag(t *testing.T) {
 	ctx := context.Background()
 	stub.secretReviews()
 	if _, err := srv.As(t, "alice").PortagerV1alpha1().ImageSyncs(ns).Create(ctx,
-		newImageSync("xns", withDestinationSecret("registry-creds", "shared")), metav1.CreateOptions{}); err != nil {
+		imagesynctest.New(ns, "xns", withDestinationSecret("registry-creds", "shared")), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("alice cross-namespace create with the flag: %v", err)
 	}
 	if got := stub.secretReviews(); len(got) != 1 || got[0].Namespace != "shared" || got[0].User != "alice" {
 		t.Fatalf("reviews = %+v, want alice on shared/registry-creds", got)
 	}
 	_, err := srv.As(t, "bob").PortagerV1alpha1().ImageSyncs(ns).Create(ctx,
-		newImageSync("xns-bob", withDestinationSecret("registry-creds", "shared")), metav1.CreateOptions{})
+		imagesynctest.New(ns, "xns-bob", withDestinationSecret("registry-creds", "shared")), metav1.CreateOptions{})
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("bob cross-namespace create with the flag: %v, want 403", err)
 	}
@@ -282,7 +283,7 @@ func TestSyncSubresource(t *testing.T) {
 	ctx := context.Background()
 	admin := srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 	ci := srv.As(t, "ci").PortagerV1alpha1().ImageSyncs(ns)
-	is, err := admin.Create(ctx, newImageSync("target"), metav1.CreateOptions{})
+	is, err := admin.Create(ctx, imagesynctest.New(ns, "target"), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +363,7 @@ func TestSyncSubresource(t *testing.T) {
 	})
 
 	t.Run("dry-run validates and records nothing", func(t *testing.T) {
-		fresh, err := admin.Create(ctx, newImageSync("dry-target"), metav1.CreateOptions{})
+		fresh, err := admin.Create(ctx, imagesynctest.New(ns, "dry-target"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,7 +380,7 @@ func TestSyncSubresource(t *testing.T) {
 	})
 
 	t.Run("sync-now annotation becomes a request", func(t *testing.T) {
-		if _, err := admin.Create(ctx, newImageSync("legacy"), metav1.CreateOptions{}); err != nil {
+		if _, err := admin.Create(ctx, imagesynctest.New(ns, "legacy"), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := ci.Patch(ctx, "legacy", types.MergePatchType,

@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cloudauth"
@@ -299,7 +300,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 }
 
 func (env *controllerEnv) imageSync(name, schedule string, images ...v1alpha1.ImageSpec) *v1alpha1.ImageSync {
-	return newImageSync(name, func(is *v1alpha1.ImageSync) {
+	return imagesynctest.New(ns, name, func(is *v1alpha1.ImageSync) {
 		is.Spec.Schedule = schedule
 		is.Spec.Source.Registry = env.src.Host + "/upstream"
 		is.Spec.Destination.Registry = env.dst.Host

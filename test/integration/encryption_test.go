@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apiserver/pkg/storage/etcd3/testserver"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/cmd/server"
 )
 
@@ -39,7 +40,7 @@ resources:
 		o.RecommendedOptions.Etcd.StorageConfig.Prefix = prefix
 	}})
 	ctx := context.Background()
-	if _, err := srv.Client.PortagerV1alpha1().ImageSyncs(ns).Create(ctx, newImageSync("secret-route"), metav1.CreateOptions{}); err != nil {
+	if _, err := srv.Client.PortagerV1alpha1().ImageSyncs(ns).Create(ctx, imagesynctest.New(ns, "secret-route"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := etcd.KV.Get(ctx, prefix+"/portager.portager.io/imagesyncs/default/secret-route")

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cmd/server"
 	applyv1alpha1 "github.com/portager/portager/pkg/generated/applyconfiguration/portager/v1alpha1"
@@ -24,34 +25,13 @@ const ns = "default"
 
 func clientsetScheme() runtime.NegotiatedSerializer { return scheme.Codecs.WithoutConversion() }
 
-// newImageSync returns a valid v1alpha1 ImageSync changed by the mutations.
-func newImageSync(name string, mutate ...func(*v1alpha1.ImageSync)) *v1alpha1.ImageSync {
-	is := &v1alpha1.ImageSync{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1alpha1.ImageSyncSpec{
-			Schedule: "@every 6h",
-			Source:   v1alpha1.SourceRegistry{Registry: "docker.io/library"},
-			Destination: v1alpha1.DestinationRegistry{
-				Registry:         "registry.example.com",
-				Auth:             v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous},
-				RepositoryPrefix: "mirror",
-			},
-			Images: []v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21", "latest"}}},
-		},
-	}
-	for _, m := range mutate {
-		m(is)
-	}
-	return is
-}
-
 func TestImageSyncAPI(t *testing.T) {
 	srv := startServer(t, serverConfig{etcdServers: startEtcd(t)})
 	ctx := context.Background()
 	c := srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 
 	t.Run("create get list update patch delete", func(t *testing.T) {
-		created, err := c.Create(ctx, newImageSync("crud"), metav1.CreateOptions{})
+		created, err := c.Create(ctx, imagesynctest.New(ns, "crud"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +76,7 @@ func TestImageSyncAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer w.Stop()
-		if _, err := c.Create(ctx, newImageSync("watched"), metav1.CreateOptions{}); err != nil {
+		if _, err := c.Create(ctx, imagesynctest.New(ns, "watched"), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := c.Patch(ctx, "watched", types.MergePatchType, []byte(`{"metadata":{"labels":{"team":"a"}}}`), metav1.PatchOptions{}); err != nil {
@@ -154,7 +134,7 @@ func TestImageSyncAPI(t *testing.T) {
 	})
 
 	t.Run("status isolation and generation", func(t *testing.T) {
-		is, err := c.Create(ctx, newImageSync("iso"), metav1.CreateOptions{})
+		is, err := c.Create(ctx, imagesynctest.New(ns, "iso"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -202,7 +182,7 @@ func TestImageSyncAPI(t *testing.T) {
 	})
 
 	t.Run("server-only status fields cannot be written through status", func(t *testing.T) {
-		is, err := c.Create(ctx, newImageSync("forge"), metav1.CreateOptions{})
+		is, err := c.Create(ctx, imagesynctest.New(ns, "forge"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +198,7 @@ func TestImageSyncAPI(t *testing.T) {
 	})
 
 	t.Run("validation errors name the field", func(t *testing.T) {
-		bad := newImageSync("bad", func(is *v1alpha1.ImageSync) {
+		bad := imagesynctest.New(ns, "bad", func(is *v1alpha1.ImageSync) {
 			is.Spec.Images[0].Semver = ">>1"
 			is.Spec.Source.Registry = "https://docker.io"
 		})
@@ -234,7 +214,7 @@ func TestImageSyncAPI(t *testing.T) {
 
 	t.Run("warnings", func(t *testing.T) {
 		srv.Warnings.Take()
-		risky := newImageSync("risky", func(is *v1alpha1.ImageSync) {
+		risky := imagesynctest.New(ns, "risky", func(is *v1alpha1.ImageSync) {
 			is.Spec.Schedule = "@every 1m"
 			is.Spec.Images = []v1alpha1.ImageSpec{{Name: "nginx", Semver: ">=1.0"}}
 			is.Spec.Validation = &v1alpha1.ValidationSpec{Cosign: &v1alpha1.CosignValidation{Enabled: true, KeylessIssuer: "https://token.actions.githubusercontent.com"}}
@@ -251,7 +231,7 @@ func TestImageSyncAPI(t *testing.T) {
 	})
 
 	t.Run("defaults", func(t *testing.T) {
-		is := newImageSync("defaulted", func(is *v1alpha1.ImageSync) {
+		is := imagesynctest.New(ns, "defaulted", func(is *v1alpha1.ImageSync) {
 			is.Spec.Validation = &v1alpha1.ValidationSpec{VulnerabilityGate: &v1alpha1.VulnerabilityGate{Enabled: true, MaxSeverity: v1alpha1.SeverityHigh}}
 		})
 		got, err := c.Create(ctx, is, metav1.CreateOptions{})
@@ -265,8 +245,8 @@ func TestImageSyncAPI(t *testing.T) {
 
 	t.Run("field selectors", func(t *testing.T) {
 		for _, is := range []*v1alpha1.ImageSync{
-			newImageSync("fs-ghcr", func(is *v1alpha1.ImageSync) { is.Spec.Source.Registry = "ghcr.io/fs" }),
-			newImageSync("fs-quay", func(is *v1alpha1.ImageSync) {
+			imagesynctest.New(ns, "fs-ghcr", func(is *v1alpha1.ImageSync) { is.Spec.Source.Registry = "ghcr.io/fs" }),
+			imagesynctest.New(ns, "fs-quay", func(is *v1alpha1.ImageSync) {
 				is.Spec.Source.Registry = "quay.io/fs"
 				is.Spec.Suspend = true
 				is.Spec.Destination.Registry = "harbor.example.com"
@@ -296,7 +276,7 @@ func TestImageSyncAPI(t *testing.T) {
 	})
 
 	t.Run("table", func(t *testing.T) {
-		is, err := c.Create(ctx, newImageSync("table"), metav1.CreateOptions{})
+		is, err := c.Create(ctx, imagesynctest.New(ns, "table"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,17 +317,17 @@ func TestImageSyncAPI(t *testing.T) {
 
 	t.Run("dry run", func(t *testing.T) {
 		dry := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}
-		got, err := c.Create(ctx, newImageSync("dry"), dry)
+		got, err := c.Create(ctx, imagesynctest.New(ns, "dry"), dry)
 		if err != nil || got.Name != "dry" {
 			t.Fatalf("dry-run create: %v", err)
 		}
 		if _, err := c.Get(ctx, "dry", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			t.Fatalf("dry-run create persisted: %v", err)
 		}
-		if _, err := c.Create(ctx, newImageSync("dry-bad", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = "x" }), dry); !apierrors.IsInvalid(err) {
+		if _, err := c.Create(ctx, imagesynctest.New(ns, "dry-bad", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = "x" }), dry); !apierrors.IsInvalid(err) {
 			t.Fatalf("dry-run of an invalid object: %v, want Invalid", err)
 		}
-		real, err := c.Create(ctx, newImageSync("dry-update"), metav1.CreateOptions{})
+		real, err := c.Create(ctx, imagesynctest.New(ns, "dry-update"), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,7 +355,7 @@ func TestEmbeddedEtcdSurvivesRestart(t *testing.T) {
 	first := startServer(t, serverConfig{dataDir: dataDir, customize: prefix})
 	want := map[string]*v1alpha1.ImageSync{}
 	for _, name := range []string{"one", "two", "three"} {
-		is, err := first.Client.PortagerV1alpha1().ImageSyncs(ns).Create(ctx, newImageSync(name), metav1.CreateOptions{})
+		is, err := first.Client.PortagerV1alpha1().ImageSyncs(ns).Create(ctx, imagesynctest.New(ns, name), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 )
 
@@ -32,9 +33,9 @@ func TestRegistryPolicyAdmission(t *testing.T) {
 
 	t.Run("no policy: every internal form is refused on both sides", func(t *testing.T) {
 		for _, host := range internalRegistries {
-			_, err := c.Create(ctx, newImageSync("internal-src", func(is *v1alpha1.ImageSync) { is.Spec.Source.Registry = host + "/org" }), metav1.CreateOptions{})
+			_, err := c.Create(ctx, imagesynctest.New(ns, "internal-src", func(is *v1alpha1.ImageSync) { is.Spec.Source.Registry = host + "/org" }), metav1.CreateOptions{})
 			assertInvalidAt(t, err, "spec.source.registry", "internal host")
-			_, err = c.Create(ctx, newImageSync("internal-dst", func(is *v1alpha1.ImageSync) { is.Spec.Destination.Registry = host }), metav1.CreateOptions{})
+			_, err = c.Create(ctx, imagesynctest.New(ns, "internal-dst", func(is *v1alpha1.ImageSync) { is.Spec.Destination.Registry = host }), metav1.CreateOptions{})
 			assertInvalidAt(t, err, "spec.destination.registry", "internal host")
 		}
 		list, err := c.List(ctx, metav1.ListOptions{})
@@ -44,7 +45,7 @@ func TestRegistryPolicyAdmission(t *testing.T) {
 	})
 
 	t.Run("no policy: public hosts are accepted", func(t *testing.T) {
-		if _, err := c.Create(ctx, newImageSync("public"), metav1.CreateOptions{}); err != nil {
+		if _, err := c.Create(ctx, imagesynctest.New(ns, "public"), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -60,7 +61,7 @@ func TestRegistryPolicyAdmission(t *testing.T) {
 	}
 
 	t.Run("a policy naming 127.0.0.1:5000 admits exactly that", func(t *testing.T) {
-		ok := newImageSync("local", func(is *v1alpha1.ImageSync) {
+		ok := imagesynctest.New(ns, "local", func(is *v1alpha1.ImageSync) {
 			is.Spec.Source.Registry = "127.0.0.1:5000/upstream"
 			is.Spec.Destination.RepositoryPrefix = ns + "/mirror"
 		})
@@ -68,7 +69,7 @@ func TestRegistryPolicyAdmission(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, host := range []string{"127.0.0.1:2379", "127.0.0.1", "127.0.0.2:5000", "localhost:5000"} {
-			_, err := c.Create(ctx, newImageSync("other", func(is *v1alpha1.ImageSync) {
+			_, err := c.Create(ctx, imagesynctest.New(ns, "other", func(is *v1alpha1.ImageSync) {
 				is.Spec.Source.Registry = host
 				is.Spec.Destination.RepositoryPrefix = ns
 			}), metav1.CreateOptions{})
@@ -77,7 +78,7 @@ func TestRegistryPolicyAdmission(t *testing.T) {
 	})
 
 	t.Run("a selecting policy refuses a public host it does not list", func(t *testing.T) {
-		_, err := c.Create(ctx, newImageSync("quay", func(is *v1alpha1.ImageSync) {
+		_, err := c.Create(ctx, imagesynctest.New(ns, "quay", func(is *v1alpha1.ImageSync) {
 			is.Spec.Source.Registry = "quay.io/org"
 			is.Spec.Destination.RepositoryPrefix = ns
 		}), metav1.CreateOptions{})
@@ -85,7 +86,7 @@ func TestRegistryPolicyAdmission(t *testing.T) {
 	})
 
 	t.Run("the repository prefix bounds destination repositories", func(t *testing.T) {
-		_, err := c.Create(ctx, newImageSync("elsewhere", func(is *v1alpha1.ImageSync) {
+		_, err := c.Create(ctx, imagesynctest.New(ns, "elsewhere", func(is *v1alpha1.ImageSync) {
 			is.Spec.Source.Registry = "127.0.0.1:5000"
 			is.Spec.Destination.RepositoryPrefix = "other-team"
 		}), metav1.CreateOptions{})

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/cmd/server"
 )
@@ -25,7 +26,7 @@ func TestSchedulesRefused(t *testing.T) {
 	}})
 	ctx := context.Background()
 	c := srv.Client.PortagerV1alpha1().ImageSyncs(ns)
-	if _, err := c.Create(ctx, newImageSync("existing"), metav1.CreateOptions{}); err != nil {
+	if _, err := c.Create(ctx, imagesynctest.New(ns, "existing"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -40,7 +41,7 @@ func TestSchedulesRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.schedule, func(t *testing.T) {
-			_, err := c.Create(ctx, newImageSync("refused", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = tc.schedule }), metav1.CreateOptions{})
+			_, err := c.Create(ctx, imagesynctest.New(ns, "refused", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = tc.schedule }), metav1.CreateOptions{})
 			assertInvalidAt(t, err, "spec.schedule", tc.want)
 			if _, err := c.Get(ctx, "refused", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				t.Fatalf("refused object was stored: %v", err)
@@ -59,7 +60,7 @@ func TestSchedulesRefused(t *testing.T) {
 	t.Run("at the limit is accepted", func(t *testing.T) {
 		for i, s := range []string{"@every 10m", "*/10 * * * *", "CRON_TZ=Europe/Berlin 0 3 * * *"} {
 			name := "ok-" + string(rune('a'+i))
-			if _, err := c.Create(ctx, newImageSync(name, func(is *v1alpha1.ImageSync) { is.Spec.Schedule = s }), metav1.CreateOptions{}); err != nil {
+			if _, err := c.Create(ctx, imagesynctest.New(ns, name, func(is *v1alpha1.ImageSync) { is.Spec.Schedule = s }), metav1.CreateOptions{}); err != nil {
 				t.Errorf("%q: %v", s, err)
 			}
 		}
@@ -72,9 +73,9 @@ func TestMinScheduleIntervalDefault(t *testing.T) {
 	srv := startServer(t, serverConfig{etcdServers: startEtcd(t)})
 	c := srv.Client.PortagerV1alpha1().ImageSyncs(ns)
 	ctx := context.Background()
-	_, err := c.Create(ctx, newImageSync("fast", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = "@every 30s" }), metav1.CreateOptions{})
+	_, err := c.Create(ctx, imagesynctest.New(ns, "fast", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = "@every 30s" }), metav1.CreateOptions{})
 	assertInvalidAt(t, err, "spec.schedule", "at least 1m0s")
-	if _, err := c.Create(ctx, newImageSync("minutely", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = "* * * * *" }), metav1.CreateOptions{}); err != nil {
+	if _, err := c.Create(ctx, imagesynctest.New(ns, "minutely", func(is *v1alpha1.ImageSync) { is.Spec.Schedule = "* * * * *" }), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("every minute: %v", err)
 	}
 }

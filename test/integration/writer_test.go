@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 )
 
@@ -35,7 +36,7 @@ func TestCloudIdentityIsAPermission(t *testing.T) {
 
 	t.Run("refused without use cloudidentities/ecr", func(t *testing.T) {
 		stub.secretReviews()
-		_, err := alice.Create(ctx, newImageSync("ecr-sync", withCloudIdentity(v1alpha1.AuthMethodECR)), metav1.CreateOptions{})
+		_, err := alice.Create(ctx, imagesynctest.New(ns, "ecr-sync", withCloudIdentity(v1alpha1.AuthMethodECR)), metav1.CreateOptions{})
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `spec.destination.auth.method: user "alice" may not use cloud identity "ecr"`) {
 			t.Fatalf("create: %v, want 403 naming spec.destination.auth.method", err)
 		}
@@ -50,7 +51,7 @@ func TestCloudIdentityIsAPermission(t *testing.T) {
 
 	stub.allowCloudIdentity("alice", ns, "ecr")
 	t.Run("accepted with it, and alice becomes the writer", func(t *testing.T) {
-		is, err := alice.Create(ctx, newImageSync("ecr-sync", withCloudIdentity(v1alpha1.AuthMethodECR)), metav1.CreateOptions{})
+		is, err := alice.Create(ctx, imagesynctest.New(ns, "ecr-sync", withCloudIdentity(v1alpha1.AuthMethodECR)), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +61,7 @@ func TestCloudIdentityIsAPermission(t *testing.T) {
 	})
 
 	t.Run("another method needs its own grant", func(t *testing.T) {
-		_, err := alice.Create(ctx, newImageSync("gar-sync", withCloudIdentity(v1alpha1.AuthMethodGAR)), metav1.CreateOptions{})
+		_, err := alice.Create(ctx, imagesynctest.New(ns, "gar-sync", withCloudIdentity(v1alpha1.AuthMethodGAR)), metav1.CreateOptions{})
 		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `may not use cloud identity "gar"`) {
 			t.Fatalf("gar create: %v, want 403", err)
 		}
@@ -99,7 +100,7 @@ func TestWriterIdentityIsRedacted(t *testing.T) {
 	}
 	defer w.Stop()
 	stub.secretReviews()
-	created, err := alice.Create(ctx, newImageSync("redacted", withSourceSecret("pull-creds")), metav1.CreateOptions{})
+	created, err := alice.Create(ctx, imagesynctest.New(ns, "redacted", withSourceSecret("pull-creds")), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/internal/registrytest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/generated/clientset/versioned/fake"
@@ -146,28 +147,24 @@ func serverOnlyFieldsSent(body map[string]any) []string {
 }
 
 func testImageSync(name string, mutate ...func(*v1alpha1.ImageSync)) *v1alpha1.ImageSync {
-	is := &v1alpha1.ImageSync{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNamespace, Generation: 2, CreationTimestamp: metav1.NewTime(t0.Add(-time.Hour))},
-		Spec: v1alpha1.ImageSyncSpec{
-			Schedule: "@every 1h",
-			Source:   v1alpha1.SourceRegistry{Registry: "127.0.0.1:1/upstream"},
-			Destination: v1alpha1.DestinationRegistry{Registry: "127.0.0.1:2",
-				Auth: v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous}, RepositoryPrefix: "mirror"},
-			Images: []v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21"}}},
+	is := imagesynctest.New(testNamespace, name)
+	is.Generation, is.CreationTimestamp = 2, metav1.NewTime(t0.Add(-time.Hour))
+	is.Spec.Schedule = "@every 1h"
+	is.Spec.Source.Registry = "127.0.0.1:1/upstream"
+	is.Spec.Destination.Registry = "127.0.0.1:2"
+	is.Spec.Images = []v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21"}}}
+	is.Status = v1alpha1.ImageSyncStatus{
+		ObservedGeneration: 2,
+		LastSyncTime:       &metav1.Time{Time: t0.Add(-30 * time.Minute)},
+		NextSyncTime:       &metav1.Time{Time: t0.Add(30 * time.Minute)},
+		TotalImages:        1, SyncedImages: 1,
+		Images: []v1alpha1.ImageStatus{{Name: "alpine", Tags: []v1alpha1.TagStatus{{Tag: "3.21", Synced: true, SourceDigest: "sha256:old"}}}},
+		Conditions: []metav1.Condition{
+			{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonSynced, Message: "1 of 1 tags synced", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
+			{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle, Message: "last run took 1s", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
 		},
-		Status: v1alpha1.ImageSyncStatus{
-			ObservedGeneration: 2,
-			LastSyncTime:       &metav1.Time{Time: t0.Add(-30 * time.Minute)},
-			NextSyncTime:       &metav1.Time{Time: t0.Add(30 * time.Minute)},
-			TotalImages:        1, SyncedImages: 1,
-			Images: []v1alpha1.ImageStatus{{Name: "alpine", Tags: []v1alpha1.TagStatus{{Tag: "3.21", Synced: true, SourceDigest: "sha256:old"}}}},
-			Conditions: []metav1.Condition{
-				{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: ReasonSynced, Message: "1 of 1 tags synced", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
-				{Type: v1alpha1.ConditionSyncing, Status: metav1.ConditionFalse, Reason: ReasonIdle, Message: "last run took 1s", ObservedGeneration: 2, LastTransitionTime: metav1.NewTime(t0.Add(-2 * time.Hour))},
-			},
-			// Recorded by the server only.
-			SecretAccessIdentity: &v1alpha1.UserIdentity{Username: "alice"},
-		},
+		// Recorded by the server only.
+		SecretAccessIdentity: &v1alpha1.UserIdentity{Username: "alice"},
 	}
 	for _, m := range mutate {
 		m(is)

@@ -6,21 +6,20 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 )
 
 var t0 = time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)
 
+// newImageSync is the shared ImageSync, synced at t0 on an hourly schedule,
+// changed by mutate.
 func newImageSync(mutate ...func(*v1alpha1.ImageSync)) *v1alpha1.ImageSync {
-	is := &v1alpha1.ImageSync{
-		ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "default", Generation: 1, CreationTimestamp: metav1.NewTime(t0)},
-		Spec:       v1alpha1.ImageSyncSpec{Schedule: "@every 1h"},
-		Status:     v1alpha1.ImageSyncStatus{ObservedGeneration: 1, LastSyncTime: &metav1.Time{Time: t0}},
-	}
-	for _, m := range mutate {
-		m(is)
-	}
-	return is
+	return imagesynctest.New("default", "x", append([]func(*v1alpha1.ImageSync){func(is *v1alpha1.ImageSync) {
+		is.Generation, is.CreationTimestamp = 1, metav1.NewTime(t0)
+		is.Spec.Schedule = "@every 1h"
+		is.Status = v1alpha1.ImageSyncStatus{ObservedGeneration: 1, LastSyncTime: &metav1.Time{Time: t0}}
+	}}, mutate...)...)
 }
 
 func TestDecide(t *testing.T) {

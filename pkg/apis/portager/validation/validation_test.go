@@ -12,31 +12,18 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/portager/portager/internal/cosigntest"
+	"github.com/portager/portager/internal/imagesynctest"
 	"github.com/portager/portager/pkg/apis/portager"
 )
 
-// newImageSync returns a valid ImageSync changed by the given mutations.
+// newImageSync returns the shared valid ImageSync, mirroring to ECR with
+// one semver-selected image besides alpine, changed by the given mutations.
 func newImageSync(mutate ...func(*portager.ImageSync)) *portager.ImageSync {
-	is := &portager.ImageSync{
-		ObjectMeta: metav1.ObjectMeta{Name: "base-images", Namespace: "default"},
-		Spec: portager.ImageSyncSpec{
-			Schedule: "@every 6h",
-			Source:   portager.SourceRegistry{Registry: "docker.io/library"},
-			Destination: portager.DestinationRegistry{
-				Registry:         "123456789012.dkr.ecr.us-east-1.amazonaws.com",
-				Auth:             portager.DestinationAuth{Method: portager.AuthMethodECR},
-				RepositoryPrefix: "mirror",
-			},
-			Images: []portager.ImageSpec{
-				{Name: "alpine", Tags: []string{"3.21", "latest"}},
-				{Name: "nginx", Semver: ">=1.27 <1.28", MaxTags: 3},
-			},
-		},
-	}
-	for _, m := range mutate {
-		m(is)
-	}
-	return is
+	return imagesynctest.NewInternal("default", "base-images", append([]func(*portager.ImageSync){func(is *portager.ImageSync) {
+		is.Spec.Destination.Registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+		is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodECR}
+		is.Spec.Images = append(is.Spec.Images, portager.ImageSpec{Name: "nginx", Semver: ">=1.27 <1.28", MaxTags: 3})
+	}}, mutate...)...)
 }
 
 func publicKeyPEM(t testing.TB) string { return cosigntest.NewKey(t).PublicPEM }
