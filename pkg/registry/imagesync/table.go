@@ -14,6 +14,8 @@ import (
 
 	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+
+	"github.com/portager/portager/pkg/registry/table"
 )
 
 // tableConvertor prints ImageSyncs for kubectl get. Columns with priority 1
@@ -42,28 +44,8 @@ var columns = []metav1.TableColumnDefinition{
 }
 
 func (c tableConvertor) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	table := &metav1.Table{}
-	if opts, ok := tableOptions.(*metav1.TableOptions); !ok || !opts.NoHeaders {
-		table.ColumnDefinitions = columns
-	}
 	now := c.now()
-
-	switch obj := object.(type) {
-	case *portager.ImageSync:
-		table.Rows = []metav1.TableRow{row(obj, now)}
-		table.ResourceVersion = obj.ResourceVersion
-	case *portager.ImageSyncList:
-		table.Rows = make([]metav1.TableRow, 0, len(obj.Items))
-		for i := range obj.Items {
-			table.Rows = append(table.Rows, row(&obj.Items[i], now))
-		}
-		table.ResourceVersion = obj.ResourceVersion
-		table.Continue = obj.Continue
-		table.RemainingItemCount = obj.RemainingItemCount
-	default:
-		return nil, fmt.Errorf("cannot print %T as a table", object)
-	}
-	return table, nil
+	return table.Convert(object, tableOptions, columns, func(is *portager.ImageSync) metav1.TableRow { return row(is, now) })
 }
 
 func row(is *portager.ImageSync, now time.Time) metav1.TableRow {

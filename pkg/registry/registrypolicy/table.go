@@ -2,7 +2,6 @@ package registrypolicy
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,6 +11,8 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/portager/portager/pkg/apis/portager"
+
+	"github.com/portager/portager/pkg/registry/table"
 )
 
 // tableConvertor prints RegistryPolicies for kubectl get, so that what each
@@ -32,27 +33,8 @@ var columns = []metav1.TableColumnDefinition{
 }
 
 func (tableConvertor) ConvertToTable(ctx context.Context, object runtime.Object, tableOptions runtime.Object) (*metav1.Table, error) {
-	table := &metav1.Table{}
-	if opts, ok := tableOptions.(*metav1.TableOptions); !ok || !opts.NoHeaders {
-		table.ColumnDefinitions = columns
-	}
 	now := time.Now()
-	switch obj := object.(type) {
-	case *portager.RegistryPolicy:
-		table.Rows = []metav1.TableRow{row(obj, now)}
-		table.ResourceVersion = obj.ResourceVersion
-	case *portager.RegistryPolicyList:
-		table.Rows = make([]metav1.TableRow, 0, len(obj.Items))
-		for i := range obj.Items {
-			table.Rows = append(table.Rows, row(&obj.Items[i], now))
-		}
-		table.ResourceVersion = obj.ResourceVersion
-		table.Continue = obj.Continue
-		table.RemainingItemCount = obj.RemainingItemCount
-	default:
-		return nil, fmt.Errorf("cannot print %T as a table", object)
-	}
-	return table, nil
+	return table.Convert(object, tableOptions, columns, func(p *portager.RegistryPolicy) metav1.TableRow { return row(p, now) })
 }
 
 func row(p *portager.RegistryPolicy, now time.Time) metav1.TableRow {
