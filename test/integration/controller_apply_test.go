@@ -22,16 +22,7 @@ func TestControllerAppliesStatus(t *testing.T) {
 	stop := env.startController(t)
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
-	env.src.push(t, "upstream/alpine", "3.21")
-	env.pushSecret(t, "push-creds")
-	env.allow("portager-admin", "secrets", "default/push-creds", true)
-
-	is := env.imageSync("applied", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
-	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
-	created, err := c.Create(ctx, is, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := env.createWithSecret(t, "applied", "@every 1h")
 	if created.Status.SecretAccessIdentity == nil {
 		t.Fatal("the server recorded no writer identity")
 	}

@@ -130,15 +130,7 @@ func TestTightenedPolicyStopsTheNextRun(t *testing.T) {
 	env.startController(t)
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
-	env.src.push(t, "upstream/alpine", "3.21")
-	env.pushSecret(t, "push-creds")
-	env.allow("portager-admin", "secrets", ns+"/push-creds", true)
-
-	is := env.imageSync("tightened", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
-	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
-	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.createWithSecret(t, "tightened", "@every 6h")
 	first := env.waitFor(t, "tightened", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
 	if r := ready(first); r == nil || r.Reason != controller.ReasonSynced {
 		t.Fatalf("first run: Ready = %+v", r)

@@ -309,6 +309,23 @@ func (env *controllerEnv) imageSync(name, schedule string, images ...v1alpha1.Im
 	})
 }
 
+// createWithSecret pushes upstream/alpine:3.21 and creates ImageSync name
+// copying it with the schedule, pushing with the Secret push-creds that the
+// writer the standalone server stamps (portager-admin) may read.
+func (env *controllerEnv) createWithSecret(t *testing.T, name, schedule string) *v1alpha1.ImageSync {
+	t.Helper()
+	env.src.push(t, "upstream/alpine", "3.21")
+	env.pushSecret(t, "push-creds")
+	env.allow("portager-admin", "secrets", ns+"/push-creds", true)
+	is := env.imageSync(name, schedule, v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
+	created, err := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns).Create(context.Background(), is, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
 // waitFor polls the ImageSync until cond holds.
 func (env *controllerEnv) waitFor(t *testing.T, name, what string, cond func(*v1alpha1.ImageSync) bool) *v1alpha1.ImageSync {
 	t.Helper()
@@ -585,16 +602,7 @@ func TestControllerCredentials(t *testing.T) {
 	env.startController(t)
 	ctx := context.Background()
 	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
-	env.src.push(t, "upstream/alpine", "3.21")
-	env.pushSecret(t, "push-creds")
-	// The standalone server stamps its admin user as the identity.
-	env.allow("portager-admin", "secrets", "default/push-creds", true)
-
-	is := env.imageSync("creds", "@every 1h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
-	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodSecret, SecretRef: &v1alpha1.SecretReference{Name: "push-creds"}}
-	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.createWithSecret(t, "creds", "@every 1h")
 	got := env.waitFor(t, "creds", "run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
 	if r := ready(got); r.Status != metav1.ConditionTrue {
 		t.Fatalf("Ready = %+v", r)
