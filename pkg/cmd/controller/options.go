@@ -265,6 +265,7 @@ func NewCommand(ctx context.Context) *cobra.Command {
 		Version:      version.Get().String(),
 		Short:        "Sync ImageSyncs: scheduled, on-demand and on spec change",
 		SilenceUsage: true,
+		Args:         cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if err := o.Complete(); err != nil {
 				return err

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -53,5 +54,17 @@ func TestConcurrencyFlags(t *testing.T) {
 					opts.TagConcurrency, opts.CheckConcurrency, opts.PerRegistryConcurrency, tc.tags, tc.checks, tc.registry)
 			}
 		})
+	}
+}
+
+// TestStrayArgumentsAreRefused: an argument the command does not take is an
+// error, before any client is built.
+func TestStrayArgumentsAreRefused(t *testing.T) {
+	cmd := NewCommand(context.Background())
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"version"})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), `unknown command "version"`) {
+		t.Fatalf("err = %v, want the argument refused", err)
 	}
 }

@@ -257,6 +257,10 @@ Kubernetes aggregation layer, storing objects in its own etcd: an embedded one i
 --etcd-data-dir by default, or the cluster given by --etcd-servers.`,
 		SilenceUsage: true,
 		Version:      version.Get().String(),
+		// A stray argument ("portager-apiserver version") is a mistake, not
+		// a request to start a server with an embedded etcd in the working
+		// directory.
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if err := o.Complete(c.Context()); err != nil {
 				o.Shutdown()
