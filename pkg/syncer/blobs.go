@@ -4,15 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"net/http"
-	"net/url"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 	"k8s.io/klog/v2"
 )
 
@@ -97,29 +95,29 @@ func (r *run) landedIn(host, repo string, d v1.Hash) (here bool, other string) {
 // blob: a repository that needs a blob another repository is uploading
 // waits for that upload and then mounts it. It returns the bytes uploaded
 // by this call.
-func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descriptor) (int64, error) {
-	key := "blob|" + dst.host.host + "|" + dst.repo + "|" + desc.Digest.String()
+func (r *run) copyBlob(ctx context.Context, src, dst *distribution.Repository, desc v1.Descriptor) (int64, error) {
+	key := "blob|" + dst.Host() + "|" + dst.Path() + "|" + desc.Digest.String()
 	var n int64
 	_, err := r.share(ctx, key, func() error {
-		if here, _ := r.landedIn(dst.host.host, dst.repo, desc.Digest); here {
+		if here, _ := r.landedIn(dst.Host(), dst.Path(), desc.Digest); here {
 			return nil
 		}
-		exists, err := dst.headBlob(ctx, desc.Digest)
+		exists, err := dst.HeadBlob(ctx, desc.Digest)
 		if err != nil {
 			return err
 		}
 		if exists {
-			r.markLanded(dst.host.host, dst.repo, desc.Digest)
+			r.markLanded(dst.Host(), dst.Path(), desc.Digest)
 			return nil
 		}
 		transfer := func() error {
-			err := r.e.withRetry(ctx, "copy blob "+desc.Digest.String(), retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
+			err := r.e.client.Retry(ctx, "copy blob "+desc.Digest.String(), func(ctx context.Context) error {
 				var aerr error
 				n, aerr = r.transferBlob(ctx, src, dst, desc)
 				return aerr
 			})
 			if err == nil {
-				r.markLanded(dst.host.host, dst.repo, desc.Digest)
+				r.markLanded(dst.Host(), dst.Path(), desc.Digest)
 			}
 			return err
 		}
@@ -127,7 +125,7 @@ func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descri
 		// the others then mount from there (transferBlob prefers a mount
 		// when the blob landed elsewhere). If the leader failed, try on
 		// our own.
-		leader, err := r.share(ctx, "upload|"+dst.host.host+"|"+desc.Digest.String(), transfer)
+		leader, err := r.share(ctx, "upload|"+dst.Host()+"|"+desc.Digest.String(), transfer)
 		if leader {
 			return err
 		}
@@ -138,64 +136,39 @@ func (r *run) copyBlob(ctx context.Context, src, dst *repoClient, desc v1.Descri
 
 // transferBlob is one attempt at mounting or streaming a blob. It holds one
 // request slot on each host for the whole transfer.
-func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.Descriptor) (int64, error) {
-	ctx, release, err := holdHosts(ctx, src.host, dst.host)
+func (r *run) transferBlob(ctx context.Context, src, dst *distribution.Repository, desc v1.Descriptor) (int64, error) {
+	ctx, release, err := distribution.Hold(ctx, src, dst)
 	if err != nil {
 		return 0, err
 	}
 	defer release()
-	log := klog.FromContext(ctx)
 
 	location := ""
-	if _, from := r.landedIn(dst.host.host, dst.repo, desc.Digest); from != "" {
-		q := url.Values{"mount": {desc.Digest.String()}, "from": {from}}
-		resp, err := dst.do(ctx, call{
-			op: "mount blob " + desc.Digest.String() + " into " + dst.repo, method: http.MethodPost,
-			url: "/v2/" + dst.repo + "/blobs/uploads/?" + q.Encode(), extraScopes: []string{from},
-			ok: []int{http.StatusCreated, http.StatusAccepted}, noRetry: true,
-		})
-		var he *httpError
-		switch {
-		case err == nil:
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusCreated {
-				log.V(3).Info("mounted blob", "digest", desc.Digest.String(), "from", from, "to", dst.repo)
-				return 0, nil
-			}
-			// 202: the registry declined the mount and opened an upload.
-			location = resp.Header.Get("Location")
-		case errors.As(err, &he) && he.status >= 400 && he.status < 500 && he.status != http.StatusTooManyRequests:
-			// The credential may push here but not read the other
-			// repository, or the registry rejects mounts: a mount is an
-			// optimisation, so upload instead.
-			log.V(3).Info("mount refused, uploading", "digest", desc.Digest.String(), "from", from, "to", dst.repo, "status", he.status)
-		default:
+	if _, from := r.landedIn(dst.Host(), dst.Path(), desc.Digest); from != "" {
+		mounted, loc, err := dst.MountBlob(ctx, desc.Digest, from)
+		if err != nil || mounted {
 			return 0, err
 		}
+		location = loc
 	}
 	var source <-chan openedBlob
 	if location == "" {
-		if src.host != dst.host {
+		if src.Host() != dst.Host() {
 			// The upload is certain now, so the source stream opens while
 			// the destination opens the upload: one round trip on the
 			// copy's critical path instead of two. Each runs under its own
 			// host's held slot.
 			source = openBlob(ctx, src, desc)
 		}
-		resp, err := dst.do(ctx, call{
-			op: "start upload to " + dst.repo, method: http.MethodPost,
-			url: "/v2/" + dst.repo + "/blobs/uploads/", ok: []int{http.StatusAccepted}, noRetry: true,
-		})
+		location, err = dst.StartUpload(ctx)
 		if err != nil {
 			closeOpened(source)
 			return 0, err
 		}
-		resp.Body.Close()
-		location = resp.Header.Get("Location")
 	}
 	if location == "" {
 		closeOpened(source)
-		return 0, fmt.Errorf("start upload to %s: registry returned no upload location", dst.repo)
+		return 0, fmt.Errorf("start upload to %s: registry returned no upload location", dst.Path())
 	}
 
 	if source == nil {
@@ -208,47 +181,17 @@ func (r *run) transferBlob(ctx context.Context, src, dst *repoClient, desc v1.De
 	body := opened.body
 	defer body.Close()
 	vr := newVerifier(body, desc)
-
-	u, err := dst.resolveURL(location)
-	if err != nil {
-		return 0, fmt.Errorf("upload to %s: %w", dst.repo, err)
-	}
-	q := u.Query()
-	q.Set("digest", desc.Digest.String())
-	u.RawQuery = q.Encode()
-	var uploaded int64
-	resp, err := dst.do(ctx, call{
-		op: "upload blob " + desc.Digest.String() + " to " + dst.repo, method: http.MethodPut,
-		url: u.String(), contentType: "application/octet-stream", stream: vr, size: desc.Size,
-		ok: []int{http.StatusCreated, http.StatusNoContent, http.StatusOK}, noRetry: true,
-		uploaded: &uploaded,
-	})
+	uploaded, err := dst.PutBlob(ctx, location, desc, vr)
 	// A digest failure on our side is the real cause even if the upload
 	// failed because we aborted it.
 	if verr := vr.failed(); verr != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
 		return 0, verr
 	}
 	if err != nil {
 		return 0, err
 	}
-	resp.Body.Close()
-	log.V(3).Info("uploaded blob", "digest", desc.Digest.String(), "repository", dst.repo, "bytes", uploaded)
+	klog.FromContext(ctx).V(3).Info("uploaded blob", "digest", desc.Digest.String(), "repository", dst.Path(), "bytes", uploaded)
 	return uploaded, nil
-}
-
-func (c *repoClient) headBlob(ctx context.Context, d v1.Hash) (bool, error) {
-	resp, err := c.do(ctx, call{
-		op: "HEAD blob " + c.repo + "@" + d.String(), method: http.MethodHead,
-		url: "/v2/" + c.repo + "/blobs/" + d.String(), ok: []int{http.StatusOK, http.StatusNotFound},
-	})
-	if err != nil {
-		return false, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK, nil
 }
 
 // openedBlob is a source blob stream being opened by openBlob.
@@ -257,11 +200,11 @@ type openedBlob struct {
 	err  error
 }
 
-// openBlob starts getBlob and delivers its outcome on the returned channel.
-func openBlob(ctx context.Context, c *repoClient, desc v1.Descriptor) <-chan openedBlob {
+// openBlob starts GetBlob and delivers its outcome on the returned channel.
+func openBlob(ctx context.Context, c *distribution.Repository, desc v1.Descriptor) <-chan openedBlob {
 	ch := make(chan openedBlob, 1)
 	go func() {
-		body, err := c.getBlob(ctx, desc)
+		body, err := c.GetBlob(ctx, desc)
 		ch <- openedBlob{body, err}
 	}()
 	return ch
@@ -276,25 +219,6 @@ func closeOpened(ch <-chan openedBlob) {
 	if o := <-ch; o.body != nil {
 		o.body.Close()
 	}
-}
-
-// getBlob opens a stream of the blob (redirects to storage are followed
-// without credentials). Retries happen at the transfer level.
-func (c *repoClient) getBlob(ctx context.Context, desc v1.Descriptor) (io.ReadCloser, error) {
-	resp, err := c.getBlobResponse(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	return resp.Body, nil
-}
-
-// getBlobResponse is getBlob with the response's headers.
-func (c *repoClient) getBlobResponse(ctx context.Context, desc v1.Descriptor) (*http.Response, error) {
-	return c.do(ctx, call{
-		op: "GET blob " + c.repo + "@" + desc.Digest.String(), method: http.MethodGet,
-		url: "/v2/" + c.repo + "/blobs/" + desc.Digest.String(), ok: []int{http.StatusOK}, noRetry: true,
-		size: desc.Size,
-	})
 }
 
 // verifier hashes a blob while it streams and fails the read that completes
@@ -339,22 +263,22 @@ func (v *verifier) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	if v.want.Algorithm != "sha256" {
-		return 0, v.fail(&unsupportedError{mediaType: "digest algorithm " + v.want.Algorithm})
+		return 0, v.fail(&distribution.UnsupportedError{MediaType: "digest algorithm " + v.want.Algorithm})
 	}
 	n, err := v.r.Read(p)
 	v.n += int64(n)
 	v.h.Write(p[:n])
 	if v.n > v.size {
-		return n, v.fail(&digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: "more bytes"})
+		return n, v.fail(&distribution.DigestMismatchError{What: "blob " + v.want.String(), Want: fmt.Sprintf("%d bytes", v.size), Got: "more bytes"})
 	}
 	if v.n == v.size && !v.done {
 		v.done = true
 		if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want.Hex {
-			return n, v.fail(&digestMismatchError{what: "blob", want: v.want.String(), got: "sha256:" + got})
+			return n, v.fail(&distribution.DigestMismatchError{What: "blob", Want: v.want.String(), Got: "sha256:" + got})
 		}
 	}
 	if err == io.EOF && v.n < v.size {
-		return n, v.fail(&digestMismatchError{what: "blob " + v.want.String(), want: fmt.Sprintf("%d bytes", v.size), got: fmt.Sprintf("%d bytes", v.n)})
+		return n, v.fail(&distribution.DigestMismatchError{What: "blob " + v.want.String(), Want: fmt.Sprintf("%d bytes", v.size), Got: fmt.Sprintf("%d bytes", v.n)})
 	}
 	return n, err
 }

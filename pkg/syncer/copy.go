@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/klog/v2"
 )
@@ -18,13 +19,13 @@ import (
 // image with referrers) the top manifest by digest and its referrers, and
 // the tag last. An image without referrers needs no push by digest: the
 // tag's PUT creates the manifest and moves the tag in one request.
-func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, tag string, moved *atomic.Int64) error {
+func (r *run) copyImage(ctx context.Context, src, dst *distribution.Repository, top v1.Descriptor, tag string, moved *atomic.Int64) error {
 	m, err := r.prepareImage(ctx, src, dst, top, moved)
 	if err != nil {
 		return err
 	}
 	// Tag last: only now does the new digest become visible under the tag.
-	return dst.putManifest(ctx, tag, m.raw, m.mt, top.Digest)
+	return dst.PutManifest(ctx, tag, m.raw, m.mt, top.Digest)
 }
 
 // prepareImage makes everything the tag of top will need exist at dst: all
@@ -37,11 +38,11 @@ func (r *run) copyImage(ctx context.Context, src, dst *repoClient, top v1.Descri
 // source's referrers are looked up while the content is copied, and the
 // top manifest is read while the destination is asked whether it has it
 // (the tag's PUT needs its bytes either way).
-func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Descriptor, moved *atomic.Int64) (cachedManifest, error) {
+func (r *run) prepareImage(ctx context.Context, src, dst *distribution.Repository, top v1.Descriptor, moved *atomic.Int64) (cachedManifest, error) {
 	// The run that prepared the image returns the top manifest it read;
 	// one that waited for it reads it from the run's cache or the source.
 	var topManifest cachedManifest
-	leader, err := r.share(ctx, "image|"+dst.host.host+"|"+dst.repo+"|"+top.Digest.String(), func() error {
+	leader, err := r.share(ctx, "image|"+dst.Host()+"|"+dst.Path()+"|"+top.Digest.String(), func() error {
 		ctx, cancel := context.WithCancel(ctx)
 		var discover errgroup.Group
 		defer func() {
@@ -66,7 +67,7 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 			reads   errgroup.Group
 		)
 		reads.Go(func() (err error) {
-			_, present, err = dst.headManifest(ctx, top.Digest.String())
+			_, present, err = dst.HeadManifest(ctx, top.Digest.String())
 			return err
 		})
 		reads.Go(func() (err error) {
@@ -100,7 +101,7 @@ func (r *run) prepareImage(ctx context.Context, src, dst *repoClient, top v1.Des
 		// Referrers go after their subject, so the destination never
 		// holds a signature for a manifest it does not have.
 		if !present {
-			if err := dst.putManifest(ctx, top.Digest.String(), m.raw, m.mt, top.Digest); err != nil {
+			if err := dst.PutManifest(ctx, top.Digest.String(), m.raw, m.mt, top.Digest); err != nil {
 				return err
 			}
 		}
@@ -120,7 +121,7 @@ func subjectsOf(d v1.Hash, m cachedManifest) ([]v1.Hash, error) {
 	if !m.mt.IsIndex() {
 		return subjects, nil
 	}
-	idx, err := parseIndex(d, m.raw)
+	idx, err := distribution.ParseIndex(d, m.raw)
 	if err != nil {
 		return nil, err
 	}
@@ -136,12 +137,12 @@ func subjectsOf(d v1.Hash, m cachedManifest) ([]v1.Hash, error) {
 // in dst by digest. The work is done once per destination repository per
 // run, however many tags share it. A caller that needs the bytes reads them
 // with fetchManifest, from the run's cache when this copy read them.
-func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.Descriptor, depth int, moved *atomic.Int64) error {
-	_, err := r.share(ctx, "manifest|"+dst.host.host+"|"+dst.repo+"|"+desc.Digest.String(), func() error {
+func (r *run) copyManifest(ctx context.Context, src, dst *distribution.Repository, desc v1.Descriptor, depth int, moved *atomic.Int64) error {
+	_, err := r.share(ctx, "manifest|"+dst.Host()+"|"+dst.Path()+"|"+desc.Digest.String(), func() error {
 		// A manifest already present by digest was pushed after all of its
 		// content (we push bottom-up), so the whole subtree can be skipped
 		// without even reading it from the source.
-		_, found, err := dst.headManifest(ctx, desc.Digest.String())
+		_, found, err := dst.HeadManifest(ctx, desc.Digest.String())
 		if err != nil || found {
 			return err
 		}
@@ -152,22 +153,25 @@ func (r *run) copyManifest(ctx context.Context, src, dst *repoClient, desc v1.De
 		if err := r.copyContent(ctx, src, dst, desc.Digest, m, depth, moved); err != nil {
 			return err
 		}
-		return dst.putManifest(ctx, desc.Digest.String(), m.raw, m.mt, desc.Digest)
+		return dst.PutManifest(ctx, desc.Digest.String(), m.raw, m.mt, desc.Digest)
 	})
 	return err
 }
 
+// maxIndexDepth bounds indexes nested in indexes below a tag.
+const maxIndexDepth = 4
+
 // copyContent copies what the manifest m (digest d) references, so that m
 // can be pushed: an index's child manifests and blobs, an image's config
 // and layers. depth is how many indexes m is nested in.
-func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, m cachedManifest, depth int, moved *atomic.Int64) error {
+func (r *run) copyContent(ctx context.Context, src, dst *distribution.Repository, d v1.Hash, m cachedManifest, depth int, moved *atomic.Int64) error {
 	switch {
 	case m.mt.IsIndex():
 		if depth >= maxIndexDepth {
-			return &limitError{reason: ReasonManifestTooLarge,
-				what: fmt.Sprintf("index %s is nested more than %d indexes deep", d, maxIndexDepth)}
+			return &distribution.LimitError{Reason: ReasonManifestTooLarge,
+				What: fmt.Sprintf("index %s is nested more than %d indexes deep", d, maxIndexDepth)}
 		}
-		idx, err := parseIndex(d, m.raw)
+		idx, err := distribution.ParseIndex(d, m.raw)
 		if err != nil {
 			return err
 		}
@@ -203,13 +207,13 @@ func (r *run) copyContent(ctx context.Context, src, dst *repoClient, d v1.Hash, 
 		}
 		return r.copyBlobs(ctx, src, dst, append([]v1.Descriptor{mf.Config}, mf.Layers...), moved)
 	default:
-		return &unsupportedError{mediaType: string(m.mt)}
+		return &distribution.UnsupportedError{MediaType: string(m.mt)}
 	}
 }
 
 // copyBlobs copies descs with bounded concurrency, failing fast: once one
 // blob fails the others are cancelled, since the manifest cannot be pushed.
-func (r *run) copyBlobs(ctx context.Context, src, dst *repoClient, descs []v1.Descriptor, moved *atomic.Int64) error {
+func (r *run) copyBlobs(ctx context.Context, src, dst *distribution.Repository, descs []v1.Descriptor, moved *atomic.Int64) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.e.opts.BlobConcurrency)
 	seen := map[v1.Hash]bool{}
@@ -242,19 +246,19 @@ const maxRunManifestCache = 32 << 20
 
 // fetchManifest GETs a manifest by digest from src, verified, and caches it
 // for the run so shared children are fetched once.
-func (r *run) fetchManifest(ctx context.Context, src *repoClient, d v1.Hash) (cachedManifest, error) {
+func (r *run) fetchManifest(ctx context.Context, src *distribution.Repository, d v1.Hash) (cachedManifest, error) {
 	r.mu.Lock()
 	m, ok := r.manifests[d]
 	r.mu.Unlock()
 	if ok {
 		return m, nil
 	}
-	raw, mt, err := src.getManifest(ctx, d.String(), &d)
+	raw, mt, err := src.GetManifest(ctx, d.String(), &d)
 	if err != nil {
 		return cachedManifest{}, err
 	}
 	if mt.IsSchema1() {
-		return cachedManifest{}, &unsupportedError{mediaType: string(mt)}
+		return cachedManifest{}, &distribution.UnsupportedError{MediaType: string(mt)}
 	}
 	m = cachedManifest{raw: raw, mt: mt}
 	r.mu.Lock()

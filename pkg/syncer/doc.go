@@ -2,9 +2,10 @@
 // ImageSync to digests, runs optional gates against exactly those digests and
 // copies images (with their referrers) between OCI/Docker registries.
 //
-// The engine speaks the distribution API itself instead of wrapping
-// go-containerregistry's remote package because the controller's contract
-// needs control that remote does not expose:
+// The engine speaks the distribution API with a client of its own, package
+// internal/distribution, instead of wrapping go-containerregistry's remote
+// package, because the controller's contract needs control that remote does
+// not expose:
 //
 //   - an up-to-date tag must cost exactly one manifest HEAD on each side, so
 //     ping and auth state is cached per registry host for the whole run;
@@ -18,10 +19,12 @@
 //     keychain, even on the same host) and only to that registry's host and
 //     scheme.
 //
-// Every registry is hostile input. One dial policy decides every
-// connection, to a registry or to any URL a registry names (reach.go);
-// every response is bounded before it is held in memory (limits.go); a
-// host's request slots are shared fairly between runs (fairslots.go).
+// Every registry is hostile input. In the client, one dial policy decides
+// every connection, to a registry or to any URL a registry names; every
+// response is bounded before it is held in memory; a host's request slots
+// are shared fairly between runs. This package holds the copy plan: which
+// tags, which digests, what to copy in which order, and each piece of work
+// once per run.
 //
 // Nothing partial becomes visible at the destination: blobs are pushed
 // first, then child manifests by digest, then (for an image with

@@ -1,14 +1,13 @@
 package syncer
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"strings"
-	"sync"
 	"time"
 
-	"golang.org/x/sync/semaphore"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 )
 
 // Options configures an Engine. Zero values get sane defaults.
@@ -110,16 +109,38 @@ type Options struct {
 // ping results are cached per registry host for the lifetime of the Engine
 // and bearer tokens per host, keychain and scope for one Sync call.
 type Engine struct {
-	opts     Options
-	insecure map[string]bool
-	rt       http.RoundTripper
+	opts Options
+	// client speaks the distribution API to every registry of every run.
+	client *distribution.Client
+}
 
-	// reading holds ReadMemory: the bytes of manifests and gate documents
-	// being read.
-	reading *semaphore.Weighted
+// Resolver looks up the addresses of a host name; *net.Resolver is one.
+type Resolver = distribution.Resolver
 
-	mu    sync.Mutex
-	hosts map[string]*hostState
+// DialFunc opens a connection to addr ("ip:port"), which the dial policy has
+// already approved.
+type DialFunc = distribution.DialFunc
+
+// DefaultUserAgent is the User-Agent the engine sends when Options.UserAgent
+// is empty: "portager/VERSION", where VERSION is the version of this module
+// the binary was built with ("devel" for an unstamped build).
+func DefaultUserAgent() string { return distribution.DefaultUserAgent() }
+
+// LoadRootCAs returns the system's root CAs plus the PEM certificates in
+// files, for Options.RootCAs.
+func LoadRootCAs(files []string) (*x509.CertPool, error) { return distribution.LoadRootCAs(files) }
+
+// RegistryHostport is the host[:port] of a registry value as the engine
+// addresses it, lower-cased ("docker.io" becomes "index.docker.io").
+func RegistryHostport(registry string) string { return distribution.RegistryHostport(registry) }
+
+// IsRunRegistry reports whether hostport is the source or destination
+// registry of the run a request's context belongs to, rather than a host
+// a registry named (a redirect, an upload Location, a token realm). Metrics
+// label requests by the former only, so a registry cannot grow their
+// series.
+func IsRunRegistry(ctx context.Context, hostport string) bool {
+	return distribution.IsRunRegistry(ctx, hostport)
 }
 
 // DefaultOptions are the values New gives the options left at zero. The
@@ -180,26 +201,28 @@ func New(opts Options) (*Engine, error) {
 	if opts.OperationTimeout < 0 || opts.RetryBackoff < 0 || opts.RetryAfterCap < 0 || opts.MinTransferRate < 0 || opts.MaxListedTags < 0 || opts.MaxTagListBytes < 0 || opts.ReadMemory < 0 || opts.BreakerCooldown < 0 {
 		return nil, fmt.Errorf("durations and limits must not be negative")
 	}
-	e := &Engine{
-		opts:     opts,
-		insecure: map[string]bool{},
-		hosts:    map[string]*hostState{},
-		// One byte more per read than the document may have tells a
-		// document of exactly the limit from a longer one.
-		reading: semaphore.NewWeighted(opts.ReadMemory + 1),
+	client, err := distribution.New(distribution.Config{
+		InsecureHosts:          opts.InsecureHosts,
+		RootCAs:                opts.RootCAs,
+		WrapTransport:          opts.WrapTransport,
+		Resolver:               opts.Resolver,
+		Dial:                   opts.Dial,
+		UserAgent:              opts.UserAgent,
+		PerRegistryConcurrency: opts.PerRegistryConcurrency,
+		OperationTimeout:       opts.OperationTimeout,
+		MinTransferRate:        opts.MinTransferRate,
+		MaxRetries:             opts.MaxRetries,
+		RetryBackoff:           opts.RetryBackoff,
+		RetryAfterCap:          opts.RetryAfterCap,
+		BreakerThreshold:       opts.BreakerThreshold,
+		BreakerCooldown:        opts.BreakerCooldown,
+		BreakerChanged:         opts.BreakerChanged,
+		MaxListedTags:          opts.MaxListedTags,
+		MaxTagListBytes:        opts.MaxTagListBytes,
+		ReadMemory:             opts.ReadMemory,
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, h := range opts.InsecureHosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "" || strings.ContainsAny(h, "/ ") {
-			return nil, fmt.Errorf("invalid insecure host %q: want host[:port]", h)
-		}
-		e.insecure[h] = true
-	}
-	public, internal := newTransports(opts)
-	var rt http.RoundTripper = &router{e: e, public: public, internal: internal}
-	if opts.WrapTransport != nil {
-		rt = opts.WrapTransport(rt)
-	}
-	e.rt = rt
-	return e, nil
+	return &Engine{opts: opts, client: client}, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/portager/portager/internal/memtest"
 	"github.com/portager/portager/internal/registrytest"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 )
 
 // streamJSON writes head, n items made by item (comma separated), and tail,
@@ -172,41 +173,6 @@ func TestHostileResponsesBounded(t *testing.T) {
 	}
 }
 
-func TestDecodeTags(t *testing.T) {
-	for _, tc := range []struct {
-		body    string
-		max     int
-		want    []string
-		wantErr string
-	}{
-		{`{"name":"a","tags":["1","2"]}`, 10, []string{"1", "2"}, ""},
-		{`{"tags":null,"name":"a"}`, 10, nil, ""},
-		{`{"name":{"nested":[1,2]},"tags":[]}`, 10, nil, ""},
-		{`{"tags":["1","2","3"]}`, 2, []string{"1", "2"}, "more than 2 tags"},
-		{`{"tags":[1]}`, 10, nil, "not a string"},
-		{`{"tags":"1"}`, 10, nil, "want an array, got a string"},
-		{`["1"]`, 10, nil, "want an object, got an array"},
-		{`{"tags":["1"`, 10, []string{"1"}, "EOF"},
-	} {
-		got, err := decodeTags(strings.NewReader(tc.body), nil, tc.max, "repo")
-		if fmt.Sprint(got) != fmt.Sprint(tc.want) || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-			t.Errorf("decodeTags(%s) = %v, %v; want %v, %q", tc.body, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
-
-func FuzzDecodeTags(f *testing.F) {
-	f.Add([]byte(`{"name":"a","tags":["1","2"]}`))
-	f.Add([]byte(`{"tags":null}`))
-	f.Add([]byte(`{"tags":[1,{"a":[]}]}`))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		tags, _ := decodeTags(strings.NewReader(string(body)), nil, 5, "repo")
-		if len(tags) > 5 {
-			t.Fatalf("%d tags beyond the bound of 5", len(tags))
-		}
-	})
-}
-
 // TestManyLargeManifestsBounded: a run over many tags whose manifests are
 // each near the 4 MiB limit holds a bounded amount of them at once (reads
 // share ReadMemory, the run's cache is capped), and copies every tag. Not
@@ -217,7 +183,7 @@ func TestManyLargeManifestsBounded(t *testing.T) {
 	dst := registrytest.New(t)
 	base, _ := random.Image(100, 1)
 	src.Push("src/app:base", base)
-	pad := strings.Repeat("p", maxManifestSize-8<<10)
+	pad := strings.Repeat("p", distribution.MaxManifestSize-8<<10)
 	manifests := map[string][]byte{}
 	var names []string
 	for i := 0; i < tags; i++ {
@@ -265,7 +231,7 @@ func TestManyLargeManifestsBounded(t *testing.T) {
 	// A copy holds its manifest while its blobs copy: at most
 	// TagConcurrency (16) manifests of 4 MiB, plus the reads that share
 	// ReadMemory (64 MiB).
-	if bound := uint64(16*maxManifestSize + 64<<20); growth > bound {
+	if bound := uint64(16*distribution.MaxManifestSize + 64<<20); growth > bound {
 		t.Errorf("heap grew by %d MiB, bound %d MiB", growth>>20, bound>>20)
 	}
 }

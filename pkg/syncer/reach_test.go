@@ -19,6 +19,7 @@ import (
 
 	"github.com/portager/portager/internal/nettest"
 	"github.com/portager/portager/internal/registrytest"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 )
 
 // testNetOptions points the engine's resolver and dialer at n.
@@ -119,8 +120,8 @@ func TestDialPolicy(t *testing.T) {
 			},
 			wantReason: ReasonBlockedDestination,
 			// Two blobs (config and layer), each GET followed by at most
-			// maxRedirects redirects, and not retried.
-			maxBlobGETs: 2 * (1 + maxRedirects),
+			// distribution.MaxRedirects redirects, and not retried.
+			maxBlobGETs: 2 * (1 + distribution.MaxRedirects),
 		},
 		{
 			name: "upload Location on a loopback service",

@@ -2,13 +2,10 @@ package syncer
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net"
-	"net/http"
-	"strings"
 	"time"
+
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 )
 
 // Outcome is the final state of one tag in a run.
@@ -28,25 +25,37 @@ const (
 )
 
 // Reasons are CamelCase codes meant for status conditions and metrics labels.
+// Those of failures to speak to a registry are the distribution client's.
 const (
 	ReasonUpToDate          = "UpToDate"
 	ReasonCopied            = "Copied"
 	ReasonTagNotFound       = "TagNotFound"
-	ReasonAuthFailed        = "AuthFailed"
-	ReasonRateLimited       = "RateLimited"
-	ReasonTransient         = "Transient"
+	ReasonAuthFailed        = distribution.ReasonAuthFailed
+	ReasonRateLimited       = distribution.ReasonRateLimited
+	ReasonTransient         = distribution.ReasonTransient
 	ReasonGateFailed        = "GateFailed"
 	ReasonInvalidConstraint = "InvalidConstraint"
-	ReasonDigestMismatch    = "DigestMismatch"
+	ReasonDigestMismatch    = distribution.ReasonDigestMismatch
 	ReasonListTagsFailed    = "ListTagsFailed"
-	ReasonRegistryError     = "RegistryError"
-	ReasonUnsupported       = "UnsupportedMediaType"
-	ReasonCanceled          = "Canceled"
-	ReasonTLSFailed         = "TLSFailed"
+	ReasonRegistryError     = distribution.ReasonRegistryError
+	ReasonUnsupported       = distribution.ReasonUnsupported
+	ReasonCanceled          = distribution.ReasonCanceled
+	ReasonTLSFailed         = distribution.ReasonTLSFailed
+	// ReasonBlockedDestination is the reason of a tag whose request was
+	// not sent because the dial policy refused where it would have gone.
+	ReasonBlockedDestination = distribution.ReasonBlockedDestination
+	// Reasons of responses larger than the engine accepts.
+	ReasonTagListTooLarge  = distribution.ReasonTagListTooLarge
+	ReasonManifestTooLarge = distribution.ReasonManifestTooLarge
+	ReasonBlobTooLarge     = distribution.ReasonBlobTooLarge
 	// Why a dry run would copy a tag (OutcomeWouldCopy).
 	ReasonDestinationMissing = "DestinationMissing"
 	ReasonDestinationDiffers = "DestinationDiffers"
 )
+
+// ErrTooLarge matches (errors.Is) every response the engine refused for
+// its size.
+var ErrTooLarge = distribution.ErrTooLarge
 
 // TagResult is the typed outcome of one tag. Image-level failures (for
 // example an invalid semver constraint or a tag list that cannot be read)
@@ -75,46 +84,6 @@ type TagResult struct {
 	Transient bool
 }
 
-// httpError is a registry response with an unexpected status. It carries the
-// registry error code (e.g. MANIFEST_UNKNOWN) but never the response body:
-// registries echo request details and sometimes tokens in their messages.
-type httpError struct {
-	op     string // e.g. "HEAD manifest"
-	status int
-	code   string
-}
-
-func (e *httpError) Error() string {
-	msg := e.op + ": " + http.StatusText(e.status)
-	if e.code != "" {
-		msg += " (" + e.code + ")"
-	}
-	return msg
-}
-
-// rateLimitError is returned when a registry answered 429 and either asked
-// for a longer wait than RetryAfterCap or retries ran out.
-type rateLimitError struct {
-	op         string
-	retryAfter time.Time
-	wait       time.Duration // as requested (0 if the header was missing)
-	honour     bool          // wait is within RetryAfterCap: worth waiting in-run
-}
-
-func (e *rateLimitError) Error() string {
-	return e.op + ": rate limited until " + e.retryAfter.UTC().Format(time.RFC3339)
-}
-
-// digestMismatchError means content did not hash to the digest that
-// referenced it; the copy is aborted so nothing unverified lands.
-type digestMismatchError struct {
-	what, want, got string
-}
-
-func (e *digestMismatchError) Error() string {
-	return e.what + ": digest mismatch: want " + e.want + ", got " + e.got
-}
-
 // gateError wraps a Gate's verdict so it is reported as GateFailed.
 type gateError struct{ err error }
 
@@ -133,99 +102,15 @@ func IsRejected(err error) bool {
 func (e *gateError) Error() string { return "gate: " + e.err.Error() }
 func (e *gateError) Unwrap() error { return e.err }
 
-// unsupportedError marks manifests we refuse to copy (e.g. schema 1).
-type unsupportedError struct{ mediaType string }
-
-func (e *unsupportedError) Error() string { return "unsupported media type " + e.mediaType }
-
-// errWatchdog is the cancel cause when a request made no progress within
-// Options.OperationTimeout.
-var errWatchdog = errors.New("operation timed out")
-
-// errTooSlow is the cancel cause when a body moved less than the
-// watchdog's minimum in a whole window.
-var errTooSlow = errors.New("timed out: the transfer was slower than the minimum rate")
-
-// errDeadline is the cancel cause when a request ran past its absolute
-// deadline (see Engine.requestDeadline).
-var errDeadline = errors.New("timed out at the request's deadline")
-
-// classify maps an error to a Reason and whether a later retry may help.
+// classify maps an error to a Reason and whether a later retry may help:
+// a gate's verdict is GateFailed, and everything else is classified by the
+// distribution client, which knows its own failures.
 func classify(err error) (reason string, transient bool, retryAfter time.Time) {
-	var rl *rateLimitError
-	var he *httpError
-	var dm *digestMismatchError
 	var ge *gateError
-	var ue *unsupportedError
-	var le *limitError
-	var bo *breakerOpenError
-	var ne net.Error
-	switch {
-	case err == nil:
-		return "", false, time.Time{}
-	case errors.As(err, &ge):
+	if errors.As(err, &ge) {
 		return ReasonGateFailed, false, time.Time{}
-	case isBlocked(err):
-		return ReasonBlockedDestination, false, time.Time{}
-	case errors.As(err, &le):
-		return le.reason, false, time.Time{}
-	case errors.As(err, &bo):
-		return ReasonTransient, true, time.Time{}
-	case errors.As(err, &rl):
-		return ReasonRateLimited, true, rl.retryAfter
-	case errors.As(err, &dm):
-		return ReasonDigestMismatch, false, time.Time{}
-	case errors.As(err, &ue):
-		return ReasonUnsupported, false, time.Time{}
-	case errors.As(err, &he):
-		switch {
-		case he.status == http.StatusUnauthorized || he.status == http.StatusForbidden:
-			return ReasonAuthFailed, false, time.Time{}
-		case he.code == "DIGEST_INVALID" || he.code == "SIZE_INVALID":
-			return ReasonDigestMismatch, false, time.Time{}
-		case isTransientStatus(he.status):
-			return ReasonTransient, true, time.Time{}
-		default:
-			return ReasonRegistryError, false, time.Time{}
-		}
-	case isTLSError(err):
-		// A certificate problem will not fix itself on retry; it needs an
-		// operator (RootCAs) and must not be retried in a tight loop.
-		return ReasonTLSFailed, false, time.Time{}
-	case errors.Is(err, errWatchdog), errors.Is(err, errTooSlow), errors.Is(err, errDeadline), errors.Is(err, context.DeadlineExceeded):
-		return ReasonTransient, true, time.Time{}
-	case errors.Is(err, context.Canceled):
-		return ReasonCanceled, true, time.Time{}
-	case errors.As(err, &ne):
-		return ReasonTransient, true, time.Time{}
-	default:
-		// Connection resets and unexpected EOFs surface as plain errors from
-		// the transport; treat unknown I/O failures as transient so that the
-		// controller retries with backoff rather than waiting for a schedule.
-		return ReasonTransient, true, time.Time{}
 	}
-}
-
-func isTLSError(err error) bool {
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var he x509.HostnameError
-	var ci x509.CertificateInvalidError
-	var rh tls.RecordHeaderError
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &rh) ||
-		// net/http turns the RecordHeaderError of a plain-HTTP server
-		// into this unexported error: the host needs --insecure-registry
-		// (InsecureHosts) or a TLS endpoint, which no retry will bring.
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
-}
-
-func isTransientStatus(code int) bool {
-	switch code {
-	case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+	return distribution.Classify(err)
 }
 
 // fail fills r as a failure for err, sanitising the message. A tag cut
@@ -243,5 +128,5 @@ func (r *TagResult) fail(ctx context.Context, err error) {
 	} else {
 		r.Reason, r.Transient, r.RetryAfter = classify(err)
 	}
-	r.Message = sanitizeCtx(ctx, err.Error())
+	r.Message = distribution.Sanitize(ctx, err.Error())
 }

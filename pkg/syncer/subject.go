@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 )
 
 // Subject is the source image a Gate decides on. Its methods read the
@@ -21,7 +22,7 @@ type Subject struct {
 	Descriptor v1.Descriptor
 
 	r   *run
-	src *repoClient
+	src *distribution.Repository
 }
 
 // Image is the subject's manifest descriptor.
@@ -40,15 +41,15 @@ func (s *Subject) Manifest(ctx context.Context, d v1.Hash) ([]byte, types.MediaT
 // such as cosign's sha256-<hex>.sig, and its digest. found is false when
 // there is none.
 func (s *Subject) TaggedManifest(ctx context.Context, tag string) (raw []byte, digest v1.Hash, found bool, err error) {
-	if s.src.knownTags != nil && !s.src.knownTags[tag] {
+	if !s.src.MayHaveTag(tag) {
 		return nil, v1.Hash{}, false, nil // not in the tag list read this run
 	}
-	raw, mt, found, err := s.src.getManifestIfFound(ctx, tag)
+	raw, mt, found, err := s.src.GetManifestIfFound(ctx, tag)
 	if err != nil || !found {
 		return nil, v1.Hash{}, false, err
 	}
 	if mt.IsSchema1() {
-		return nil, v1.Hash{}, false, &unsupportedError{mediaType: string(mt)}
+		return nil, v1.Hash{}, false, &distribution.UnsupportedError{MediaType: string(mt)}
 	}
 	digest, _, _ = v1.SHA256(bytes.NewReader(raw))
 	return raw, digest, true, nil
@@ -58,7 +59,7 @@ func (s *Subject) TaggedManifest(ctx context.Context, tag string) (raw []byte, d
 // through the referrers API or, where the registry has none, its fallback
 // tag.
 func (s *Subject) Referrers(ctx context.Context, d v1.Hash) ([]v1.Descriptor, error) {
-	return s.src.referrers(ctx, d)
+	return s.src.Referrers(ctx, d)
 }
 
 // Blob reads a blob of at most max bytes and checks it against d. Gates
@@ -82,27 +83,5 @@ func (s *Subject) Blob(ctx context.Context, d v1.Hash, max int64) ([]byte, error
 // and should keep no more than a bounded summary of it, so that the gates'
 // memory is bounded by configuration. parse's error is returned as it is.
 func (s *Subject) ReadBlob(ctx context.Context, d v1.Hash, max int64, parse func(data []byte) error) error {
-	e := s.r.e
-	what := "GET blob " + s.src.repo + "@" + d.String()
-	var parseErr error
-	err := e.withRetry(ctx, what, retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
-		resp, err := s.src.getBlobResponse(ctx, v1.Descriptor{Digest: d, Size: max})
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		return e.readResponseThen(ctx, resp, max, ReasonBlobTooLarge, what, func(data []byte) error {
-			if got, _, _ := v1.SHA256(bytes.NewReader(data)); got != d {
-				return &digestMismatchError{what: "blob " + s.src.repo + "@" + d.String(), want: d.String(), got: got.String()}
-			}
-			// parse's verdict is not the registry's failure: it is not
-			// retried.
-			parseErr = parse(data)
-			return nil
-		})
-	})
-	if err != nil {
-		return err
-	}
-	return parseErr
+	return s.src.ReadBlob(ctx, d, max, parse)
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/portager/portager/pkg/sanitize"
+	"github.com/portager/portager/pkg/syncer/internal/distribution"
 )
 
 // Endpoint is one side of a sync.
@@ -63,13 +64,13 @@ type Request struct {
 	// own registries and the engine's InsecureHosts) that this run's
 	// requests may reach at internal addresses: a token service or blob
 	// storage inside the network, allowed by a RegistryPolicy. See
-	// reach.go.
+	// internal/distribution/reach.go.
 	AllowInternal func(hostport string) bool
 	// Tenant, if set, names whom the run works for. Runs of one tenant
-	// share one fair share of each registry's request slots (see
-	// fairSlots), so a tenant with many ImageSyncs running gets no more of
-	// a shared registry than a tenant with one. Without it, the run is its
-	// own tenant.
+	// share one fair share of each registry's request slots (see the
+	// distribution client's fairSlots), so a tenant with many ImageSyncs
+	// running gets no more of a shared registry than a tenant with one.
+	// Without it, the run is its own tenant.
 	Tenant string
 }
 
@@ -79,8 +80,10 @@ type run struct {
 	e   *Engine
 	req Request
 
+	// session is what the run learns about the registry hosts.
+	session *distribution.Session
+
 	mu        sync.Mutex
-	runHosts  map[string]*runHost
 	flights   map[string]*flight
 	landed    map[string]map[string]bool
 	manifests map[v1.Hash]cachedManifest
@@ -96,7 +99,7 @@ type run struct {
 
 type job struct {
 	tag      string
-	src, dst *repoClient
+	src, dst *distribution.Repository
 	name     string
 }
 
@@ -108,12 +111,12 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		return nil, err
 	}
 	log := klog.FromContext(ctx)
-	ctx = withRedactor(ctx)
-	ctx = withReach(ctx, req)
+	ctx = distribution.WithRedactor(ctx)
+	ctx = distribution.WithReach(ctx, []string{req.Source.Registry, req.Destination.Registry}, req.AllowInternal)
 	r := &run{
 		e: e, req: req,
+		session:   distribution.NewSession(),
 		flights:   map[string]*flight{},
-		runHosts:  map[string]*runHost{},
 		landed:    map[string]map[string]bool{},
 		manifests: map[v1.Hash]cachedManifest{},
 
@@ -124,7 +127,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	if req.Tenant != "" {
 		owner = req.Tenant
 	}
-	ctx = context.WithValue(ctx, slotOwnerKey{}, owner)
+	ctx = distribution.WithSlotOwner(ctx, owner)
 
 	// Plan (resolve each image's tags) and sync tags as a pipeline: an
 	// image's tags start as soon as its tag list is read, so listing
@@ -217,11 +220,8 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 		if _, cerr := semver.NewConstraint(img.Semver); cerr != nil {
 			imageFail(ReasonInvalidConstraint, fmt.Errorf("%w %q", ErrInvalidConstraint, img.Semver), false)
 			img.Semver = ""
-		} else if available, err = src.listTags(ctx); err == nil {
-			src.knownTags = make(map[string]bool, len(available))
-			for _, t := range available {
-				src.knownTags[t] = true
-			}
+		} else if available, err = src.ListTags(ctx); err == nil {
+			src.SetKnownTags(available)
 		} else {
 			reason, transient, _ := classify(err)
 			if reason != ReasonAuthFailed && reason != ReasonRateLimited && reason != ReasonBlockedDestination && reason != ReasonTagListTooLarge && !transient {
@@ -246,8 +246,8 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	log := klog.FromContext(ctx).WithValues("image", j.name, "tag", j.tag)
 	res = TagResult{
 		Image: j.name, Tag: j.tag,
-		Source:      j.src.ref.String() + ":" + j.tag,
-		Destination: j.dst.ref.String() + ":" + j.tag,
+		Source:      j.src.Ref().String() + ":" + j.tag,
+		Destination: j.dst.Ref().String() + ":" + j.tag,
 	}
 	defer func() {
 		res.Duration = time.Since(start)
@@ -267,25 +267,25 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	}
 	dstHead := make(chan head, 1)
 	go func() {
-		d, f, err := j.dst.headManifest(ctx, j.tag)
+		d, f, err := j.dst.HeadManifest(ctx, j.tag)
 		dstHead <- head{d, f, err}
 	}()
-	desc, found, err := j.src.headManifest(ctx, j.tag)
+	desc, found, err := j.src.HeadManifest(ctx, j.tag)
 	if err != nil {
 		return fail(err)
 	}
 	if !found {
 		res.Outcome, res.Reason = OutcomeFailed, ReasonTagNotFound
-		res.Message = sanitizeCtx(ctx, "tag "+j.tag+" not found in "+j.src.ref.String())
+		res.Message = distribution.Sanitize(ctx, "tag "+j.tag+" not found in "+j.src.Ref().String())
 		return res
 	}
 	if desc.MediaType.IsSchema1() {
-		return fail(&unsupportedError{mediaType: string(desc.MediaType)})
+		return fail(&distribution.UnsupportedError{MediaType: string(desc.MediaType)})
 	}
 	res.Digest = desc.Digest.String()
 
 	if r.req.Gate != nil {
-		d, err := name.NewDigest(j.src.ref.String() + "@" + res.Digest)
+		d, err := name.NewDigest(j.src.Ref().String() + "@" + res.Digest)
 		if err != nil {
 			return fail(fmt.Errorf("building digest reference: %w", err))
 		}
@@ -342,26 +342,14 @@ func callGate(ctx context.Context, gate func(context.Context, *Subject) error, s
 	return gate(ctx, s)
 }
 
-// client builds the repoClient for one side and repository, resolving that
-// side's keychain for it.
-func (r *run) client(ctx context.Context, ep Endpoint, ref string, push bool) (*repoClient, error) {
+// client builds the distribution client of one side's repository,
+// resolving that side's keychain for it.
+func (r *run) client(ctx context.Context, ep Endpoint, ref string, push bool) (*distribution.Repository, error) {
 	repo, err := name.NewRepository(ref)
 	if err != nil {
 		return nil, fmt.Errorf("invalid repository %q: %w", ref, err)
 	}
-	host := r.e.hostFor(strings.ToLower(repo.RegistryStr()))
-	a, err := r.e.newAuthorizer(ctx, host, ep.Keychain, repo)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	rh := r.runHosts[host.host]
-	if rh == nil {
-		rh = &runHost{}
-		r.runHosts[host.host] = rh
-	}
-	r.mu.Unlock()
-	return &repoClient{e: r.e, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push, runHost: rh}, nil
+	return r.e.client.Repository(ctx, r.session, repo, ep.Keychain, push)
 }
 
 // DestinationRepository is where the image named image lands: the

@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/portager/portager/pkg/internalhost"
 )
 
-// Every connection the engine opens (to a registry, its token realm, a
+// Every connection the client opens (to a registry, its token realm, a
 // redirect target, an upload Location, a Link page) is decided by one dial
 // policy. Public addresses may always be dialled. An address that is not
 // public (loopback, link-local such as 169.254.169.254, private networks)
@@ -23,7 +23,8 @@ import (
 //     internal name or address (the API server and the controller have
 //     already checked it against the RegistryPolicies);
 //   - an operator's InsecureHosts;
-//   - a host:port Request.AllowInternal accepts.
+//   - a host:port the run's allow function accepts (the engine's
+//     Request.AllowInternal).
 //
 // Any other host goes through the public transport, whose dialer resolves
 // the name itself, drops every address that is not public and connects only
@@ -47,7 +48,7 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 const ReasonBlockedDestination = "BlockedDestination"
 
 // blockedError is a connection the dial policy refused. Its message names
-// no address: where a registry tried to send the engine is the registry's
+// no address: where a registry tried to send the client is the registry's
 // text, and an address could tell a tenant about the cluster's network.
 type blockedError struct{ why string }
 
@@ -68,11 +69,13 @@ type reach struct {
 	allow           func(hostport string) bool
 }
 
-// withReach records in ctx which host:ports the run of req may reach at
-// internal addresses.
-func withReach(ctx context.Context, req Request) context.Context {
-	r := reach{registries: map[string]bool{}, own: map[string]bool{}, allow: req.AllowInternal}
-	for _, registry := range []string{req.Source.Registry, req.Destination.Registry} {
+// WithReach records in ctx which host:ports the run whose requests ctx
+// carries may reach at internal addresses: those of its registries (its
+// source and destination, host[/path] as in the spec) that are named by an
+// internal name or address, and those allow accepts (allow may be nil).
+func WithReach(ctx context.Context, registries []string, allow func(hostport string) bool) context.Context {
+	r := reach{registries: map[string]bool{}, own: map[string]bool{}, allow: allow}
+	for _, registry := range registries {
 		hostport := RegistryHostport(registry)
 		r.registries[hostport] = true
 		host := hostport
@@ -89,7 +92,11 @@ func withReach(ctx context.Context, req Request) context.Context {
 // RegistryHostport is the host[:port] of a registry value as the engine
 // addresses it, lower-cased ("docker.io" becomes "index.docker.io").
 func RegistryHostport(registry string) string {
-	repo, err := name.NewRepository(joinRepo(registry, "x"))
+	ref := "x"
+	if r := strings.Trim(strings.TrimSpace(registry), "/"); r != "" {
+		ref = r + "/x"
+	}
+	repo, err := name.NewRepository(ref)
 	if err != nil {
 		host, _, _ := strings.Cut(registry, "/")
 		return strings.ToLower(host)
@@ -109,9 +116,9 @@ func IsRunRegistry(ctx context.Context, hostport string) bool {
 
 // mayReachInternal reports whether a request in ctx to hostport may connect
 // to an internal address.
-func (e *Engine) mayReachInternal(ctx context.Context, hostport string) bool {
+func (c *Client) mayReachInternal(ctx context.Context, hostport string) bool {
 	hostport = strings.ToLower(hostport)
-	if e.insecure[hostport] {
+	if c.insecure[hostport] {
 		return true
 	}
 	r, ok := ctx.Value(reachKey{}).(reach)
@@ -161,26 +168,26 @@ func (d *policyDialer) DialContext(ctx context.Context, network, addr string) (n
 
 // router sends each request through the transport its host may use.
 type router struct {
-	e                *Engine
+	c                *Client
 	public, internal http.RoundTripper
 }
 
 func (rt *router) RoundTrip(req *http.Request) (*http.Response, error) {
-	if rt.e.mayReachInternal(req.Context(), req.URL.Host) {
+	if rt.c.mayReachInternal(req.Context(), req.URL.Host) {
 		return rt.internal.RoundTrip(req)
 	}
 	return rt.public.RoundTrip(req)
 }
 
-// maxRedirects bounds the redirects one request follows; registries use
+// MaxRedirects bounds the redirects one request follows; registries use
 // one, to their blob storage.
-const maxRedirects = 3
+const MaxRedirects = 3
 
-// checkRedirect follows at most maxRedirects, never from https to http,
+// checkRedirect follows at most MaxRedirects, never from https to http,
 // and sends credentials only to the host that was asked.
 func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) > maxRedirects {
-		return &blockedError{why: fmt.Sprintf("more than %d redirects", maxRedirects)}
+	if len(via) > MaxRedirects {
+		return &blockedError{why: fmt.Sprintf("more than %d redirects", MaxRedirects)}
 	}
 	prev := via[len(via)-1]
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {

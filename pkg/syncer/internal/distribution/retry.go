@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"context"
@@ -59,23 +59,23 @@ func retryable(ctx context.Context, err error) bool {
 	if ctx.Err() != nil || errors.As(err, &bo) {
 		return false
 	}
-	reason, transient, _ := classify(err)
+	reason, transient, _ := Classify(err)
 	return transient && reason != ReasonRateLimited && reason != ReasonCanceled
 }
 
 // waitRateLimit sleeps for a 429's Retry-After (already known to be within
 // the cap), or a jittered backoff when the registry gave none.
-func (e *Engine) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt int) error {
+func (c *Client) waitRateLimit(ctx context.Context, rl *rateLimitError, attempt int) error {
 	d := rl.wait
 	if d == 0 {
-		d = backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)
+		d = backoff.Delay(c.cfg.RetryBackoff, maxBackoff, attempt)
 	}
-	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", sanitizeCtx(ctx, rl.op), "delay", d)
+	klog.FromContext(ctx).V(2).Info("rate limited, waiting", "operation", Sanitize(ctx, rl.op), "delay", d)
 	return sleep(ctx, d)
 }
 
-// retryPolicy says what one retry loop may repeat. The engine retries at
-// two levels with the same loop: a request (repoClient.do) and an
+// retryPolicy says what one retry loop may repeat. The client retries at
+// two levels with the same loop: a request (Repository.do) and an
 // operation made of several requests (a blob copy, a ping), which can
 // replay what a single request cannot, such as a streamed upload.
 type retryPolicy struct {
@@ -91,7 +91,7 @@ type retryPolicy struct {
 // budget is spent: a 429 within RetryAfterCap waits as the registry asked, a
 // transient failure waits a jittered backoff, and a 401 after refreshed
 // credentials is replayed once if p allows it.
-func (e *Engine) withRetry(ctx context.Context, what string, p retryPolicy, fn func(ctx context.Context) error) error {
+func (c *Client) withRetry(ctx context.Context, what string, p retryPolicy, fn func(ctx context.Context) error) error {
 	reauthed := false
 	for attempt := 0; ; attempt++ {
 		err := fn(ctx)
@@ -107,7 +107,7 @@ func (e *Engine) withRetry(ctx context.Context, what string, p retryPolicy, fn f
 			}
 			return err
 		}
-		if p.noRetry || attempt >= e.opts.MaxRetries {
+		if p.noRetry || attempt >= c.cfg.MaxRetries {
 			return err
 		}
 		var rl *rateLimitError
@@ -115,7 +115,7 @@ func (e *Engine) withRetry(ctx context.Context, what string, p retryPolicy, fn f
 			if !rl.honour {
 				return err
 			}
-			if werr := e.waitRateLimit(ctx, rl, attempt); werr != nil {
+			if werr := c.waitRateLimit(ctx, rl, attempt); werr != nil {
 				return err
 			}
 			continue
@@ -123,10 +123,20 @@ func (e *Engine) withRetry(ctx context.Context, what string, p retryPolicy, fn f
 		if !retryable(ctx, err) {
 			return err
 		}
-		d := backoff.Delay(e.opts.RetryBackoff, maxBackoff, attempt)
-		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", sanitizeCtx(ctx, what), "attempt", attempt+1, "delay", d, "error", sanitizeCtx(ctx, err.Error()))
+		d := backoff.Delay(c.cfg.RetryBackoff, maxBackoff, attempt)
+		klog.FromContext(ctx).V(2).Info("retrying after transient error", "operation", Sanitize(ctx, what), "attempt", attempt+1, "delay", d, "error", Sanitize(ctx, err.Error()))
 		if serr := sleep(ctx, d); serr != nil {
 			return err
 		}
 	}
+}
+
+// Retry runs fn, an operation made of several requests such as a blob
+// transfer, with the loop a single request gets: a transient failure
+// waits a jittered backoff, a 429 within RetryAfterCap waits as the
+// registry asked, and a 401 after which credentials were refreshed is
+// replayed once. The requests inside fn that are not retried on their own
+// (uploads, blob streams) are retried this way, as a whole.
+func (c *Client) Retry(ctx context.Context, what string, fn func(ctx context.Context) error) error {
+	return c.withRetry(ctx, what, retryPolicy{replayAfterReauth: true}, fn)
 }

@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"context"
@@ -14,26 +14,26 @@ import (
 	"time"
 )
 
-// newTransports builds the engine's two transports, one that may dial only
+// newTransports builds the client's two transports, one that may dial only
 // public addresses and one for the host:ports a run may reach inside the
-// network (see reach.go). TLS is always verified, against opts.RootCAs or
+// network (see reach.go). TLS is always verified, against cfg.RootCAs or
 // the system roots: there is deliberately no option to skip verification.
-func newTransports(opts Options) (public, internal http.RoundTripper) {
-	resolver := opts.Resolver
+func newTransports(cfg Config) (public, internal http.RoundTripper) {
+	resolver := cfg.Resolver
 	if resolver == nil {
 		resolver = net.DefaultResolver
 	}
-	dial := opts.Dial
+	dial := cfg.Dial
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
 	build := func(internal bool) http.RoundTripper {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		// Registries are reached directly: a proxy from the environment
-		// would dial on the engine's behalf, outside the dial policy.
+		// would dial on the client's behalf, outside the dial policy.
 		tr.Proxy = nil
 		tr.MaxIdleConnsPerHost = 16
-		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: opts.RootCAs}
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs}
 		tr.DialContext = (&policyDialer{resolver: resolver, dial: dial, internal: internal}).DialContext
 		return tr
 	}
@@ -41,7 +41,7 @@ func newTransports(opts Options) (public, internal http.RoundTripper) {
 }
 
 // LoadRootCAs returns the system's root CAs plus the PEM certificates in
-// files, for Options.RootCAs.
+// files, for Config.RootCAs.
 func LoadRootCAs(files []string) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil {
@@ -59,7 +59,7 @@ func LoadRootCAs(files []string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// hostState is what the engine knows about one registry host: how to reach
+// hostState is what the client knows about one registry host: how to reach
 // it, how it wants to be authenticated, and how many requests may be in
 // flight. It is shared by every run so that /v2/ is pinged once per host.
 type hostState struct {
@@ -73,30 +73,37 @@ type hostState struct {
 	challenge challenge
 }
 
-func (e *Engine) hostFor(host string) *hostState {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if h, ok := e.hosts[host]; ok {
+func (c *Client) hostFor(host string) *hostState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h, ok := c.hosts[host]; ok {
 		return h
 	}
 	scheme := "https"
-	if e.insecure[host] {
+	if c.insecure[host] {
 		scheme = "http"
 	}
-	h := &hostState{host: host, scheme: scheme, slots: newFairSlots(e.opts.PerRegistryConcurrency),
-		breaker: &breaker{threshold: e.opts.BreakerThreshold, cooldown: e.opts.BreakerCooldown}}
-	if changed := e.opts.BreakerChanged; changed != nil {
+	h := &hostState{host: host, scheme: scheme, slots: newFairSlots(c.cfg.PerRegistryConcurrency),
+		breaker: &breaker{threshold: c.cfg.BreakerThreshold, cooldown: c.cfg.BreakerCooldown}}
+	if changed := c.cfg.BreakerChanged; changed != nil {
 		h.breaker.changed = func(open bool) { changed(host, open) }
 	}
-	e.hosts[host] = h
+	c.hosts[host] = h
 	return h
 }
 
 type heldKey struct{ host string }
 
-// slotOwnerKey carries the tenant (Request.Tenant, or else the run) whose
-// requests share a host's slots fairly with other tenants.
+// slotOwnerKey carries the tenant (the engine's Request.Tenant, or else the
+// run) whose requests share a host's slots fairly with other tenants.
 type slotOwnerKey struct{}
+
+// WithSlotOwner says whose share of each host's request slots the requests
+// ctx carries take: owner is a tenant, or a run that names none (any
+// comparable value). See fairSlots.
+func WithSlotOwner(ctx context.Context, owner any) context.Context {
+	return context.WithValue(ctx, slotOwnerKey{}, owner)
+}
 
 // acquire takes a request slot on h unless ctx already holds one for h (a
 // blob transfer holds its slots for the whole stream, and its inner requests
@@ -168,7 +175,7 @@ type watchdog struct {
 }
 
 // lowSpeedFraction sets a window's minimum: a body must move at least this
-// fraction of what Options.MinTransferRate would move in the window. A body
+// fraction of what Config.MinTransferRate would move in the window. A body
 // slower than that for a whole window would miss its deadline by far.
 const lowSpeedFraction = 8
 
@@ -231,10 +238,10 @@ func timedOut(ctx context.Context) error {
 // requestDeadline is the absolute deadline of a request that carries a body
 // of size bytes: OperationTimeout, plus the time the body takes at
 // MinTransferRate.
-func (e *Engine) requestDeadline(size int64) time.Duration {
-	d := e.opts.OperationTimeout
+func (c *Client) requestDeadline(size int64) time.Duration {
+	d := c.cfg.OperationTimeout
 	if size > 0 {
-		d += time.Duration(float64(size) / float64(e.opts.MinTransferRate) * float64(time.Second))
+		d += time.Duration(float64(size) / float64(c.cfg.MinTransferRate) * float64(time.Second))
 	}
 	return d
 }

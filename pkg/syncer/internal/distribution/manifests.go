@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"bytes"
@@ -20,12 +20,12 @@ var manifestAccept = []string{
 	string(types.DockerManifestSchema2),
 }
 
-// headManifest returns the descriptor of ref (tag or digest). found is false
+// HeadManifest returns the descriptor of ref (tag or digest). found is false
 // on 404. Registries that omit Docker-Content-Digest on HEAD cost a GET.
-func (c *repoClient) headManifest(ctx context.Context, ref string) (desc v1.Descriptor, found bool, err error) {
-	resp, err := c.do(ctx, call{
-		op: "HEAD manifest " + c.repo + ":" + ref, method: http.MethodHead,
-		url: "/v2/" + c.repo + "/manifests/" + ref, accept: manifestAccept,
+func (r *Repository) HeadManifest(ctx context.Context, ref string) (desc v1.Descriptor, found bool, err error) {
+	resp, err := r.do(ctx, call{
+		op: "HEAD manifest " + r.repo + ":" + ref, method: http.MethodHead,
+		url: "/v2/" + r.repo + "/manifests/" + ref, accept: manifestAccept,
 		ok: []int{http.StatusOK, http.StatusNotFound},
 	})
 	if err != nil {
@@ -38,7 +38,7 @@ func (c *repoClient) headManifest(ctx context.Context, ref string) (desc v1.Desc
 	dg := resp.Header.Get("Docker-Content-Digest")
 	h, herr := v1.NewHash(dg)
 	if herr != nil {
-		raw, mt, gerr := c.getManifest(ctx, ref, nil)
+		raw, mt, gerr := r.GetManifest(ctx, ref, nil)
 		if gerr != nil {
 			return v1.Descriptor{}, false, gerr
 		}
@@ -49,28 +49,28 @@ func (c *repoClient) headManifest(ctx context.Context, ref string) (desc v1.Desc
 	return v1.Descriptor{Digest: h, MediaType: types.MediaType(resp.Header.Get("Content-Type")), Size: size}, true, nil
 }
 
-// getManifest fetches ref. When want is set the content must hash to it:
+// GetManifest fetches ref. When want is set the content must hash to it:
 // this is what makes "copy by digest" safe against a registry (or a moved
 // tag) serving something else.
-func (c *repoClient) getManifest(ctx context.Context, ref string, want *v1.Hash) ([]byte, types.MediaType, error) {
-	raw, mt, _, err := c.readManifest(ctx, ref, want, false)
+func (r *Repository) GetManifest(ctx context.Context, ref string, want *v1.Hash) ([]byte, types.MediaType, error) {
+	raw, mt, _, err := r.readManifest(ctx, ref, want, false)
 	return raw, mt, err
 }
 
-// getManifestIfFound fetches ref, which may be absent (found false on 404),
+// GetManifestIfFound fetches ref, which may be absent (found false on 404),
 // in one GET: a HEAD first would cost a second request whenever it exists.
-func (c *repoClient) getManifestIfFound(ctx context.Context, ref string) (raw []byte, mt types.MediaType, found bool, err error) {
-	return c.readManifest(ctx, ref, nil, true)
+func (r *Repository) GetManifestIfFound(ctx context.Context, ref string) (raw []byte, mt types.MediaType, found bool, err error) {
+	return r.readManifest(ctx, ref, nil, true)
 }
 
-func (c *repoClient) readManifest(ctx context.Context, ref string, want *v1.Hash, allowMissing bool) ([]byte, types.MediaType, bool, error) {
+func (r *Repository) readManifest(ctx context.Context, ref string, want *v1.Hash, allowMissing bool) ([]byte, types.MediaType, bool, error) {
 	ok := []int{http.StatusOK}
 	if allowMissing {
 		ok = append(ok, http.StatusNotFound)
 	}
-	resp, err := c.do(ctx, call{
-		op: "GET manifest " + c.repo + "@" + ref, method: http.MethodGet,
-		url: "/v2/" + c.repo + "/manifests/" + ref, accept: manifestAccept,
+	resp, err := r.do(ctx, call{
+		op: "GET manifest " + r.repo + "@" + ref, method: http.MethodGet,
+		url: "/v2/" + r.repo + "/manifests/" + ref, accept: manifestAccept,
 		ok: ok,
 	})
 	if err != nil {
@@ -80,14 +80,14 @@ func (c *repoClient) readManifest(ctx context.Context, ref string, want *v1.Hash
 	if resp.StatusCode == http.StatusNotFound {
 		return nil, "", false, nil
 	}
-	raw, err := c.e.readResponse(ctx, resp, maxManifestSize, ReasonManifestTooLarge, "GET manifest "+c.repo+"@"+ref)
+	raw, err := r.client.readResponse(ctx, resp, MaxManifestSize, ReasonManifestTooLarge, "GET manifest "+r.repo+"@"+ref)
 	if err != nil {
 		return nil, "", false, err
 	}
 	if want != nil {
 		got, _, _ := v1.SHA256(bytes.NewReader(raw))
 		if got != *want {
-			return nil, "", false, &digestMismatchError{what: "manifest " + c.repo + "@" + ref, want: want.String(), got: got.String()}
+			return nil, "", false, &DigestMismatchError{What: "manifest " + r.repo + "@" + ref, Want: want.String(), Got: got.String()}
 		}
 	}
 	mt := types.MediaType(resp.Header.Get("Content-Type"))
@@ -99,12 +99,12 @@ func (c *repoClient) readManifest(ctx context.Context, ref string, want *v1.Hash
 	return raw, mt, true, nil
 }
 
-// putManifest uploads raw under ref (digest or tag) and checks the
+// PutManifest uploads raw under ref (digest or tag) and checks the
 // registry computed the digest we expect.
-func (c *repoClient) putManifest(ctx context.Context, ref string, raw []byte, mt types.MediaType, want v1.Hash) error {
-	resp, err := c.do(ctx, call{
-		op: "PUT manifest " + c.repo + ":" + ref, method: http.MethodPut,
-		url: "/v2/" + c.repo + "/manifests/" + ref, contentType: string(mt), body: raw,
+func (r *Repository) PutManifest(ctx context.Context, ref string, raw []byte, mt types.MediaType, want v1.Hash) error {
+	resp, err := r.do(ctx, call{
+		op: "PUT manifest " + r.repo + ":" + ref, method: http.MethodPut,
+		url: "/v2/" + r.repo + "/manifests/" + ref, contentType: string(mt), body: raw,
 		ok: []int{http.StatusCreated, http.StatusOK, http.StatusAccepted},
 	})
 	if err != nil {
@@ -112,7 +112,7 @@ func (c *repoClient) putManifest(ctx context.Context, ref string, raw []byte, mt
 	}
 	defer resp.Body.Close()
 	if dg := resp.Header.Get("Docker-Content-Digest"); dg != "" && dg != want.String() {
-		return &digestMismatchError{what: "pushed manifest " + c.repo + ":" + ref, want: want.String(), got: dg}
+		return &DigestMismatchError{What: "pushed manifest " + r.repo + ":" + ref, Want: want.String(), Got: dg}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"context"
@@ -61,7 +61,7 @@ func parseChallenge(h string) challenge {
 // repository. Source and destination get separate authorizers even on the
 // same host, so a push never uses the source's credentials.
 type authorizer struct {
-	e        *Engine
+	c        *Client
 	host     *hostState
 	keychain authn.Keychain // nil is anonymous
 	repo     name.Repository
@@ -72,8 +72,8 @@ type authorizer struct {
 }
 
 // newAuthorizer resolves keychain for repo. A nil keychain is anonymous.
-func (e *Engine) newAuthorizer(ctx context.Context, host *hostState, keychain authn.Keychain, repo name.Repository) (*authorizer, error) {
-	a := &authorizer{e: e, host: host, keychain: keychain, repo: repo, tokens: map[string]string{}}
+func (c *Client) newAuthorizer(ctx context.Context, host *hostState, keychain authn.Keychain, repo name.Repository) (*authorizer, error) {
+	a := &authorizer{c: c, host: host, keychain: keychain, repo: repo, tokens: map[string]string{}}
 	cfg, err := a.resolve(ctx)
 	if err != nil {
 		return nil, err
@@ -182,10 +182,10 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 	}
 	// Credentials are only ever sent to a TLS realm, unless the operator
 	// explicitly allowed plain HTTP for that very host.
-	if realm.Scheme != "https" && !(realm.Scheme == "http" && a.e.insecure[strings.ToLower(realm.Host)]) {
+	if realm.Scheme != "https" && !(realm.Scheme == "http" && a.c.insecure[strings.ToLower(realm.Host)]) {
 		return "", fmt.Errorf("token realm of %s must use https", a.host.host)
 	}
-	ctx, wd := newWatchdog(ctx, a.e.opts.OperationTimeout, a.e.opts.OperationTimeout, a.e.opts.MinTransferRate)
+	ctx, wd := newWatchdog(ctx, a.c.cfg.OperationTimeout, a.c.cfg.OperationTimeout, a.c.cfg.MinTransferRate)
 	defer wd.stop()
 	var req *http.Request
 	if a.cfg.IdentityToken != "" {
@@ -196,7 +196,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 			"service":       {ch.service},
 			"scope":         {strings.Join(scopes, " ")},
 		}
-		req, err = a.e.newRequest(ctx, http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
+		req, err = a.c.newRequest(ctx, http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
 		if err != nil {
 			return "", fmt.Errorf("building token request: %w", err)
 		}
@@ -210,7 +210,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 			q.Add("scope", s)
 		}
 		realm.RawQuery = q.Encode()
-		req, err = a.e.newRequest(ctx, http.MethodGet, realm.String(), nil)
+		req, err = a.c.newRequest(ctx, http.MethodGet, realm.String(), nil)
 		if err != nil {
 			return "", fmt.Errorf("building token request: %w", err)
 		}
@@ -218,7 +218,7 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 			req.SetBasicAuth(a.cfg.Username, a.cfg.Password)
 		}
 	}
-	resp, err := a.e.client().Do(req)
+	resp, err := a.c.httpClient().Do(req)
 	if err != nil {
 		if cause := timedOut(ctx); cause != nil {
 			return "", fmt.Errorf("token request for %s: %w", a.host.host, cause)
@@ -245,10 +245,10 @@ func (a *authorizer) fetchToken(ctx context.Context, ch challenge, scopes []stri
 	return tr.Token, nil
 }
 
-// client is the http.Client for every request. Credentials are attached per
-// request by the engine (never stored on the client); checkRedirect drops
+// httpClient is the http.Client for every request. Credentials are attached
+// per request (never stored on the http.Client); checkRedirect drops
 // them on a redirect to another host, refuses a redirect from https to
 // http and bounds the number of redirects.
-func (e *Engine) client() *http.Client {
-	return &http.Client{Transport: e.rt, CheckRedirect: checkRedirect}
+func (c *Client) httpClient() *http.Client {
+	return &http.Client{Transport: c.rt, CheckRedirect: checkRedirect}
 }

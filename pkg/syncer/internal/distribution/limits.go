@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"bytes"
@@ -17,14 +17,12 @@ import (
 // What a registry sends is bounded before it is held in memory, so a run's
 // memory follows the engine's configuration, not the registry's answers.
 const (
-	// maxManifestSize bounds one manifest: distribution's own limit, and
+	// MaxManifestSize bounds one manifest: distribution's own limit, and
 	// the OCI spec's recommendation.
-	maxManifestSize = 4 << 20
+	MaxManifestSize = 4 << 20
 	// maxIndexChildren bounds the manifests of one index: an index lists
 	// a few platforms, and a multi-arch image with attestations some tens.
 	maxIndexChildren = 1024
-	// maxIndexDepth bounds indexes nested in indexes below a tag.
-	maxIndexDepth = 4
 )
 
 // Reasons of responses larger than the engine accepts.
@@ -38,18 +36,19 @@ const (
 // its size.
 var ErrTooLarge = errors.New("response too large")
 
-// limitError is a registry response beyond one of the engine's bounds.
-// Asking again gets the same answer, so it is not transient.
-type limitError struct {
-	reason string
-	what   string
+// LimitError is a registry response (or content) beyond one of the
+// engine's bounds; Reason is what it classifies as. Asking again gets the
+// same answer, so it is not transient.
+type LimitError struct {
+	Reason string
+	What   string
 }
 
-func (e *limitError) Error() string        { return e.what }
-func (e *limitError) Is(target error) bool { return target == ErrTooLarge }
+func (e *LimitError) Error() string        { return e.What }
+func (e *LimitError) Is(target error) bool { return target == ErrTooLarge }
 
-// parseIndex parses an index manifest and enforces maxIndexChildren.
-func parseIndex(d v1.Hash, raw []byte) (*v1.IndexManifest, error) {
+// ParseIndex parses an index manifest and enforces maxIndexChildren.
+func ParseIndex(d v1.Hash, raw []byte) (*v1.IndexManifest, error) {
 	var idx *v1.IndexManifest
 	if err := json.Unmarshal(raw, &idx); err != nil || idx == nil {
 		if err == nil {
@@ -58,14 +57,13 @@ func parseIndex(d v1.Hash, raw []byte) (*v1.IndexManifest, error) {
 		return nil, fmt.Errorf("parsing index %s: %w", d, err)
 	}
 	if len(idx.Manifests) > maxIndexChildren {
-		return nil, &limitError{reason: ReasonManifestTooLarge,
-			what: fmt.Sprintf("index %s lists %d manifests; at most %d are copied", d, len(idx.Manifests), maxIndexChildren)}
+		return nil, &LimitError{Reason: ReasonManifestTooLarge, What: fmt.Sprintf("index %s lists %d manifests; at most %d are copied", d, len(idx.Manifests), maxIndexChildren)}
 	}
 	return idx, nil
 }
 
 // readBounded reads a body of at most max bytes; a longer one is a
-// limitError with reason, and nothing beyond max+1 bytes is read. The body
+// LimitError with reason, and nothing beyond max+1 bytes is read. The body
 // is read in chunks and joined once it is known to fit, so refusing a body
 // costs at most max bytes, not the twice that a growing buffer would.
 func readBounded(body io.Reader, max int64, reason, what string) ([]byte, error) {
@@ -78,7 +76,7 @@ func readBounded(body io.Reader, max int64, reason, what string) ([]byte, error)
 		chunks = append(chunks, c[:m])
 		n += int64(m)
 		if n > max {
-			return nil, &limitError{reason: reason, what: fmt.Sprintf("%s: larger than %d bytes", what, max)}
+			return nil, &LimitError{Reason: reason, What: fmt.Sprintf("%s: larger than %d bytes", what, max)}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
@@ -91,12 +89,12 @@ func readBounded(body io.Reader, max int64, reason, what string) ([]byte, error)
 }
 
 // readResponse reads resp's body, at most max bytes, holding its share of
-// Options.ReadMemory while it does: the declared length, or max when the
+// Config.ReadMemory while it does: the declared length, or max when the
 // response declares none. A response declaring more than max fails before
 // anything is read.
-func (e *Engine) readResponse(ctx context.Context, resp *http.Response, max int64, reason, what string) ([]byte, error) {
+func (c *Client) readResponse(ctx context.Context, resp *http.Response, max int64, reason, what string) ([]byte, error) {
 	var data []byte
-	err := e.readResponseThen(ctx, resp, max, reason, what, func(b []byte) error {
+	err := c.readResponseThen(ctx, resp, max, reason, what, func(b []byte) error {
 		data = b
 		return nil
 	})
@@ -106,16 +104,16 @@ func (e *Engine) readResponse(ctx context.Context, resp *http.Response, max int6
 // readResponseThen is readResponse that keeps the share of ReadMemory until
 // use, which gets the body, returns: a document parsed by use counts
 // against ReadMemory while it is parsed, not only while it is read.
-func (e *Engine) readResponseThen(ctx context.Context, resp *http.Response, max int64, reason, what string, use func([]byte) error) error {
-	max = min(max, e.opts.ReadMemory)
+func (c *Client) readResponseThen(ctx context.Context, resp *http.Response, max int64, reason, what string, use func([]byte) error) error {
+	max = min(max, c.cfg.ReadMemory)
 	share := max + 1
 	if resp.ContentLength >= 0 && resp.ContentLength <= max {
 		share = resp.ContentLength + 1
 	}
-	if err := e.reading.Acquire(ctx, share); err != nil {
+	if err := c.reading.Acquire(ctx, share); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	defer e.reading.Release(share)
+	defer c.reading.Release(share)
 	data, err := readBoundedSized(resp.Body, resp.ContentLength, max, reason, what)
 	if err != nil {
 		return err
@@ -129,7 +127,7 @@ func (e *Engine) readResponseThen(ctx context.Context, resp *http.Response, max 
 // length rather than a growing one.
 func readBoundedSized(body io.Reader, length, max int64, reason, what string) ([]byte, error) {
 	if length > max {
-		return nil, &limitError{reason: reason, what: fmt.Sprintf("%s: larger than %d bytes", what, max)}
+		return nil, &LimitError{Reason: reason, What: fmt.Sprintf("%s: larger than %d bytes", what, max)}
 	}
 	if length < 0 {
 		return readBounded(body, max, reason, what)
@@ -145,7 +143,7 @@ func readBoundedSized(body io.Reader, length, max int64, reason, what string) ([
 }
 
 // decodeTags reads a tag list page ({"name": ..., "tags": [...]}) as a
-// stream, appending its tags to tags. It stops with a limitError once tags
+// stream, appending its tags to tags. It stops with a LimitError once tags
 // would hold more than max entries, so a page of millions of tags costs no
 // more memory than max of them. Other fields are skipped unread; "tags":
 // null, as some registries send for none, is no tags.
@@ -163,7 +161,7 @@ func decodeTags(r io.Reader, tags []string, max int, repo string) ([]string, err
 			case !ok:
 				return errors.New("a tag is not a string")
 			case len(tags) >= max:
-				return &limitError{reason: ReasonTagListTooLarge, what: fmt.Sprintf("list tags %s: more than %d tags", repo, max)}
+				return &LimitError{Reason: ReasonTagListTooLarge, What: fmt.Sprintf("list tags %s: more than %d tags", repo, max)}
 			}
 			tags = append(tags, tag)
 			return nil

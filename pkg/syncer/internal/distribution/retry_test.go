@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 // redactor holds the credential values seen during one Sync (passwords,
 // identity tokens, bearer tokens) so they can be removed verbatim from
 // messages and log lines, whatever shape they appear in. It lives in the
-// run's context, so secrets are not retained by the Engine across runs.
+// run's context, so secrets are not retained by the Client across runs.
 type redactor struct {
 	mu      sync.RWMutex
 	secrets map[string]struct{}
@@ -18,7 +18,10 @@ type redactor struct {
 
 type redactorKey struct{}
 
-func withRedactor(ctx context.Context) context.Context {
+// WithRedactor gives the run whose requests ctx carries a redactor of its
+// own: the credentials its requests use are removed from what Sanitize
+// returns.
+func WithRedactor(ctx context.Context) context.Context {
 	return context.WithValue(ctx, redactorKey{}, &redactor{secrets: map[string]struct{}{}})
 }
 
@@ -33,8 +36,8 @@ func rememberSecret(ctx context.Context, s string) {
 	r.mu.Unlock()
 }
 
-// sanitizeCtx is sanitize.Message plus removal of the run's known secret values.
-func sanitizeCtx(ctx context.Context, msg string) string {
+// Sanitize is sanitize.Message plus removal of the run's known secret values.
+func Sanitize(ctx context.Context, msg string) string {
 	r, _ := ctx.Value(redactorKey{}).(*redactor)
 	if r == nil {
 		return sanitize.Message(msg)

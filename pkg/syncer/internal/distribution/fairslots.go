@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 )
 
 // fairSlots are a registry host's request slots, shared by every run of the
-// engine. A tenant alone may use them all. While tenants wait, each freed
+// client. A tenant alone may use them all. While tenants wait, each freed
 // slot goes to the waiting tenant that holds the fewest slots of the host,
 // and among those to the one served least recently, so tenants that share a
 // host converge on equal shares and take turns: one ImageSync with

@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 // breaker stops requests to a registry host that answered many requests in
 // a row with a server error: during an outage, every tag's retries would
 // otherwise multiply the load on a registry that is already failing. After
-// Options.BreakerCooldown one request goes through again; its success closes
+// Config.BreakerCooldown one request goes through again; its success closes
 // the breaker, its failure opens it for another cooldown.
 type breaker struct {
 	threshold int

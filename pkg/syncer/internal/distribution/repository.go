@@ -1,4 +1,4 @@
-package syncer
+package distribution
 
 import (
 	"bytes"
@@ -14,26 +14,50 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"k8s.io/klog/v2"
 )
 
-// repoClient speaks the distribution API for one repository on one side of
+// Repository speaks the distribution API for one repository on one side of
 // a run (source or destination) with that side's credentials.
-type repoClient struct {
-	e    *Engine
-	host *hostState
-	ref  name.Repository
-	repo string // repository path on the registry, e.g. "library/nginx"
-	auth *authorizer
-	push bool // destination side: tokens ask for pull,push
+type Repository struct {
+	client *Client
+	host   *hostState
+	ref    name.Repository
+	repo   string // repository path on the registry, e.g. "library/nginx"
+	auth   *authorizer
+	push   bool // destination side: tokens ask for pull,push
 
 	// knownTags, when not nil, is every tag of the repository as listed
 	// in this run (set before any tag is synced, read-only afterwards):
 	// cosign and referrers fallback tags missing from it are not looked up.
 	knownTags map[string]bool
-	// run is the per-run state of this client's host.
+	// runHost is what this run learnt about the repository's host.
 	runHost *runHost
+}
+
+// Session is what one run learns about the registry hosts it speaks to,
+// such as whether a host has the referrers API. The engine makes one per
+// run; the Client's knowledge (pings, challenges, breakers, slots) outlives
+// it.
+type Session struct {
+	mu    sync.Mutex
+	hosts map[string]*runHost
+}
+
+// NewSession returns the state of a new run.
+func NewSession() *Session { return &Session{hosts: map[string]*runHost{}} }
+
+func (s *Session) host(host string) *runHost {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rh := s.hosts[host]
+	if rh == nil {
+		rh = &runHost{}
+		s.hosts[host] = rh
+	}
+	return rh
 }
 
 // runHost is what one run learns about a registry host.
@@ -44,14 +68,53 @@ type runHost struct {
 	probe        sync.Mutex // held by the request that probes referrersAPI
 }
 
-func (c *repoClient) scopes(extra ...string) []string {
+// Repository returns the client of repo for one side of the session's run,
+// resolving that side's keychain (nil is anonymous) for it. push asks for
+// pull,push tokens (the destination of a run that writes).
+func (c *Client) Repository(ctx context.Context, s *Session, repo name.Repository, keychain authn.Keychain, push bool) (*Repository, error) {
+	host := c.hostFor(strings.ToLower(repo.RegistryStr()))
+	a, err := c.newAuthorizer(ctx, host, keychain, repo)
+	if err != nil {
+		return nil, err
+	}
+	return &Repository{client: c, host: host, ref: repo, repo: repo.RepositoryStr(), auth: a, push: push, runHost: s.host(host.host)}, nil
+}
+
+// Ref is the repository's reference, registry included.
+func (r *Repository) Ref() name.Repository { return r.ref }
+
+// Path is the repository's path on its registry, e.g. "library/nginx".
+func (r *Repository) Path() string { return r.repo }
+
+// Host is the registry's host[:port] as it is addressed, lower-cased.
+// Repositories on the same Host share its request slots, ping and breaker.
+func (r *Repository) Host() string { return r.host.host }
+
+// SetKnownTags records the repository's tag list as read in this run, so
+// that lookups of tags missing from it (cosign and referrers fallback tags)
+// are not sent. It must be called before the repository is used
+// concurrently.
+func (r *Repository) SetKnownTags(tags []string) {
+	r.knownTags = make(map[string]bool, len(tags))
+	for _, t := range tags {
+		r.knownTags[t] = true
+	}
+}
+
+// MayHaveTag reports whether tag may exist in the repository: false only
+// when the run read the tag list (SetKnownTags) and tag is not in it.
+func (r *Repository) MayHaveTag(tag string) bool {
+	return r.knownTags == nil || r.knownTags[tag]
+}
+
+func (r *Repository) scopes(extra ...string) []string {
 	action := "pull"
-	if c.push {
+	if r.push {
 		action = "pull,push"
 	}
-	s := []string{"repository:" + c.repo + ":" + action}
-	for _, r := range extra {
-		s = append(s, "repository:"+r+":pull")
+	s := []string{"repository:" + r.repo + ":" + action}
+	for _, x := range extra {
+		s = append(s, "repository:"+x+":pull")
 	}
 	return s
 }
@@ -76,22 +139,22 @@ type call struct {
 	uploaded *int64
 }
 
-// ensurePing pings /v2/ once per host (for the lifetime of the Engine) to
+// ensurePing pings /v2/ once per host (for the lifetime of the Client) to
 // learn the auth challenge. Concurrent first requests wait for the same ping.
-func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
+func (c *Client) ensurePing(ctx context.Context, h *hostState) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.pinged {
 		return nil
 	}
-	err := e.withRetry(ctx, "ping "+h.host, retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
-		ctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.opts.OperationTimeout, e.opts.MinTransferRate)
+	err := c.withRetry(ctx, "ping "+h.host, retryPolicy{replayAfterReauth: true}, func(ctx context.Context) error {
+		ctx, wd := newWatchdog(ctx, c.cfg.OperationTimeout, c.cfg.OperationTimeout, c.cfg.MinTransferRate)
 		defer wd.stop()
-		req, err := e.newRequest(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
+		req, err := c.newRequest(ctx, http.MethodGet, h.scheme+"://"+h.host+"/v2/", nil)
 		if err != nil {
 			return fmt.Errorf("ping %s: %w", h.host, err)
 		}
-		resp, err := e.client().Do(req)
+		resp, err := c.httpClient().Do(req)
 		if err != nil {
 			if cause := timedOut(ctx); cause != nil {
 				return fmt.Errorf("ping %s: %w", h.host, cause)
@@ -122,22 +185,22 @@ func (e *Engine) ensurePing(ctx context.Context, h *hostState) error {
 // 401 and Retry-After handling on 429. On success the caller owns the
 // response body; it must be closed (it releases the request slot and the
 // watchdog).
-func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
-	e := c.e
+func (r *Repository) do(ctx context.Context, cl call) (*http.Response, error) {
+	c := r.client
 	// A side with credentials pings once per host to learn the challenge
 	// before sending them. An anonymous side needs no ping: it sends no
 	// credentials, and if the registry wants a (token) challenge the 401
 	// of the first request carries it and the request is replayed once
 	// below, so an up-to-date tag still costs one HEAD per side.
-	if !c.auth.anonymous() {
-		if err := e.ensurePing(ctx, c.host); err != nil {
+	if !r.auth.anonymous() {
+		if err := c.ensurePing(ctx, r.host); err != nil {
 			return nil, err
 		}
 	}
 	var resp *http.Response
-	err := e.withRetry(ctx, cl.op, retryPolicy{replayAfterReauth: cl.stream == nil, noRetry: cl.noRetry}, func(ctx context.Context) error {
+	err := c.withRetry(ctx, cl.op, retryPolicy{replayAfterReauth: cl.stream == nil, noRetry: cl.noRetry}, func(ctx context.Context) error {
 		var err error
-		resp, err = c.attempt(ctx, cl)
+		resp, err = r.attempt(ctx, cl)
 		return err
 	})
 	return resp, err
@@ -149,19 +212,19 @@ func (c *repoClient) do(ctx context.Context, cl call) (*http.Response, error) {
 // error is a reauthError; a 429 is a rateLimitError that is honoured in-run
 // when its wait is within RetryAfterCap (here, or by the caller's retry
 // loop for operations that cannot be replayed alone).
-func (c *repoClient) attempt(ctx context.Context, cl call) (*http.Response, error) {
-	resp, err := c.once(ctx, cl)
+func (r *Repository) attempt(ctx context.Context, cl call) (*http.Response, error) {
+	resp, err := r.once(ctx, cl)
 	if err == nil {
 		return resp, nil
 	}
 	var he *httpError
 	if errors.As(err, &he) && he.status == http.StatusUnauthorized {
-		c.auth.refresh(ctx)
+		r.auth.refresh(ctx)
 		return nil, &reauthError{err: err}
 	}
 	var ra *retryAfterError
 	if errors.As(err, &ra) {
-		return nil, &rateLimitError{op: cl.op, retryAfter: time.Now().Add(ra.after), wait: ra.after, honour: ra.after <= c.e.opts.RetryAfterCap}
+		return nil, &rateLimitError{op: cl.op, retryAfter: time.Now().Add(ra.after), wait: ra.after, honour: ra.after <= r.client.cfg.RetryAfterCap}
 	}
 	return nil, err
 }
@@ -180,23 +243,23 @@ type retryAfterError struct{ after time.Duration }
 func (e *retryAfterError) Error() string { return "too many requests" }
 
 // once performs a single attempt of cl.
-func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) {
-	e := c.e
-	u, err := c.resolveURL(cl.url)
+func (r *Repository) once(ctx context.Context, cl call) (*http.Response, error) {
+	c := r.client
+	u, err := r.resolveURL(cl.url)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
-	report, err := c.host.breaker.admit(c.host.host, time.Now())
+	report, err := r.host.breaker.admit(r.host.host, time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
 	outcome := notSent
 	defer func() { report(outcome) }()
-	release, err := c.host.acquire(ctx)
+	release, err := r.host.acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
 	}
-	wctx, wd := newWatchdog(ctx, e.opts.OperationTimeout, e.requestDeadline(cl.size), e.opts.MinTransferRate)
+	wctx, wd := newWatchdog(ctx, c.cfg.OperationTimeout, c.requestDeadline(cl.size), c.cfg.MinTransferRate)
 	done := func() { wd.stop(); release() }
 
 	var body io.Reader
@@ -209,7 +272,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	case cl.body != nil:
 		body = bytes.NewReader(cl.body)
 	}
-	req, err := e.newRequest(wctx, cl.method, u.String(), body)
+	req, err := c.newRequest(wctx, cl.method, u.String(), body)
 	if err != nil {
 		done()
 		return nil, fmt.Errorf("%s: %w", cl.op, err)
@@ -228,8 +291,8 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 	}
 	// Credentials go only to the registry host itself, over the scheme it
 	// is spoken to with (an upload Location or a Link may point elsewhere).
-	if u.Scheme == c.host.scheme && strings.EqualFold(u.Host, c.host.host) {
-		h, err := c.auth.header(wctx, c.scopes(cl.extraScopes...))
+	if u.Scheme == r.host.scheme && strings.EqualFold(u.Host, r.host.host) {
+		h, err := r.auth.header(wctx, r.scopes(cl.extraScopes...))
 		if err != nil {
 			done()
 			return nil, fmt.Errorf("%s: %w", cl.op, err)
@@ -238,7 +301,7 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 			req.Header.Set("Authorization", h)
 		}
 	}
-	resp, err := e.client().Do(req)
+	resp, err := c.httpClient().Do(req)
 	if pr != nil && cl.uploaded != nil {
 		*cl.uploaded += pr.n.Load()
 	}
@@ -275,9 +338,9 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 		return nil, &retryAfterError{after: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	case http.StatusUnauthorized:
 		if ch := resp.Header.Get("WWW-Authenticate"); ch != "" {
-			c.host.mu.Lock()
-			c.host.challenge = parseChallenge(ch)
-			c.host.mu.Unlock()
+			r.host.mu.Lock()
+			r.host.challenge = parseChallenge(ch)
+			r.host.mu.Unlock()
 		}
 	}
 	return nil, &httpError{op: cl.op, status: resp.StatusCode, code: code}
@@ -287,8 +350,8 @@ func (c *repoClient) once(ctx context.Context, cl call) (*http.Response, error) 
 // Location, Link) into a URL relative to this registry. It refuses schemes
 // other than http and https, and plain http from a registry spoken to over
 // https.
-func (c *repoClient) resolveURL(raw string) (*url.URL, error) {
-	base := &url.URL{Scheme: c.host.scheme, Host: c.host.host, Path: "/"}
+func (r *Repository) resolveURL(raw string) (*url.URL, error) {
+	base := &url.URL{Scheme: r.host.scheme, Host: r.host.host, Path: "/"}
 	ref, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL from registry")
@@ -297,7 +360,7 @@ func (c *repoClient) resolveURL(raw string) (*url.URL, error) {
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, &blockedError{why: "a URL with a scheme other than http or https"}
-	case c.host.scheme == "https" && u.Scheme == "http":
+	case r.host.scheme == "https" && u.Scheme == "http":
 		return nil, &blockedError{why: "a plain http URL from a registry spoken to over https"}
 	case u.Host == "":
 		return nil, fmt.Errorf("invalid URL from registry")
