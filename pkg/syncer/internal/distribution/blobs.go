@@ -12,19 +12,6 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Hold takes one request slot on the host of each of repos for a transfer
-// that spans them (a blob streamed from one registry into another), in a
-// fixed order that keeps two transfers from waiting on each other. The
-// requests of the returned context use the held slots instead of taking
-// more; release returns them.
-func Hold(ctx context.Context, repos ...*Repository) (_ context.Context, release func(), _ error) {
-	hosts := make([]*hostState, len(repos))
-	for i, r := range repos {
-		hosts[i] = r.host
-	}
-	return holdHosts(ctx, hosts...)
-}
-
 // HeadBlob reports whether the repository holds the blob d.
 func (r *Repository) HeadBlob(ctx context.Context, d v1.Hash) (bool, error) {
 	resp, err := r.do(ctx, call{
@@ -52,7 +39,7 @@ func (r *Repository) MountBlob(ctx context.Context, d v1.Hash, from string) (mou
 		url: "/v2/" + r.repo + "/blobs/uploads/?" + q.Encode(), extraScopes: []string{from},
 		ok: []int{http.StatusCreated, http.StatusAccepted}, noRetry: true,
 	})
-	switch status := StatusOf(err); {
+	switch status := statusOf(err); {
 	case err == nil:
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusCreated {

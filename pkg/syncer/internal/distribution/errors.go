@@ -137,9 +137,9 @@ func Classify(err error) (reason string, transient bool, retryAfter time.Time) {
 	}
 }
 
-// StatusOf returns the HTTP status of a registry's unexpected answer in
+// statusOf returns the HTTP status of a registry's unexpected answer in
 // err, or 0 when err is not one.
-func StatusOf(err error) int {
+func statusOf(err error) int {
 	var he *httpError
 	if errors.As(err, &he) {
 		return he.status

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -35,37 +33,6 @@ type Repository struct {
 	knownTags map[string]bool
 	// runHost is what this run learnt about the repository's host.
 	runHost *runHost
-}
-
-// Session is what one run learns about the registry hosts it speaks to,
-// such as whether a host has the referrers API. The engine makes one per
-// run; the Client's knowledge (pings, challenges, breakers, slots) outlives
-// it.
-type Session struct {
-	mu    sync.Mutex
-	hosts map[string]*runHost
-}
-
-// NewSession returns the state of a new run.
-func NewSession() *Session { return &Session{hosts: map[string]*runHost{}} }
-
-func (s *Session) host(host string) *runHost {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rh := s.hosts[host]
-	if rh == nil {
-		rh = &runHost{}
-		s.hosts[host] = rh
-	}
-	return rh
-}
-
-// runHost is what one run learns about a registry host.
-type runHost struct {
-	// referrersAPI: 0 unknown, 1 supported, 2 not supported (the
-	// registry answered the referrers endpoint with 404/400/405/501).
-	referrersAPI atomic.Int32
-	probe        sync.Mutex // held by the request that probes referrersAPI
 }
 
 // Repository returns the client of repo for one side of the session's run,
