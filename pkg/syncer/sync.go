@@ -97,6 +97,50 @@ type run struct {
 	progressMu sync.Mutex
 }
 
+// flight is one piece of shared work within a run (a blob, a manifest
+// subtree, the referrers of a digest).
+type flight struct {
+	done     chan struct{}
+	err      error
+	canceled bool // the leader's own context was cancelled
+}
+
+// share runs fn once per key for the run: the first caller (the leader)
+// does the work, later callers wait for its result. If the leader was
+// cancelled by its own tag (fail-fast after a sibling blob failed) while a
+// waiter's context is still alive, the waiter redoes the work instead of
+// inheriting a cancellation that is not its own.
+func (r *run) share(ctx context.Context, key string, fn func() error) (leader bool, err error) {
+	for {
+		r.mu.Lock()
+		f, ok := r.flights[key]
+		if !ok {
+			f = &flight{done: make(chan struct{})}
+			r.flights[key] = f
+			r.mu.Unlock()
+			f.err = fn()
+			if f.err != nil && ctx.Err() != nil {
+				f.canceled = true
+				r.mu.Lock()
+				delete(r.flights, key)
+				r.mu.Unlock()
+			}
+			close(f.done)
+			return true, f.err
+		}
+		r.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		if f.canceled && ctx.Err() == nil {
+			continue
+		}
+		return false, f.err
+	}
+}
+
 type job struct {
 	tag      string
 	src, dst *distribution.Repository
