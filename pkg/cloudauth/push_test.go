@@ -80,7 +80,7 @@ func TestEnginePushesWithCloudCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, err := syncer.New(syncer.Options{InsecureHosts: []string{srcHost, host}})
+			e, err := syncer.New(syncer.Options{RegistryOptions: syncer.RegistryOptions{InsecureHosts: []string{srcHost, host}}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -236,7 +236,7 @@ func syncWith(t *testing.T, src, dst *testRegistry, repo, tag string, p Policy) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := syncer.New(syncer.Options{InsecureHosts: []string{src.Host, dst.Host}, MaxRetries: 1})
+	e, err := syncer.New(syncer.Options{RegistryOptions: syncer.RegistryOptions{InsecureHosts: []string{src.Host, dst.Host}, MaxRetries: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

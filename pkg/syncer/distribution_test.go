@@ -129,7 +129,7 @@ func TestDistributionCompatibility(t *testing.T) {
 	push("lib/app@"+mustDigest(t, sbom), sbom)
 
 	ct := &countingTransport{counts: map[string]int{}}
-	e, err := New(Options{InsecureHosts: []string{src, dst}, WrapTransport: ct.wrap, RetryBackoff: time.Millisecond})
+	e, err := New(Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{src, dst}, WrapTransport: ct.wrap, RetryBackoff: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

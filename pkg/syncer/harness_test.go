@@ -25,7 +25,7 @@ func mustDigest(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
 // registries, with fast retries.
 func newTestEngine(t testing.TB, mod func(*Options), regs ...*registrytest.Registry) *Engine {
 	t.Helper()
-	o := Options{RetryBackoff: time.Millisecond, OperationTimeout: 5 * time.Second}
+	o := Options{RegistryOptions: RegistryOptions{RetryBackoff: time.Millisecond, OperationTimeout: 5 * time.Second}}
 	for _, r := range regs {
 		o.InsecureHosts = append(o.InsecureHosts, r.Host)
 	}

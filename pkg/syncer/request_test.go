@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -67,9 +68,10 @@ func TestOptionsValidation(t *testing.T) {
 	for name, o := range map[string]Options{
 		"negative concurrency": {TagConcurrency: -1},
 		"negative checks":      {CheckConcurrency: -1},
-		"negative timeout":     {OperationTimeout: -1},
-		"insecure with path":   {InsecureHosts: []string{"r.example/path"}},
-		"insecure with scheme": {InsecureHosts: []string{"http://r.example"}},
+		"negative timeout":     {RegistryOptions: RegistryOptions{OperationTimeout: -1}},
+		"negative slots":       {RegistryOptions: RegistryOptions{PerRegistryConcurrency: -1}},
+		"insecure with path":   {RegistryOptions: RegistryOptions{InsecureHosts: []string{"r.example/path"}}},
+		"insecure with scheme": {RegistryOptions: RegistryOptions{InsecureHosts: []string{"http://r.example"}}},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("%s: want error", name)
@@ -79,8 +81,12 @@ func TestOptionsValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.opts.TagConcurrency <= 0 || e.opts.CheckConcurrency <= 0 || e.opts.BlobConcurrency <= 0 || e.opts.PerRegistryConcurrency <= 0 || e.opts.OperationTimeout <= 0 || e.opts.RetryAfterCap <= 0 || e.opts.MaxRetries <= 0 {
-		t.Errorf("defaults not applied: %+v", e.opts)
+	if !reflect.DeepEqual(e.opts, DefaultOptions()) {
+		t.Errorf("defaults not applied:\n got %+v\nwant %+v", e.opts, DefaultOptions())
+	}
+	e, err = New(Options{RegistryOptions: RegistryOptions{MaxRetries: -1}})
+	if err != nil || e.opts.MaxRetries != 0 {
+		t.Errorf("MaxRetries -1: want none (0), got %d, %v", e.opts.MaxRetries, err)
 	}
 }
 

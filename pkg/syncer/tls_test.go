@@ -32,13 +32,13 @@ func TestTLSVerification(t *testing.T) {
 		opts       Options
 		wantReason string
 	}{
-		{"unknown CA", tlsHost, Options{InsecureHosts: []string{dst.Host}}, ReasonTLSFailed},
-		{"RootCAs", tlsHost, Options{InsecureHosts: []string{dst.Host}, RootCAs: pool}, ReasonCopied},
+		{"unknown CA", tlsHost, Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{dst.Host}}}, ReasonTLSFailed},
+		{"RootCAs", tlsHost, Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{dst.Host}, RootCAs: pool}}, ReasonCopied},
 		// Listing a TLS host as insecure means plain HTTP, never "skip verify".
-		{"plain HTTP to a TLS host", tlsHost, Options{InsecureHosts: []string{dst.Host, tlsHost}}, ReasonRegistryError},
+		{"plain HTTP to a TLS host", tlsHost, Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{dst.Host, tlsHost}}}, ReasonRegistryError},
 		// A plain-HTTP registry that is not opted in is spoken to over TLS,
 		// and that is a configuration error, not retried.
-		{"no silent HTTP fallback", plain.Host, Options{InsecureHosts: []string{dst.Host}}, ReasonTLSFailed},
+		{"no silent HTTP fallback", plain.Host, Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{dst.Host}}}, ReasonTLSFailed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

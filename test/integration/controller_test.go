@@ -266,7 +266,7 @@ func (env *controllerEnv) startController(t *testing.T) (stop func()) {
 		PolicyInformer: factory.Portager().V1alpha1().RegistryPolicies(),
 		// RetryAfterCap is short so a registry's longer Retry-After comes back
 		// to the controller as RateLimited.
-		EngineOptions:    syncer.Options{InsecureHosts: []string{env.src.Host, env.dst.Host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond},
+		EngineOptions:    syncer.Options{RegistryOptions: syncer.RegistryOptions{InsecureHosts: []string{env.src.Host, env.dst.Host}, MaxRetries: -1, RetryAfterCap: 500 * time.Millisecond}},
 		Cloud:            env.cloud,
 		SigstoreRoot:     env.sigstoreRoot,
 		Recorder:         env.events,

@@ -137,17 +137,19 @@ func (o *Options) ToEngine() (syncer.Options, error) {
 		return syncer.Options{}, err
 	}
 	opts := syncer.Options{
-		InsecureHosts:          o.InsecureRegistries,
-		TagConcurrency:         o.TagConcurrency,
-		CheckConcurrency:       o.CheckConcurrency,
-		BlobConcurrency:        o.BlobConcurrency,
-		PerRegistryConcurrency: o.RegistryConcurrency,
-		OperationTimeout:       o.RegistryTimeout,
-		MinTransferRate:        minRate,
-		BreakerThreshold:       o.BreakerThreshold,
-		BreakerCooldown:        o.BreakerCooldown,
-		MaxListedTags:          o.MaxListedTags,
-		ReadMemory:             readMemory,
+		RegistryOptions: syncer.RegistryOptions{
+			InsecureHosts:          o.InsecureRegistries,
+			PerRegistryConcurrency: o.RegistryConcurrency,
+			OperationTimeout:       o.RegistryTimeout,
+			MinTransferRate:        minRate,
+			BreakerThreshold:       o.BreakerThreshold,
+			BreakerCooldown:        o.BreakerCooldown,
+			MaxListedTags:          o.MaxListedTags,
+			ReadMemory:             readMemory,
+		},
+		TagConcurrency:   o.TagConcurrency,
+		CheckConcurrency: o.CheckConcurrency,
+		BlobConcurrency:  o.BlobConcurrency,
 	}
 	if len(o.RegistryCAFiles) > 0 {
 		if opts.RootCAs, err = syncer.LoadRootCAs(o.RegistryCAFiles); err != nil {

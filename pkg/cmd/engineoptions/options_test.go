@@ -26,9 +26,12 @@ func TestFlagsReachTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := syncer.Options{InsecureHosts: []string{"localhost:5000"}, TagConcurrency: 2, CheckConcurrency: 3, BlobConcurrency: 5,
-		PerRegistryConcurrency: 7, OperationTimeout: 3 * time.Second, BreakerThreshold: 9, BreakerCooldown: 4 * time.Second,
-		MaxListedTags: 11, ReadMemory: 128 << 20, MinTransferRate: 512 << 10}
+	want := syncer.Options{
+		RegistryOptions: syncer.RegistryOptions{InsecureHosts: []string{"localhost:5000"}, PerRegistryConcurrency: 7,
+			OperationTimeout: 3 * time.Second, BreakerThreshold: 9, BreakerCooldown: 4 * time.Second,
+			MaxListedTags: 11, ReadMemory: 128 << 20, MinTransferRate: 512 << 10},
+		TagConcurrency: 2, CheckConcurrency: 3, BlobConcurrency: 5,
+	}
 	if got.TagConcurrency != want.TagConcurrency || got.CheckConcurrency != want.CheckConcurrency || got.BlobConcurrency != want.BlobConcurrency ||
 		got.PerRegistryConcurrency != want.PerRegistryConcurrency || got.OperationTimeout != want.OperationTimeout ||
 		got.BreakerThreshold != want.BreakerThreshold || got.BreakerCooldown != want.BreakerCooldown ||

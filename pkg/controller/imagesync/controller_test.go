@@ -69,7 +69,7 @@ func newFixture(t *testing.T, is *v1alpha1.ImageSync, policies []*v1alpha1.Regis
 		Client: f.client, Kube: f.kube,
 		Informer: syncs, PolicyInformer: policyInformer,
 		Resolver:      noResolver{},
-		EngineOptions: syncer.Options{MaxRetries: -1, InsecureHosts: insecureHosts},
+		EngineOptions: syncer.Options{RegistryOptions: syncer.RegistryOptions{MaxRetries: -1, InsecureHosts: insecureHosts}},
 		Recorder:      f.events,
 		Metrics:       NewMetrics(func() float64 { return 0 }),
 		RetryBase:     time.Second,
