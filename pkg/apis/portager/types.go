@@ -19,6 +19,19 @@ const (
 	AuthMethodAnonymous AuthMethod = "anonymous"
 )
 
+// OverwritePolicy says whether a destination tag that holds another digest
+// is moved to the source's.
+// +enum
+type OverwritePolicy string
+
+const (
+	// OverwriteAlways moves a destination tag to the source's digest.
+	OverwriteAlways OverwritePolicy = "Always"
+	// OverwriteNever leaves a destination tag that holds another digest
+	// alone and fails the tag with reason DestinationDiverged.
+	OverwriteNever OverwritePolicy = "Never"
+)
+
 // Severity is a vulnerability severity level.
 // +enum
 type Severity string
@@ -84,6 +97,14 @@ type ImageSyncSpec struct {
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
+	// immutableTags is an RE2 regular expression that must match a whole tag name (e.g. "v?[0-9]+\.[0-9]+\.[0-9]+").
+	// A selected tag that matches and is already in the destination repository's tag list counts as up to date
+	// without any manifest request: a run pays one tag list per repository instead of two requests per tag.
+	// Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again,
+	// and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other.
+	// +optional
+	ImmutableTags string `json:"immutableTags,omitempty"`
+
 	// images is the list of images to sync from source to destination.
 	// +listType=atomic
 	Images []ImageSpec `json:"images"`
@@ -123,6 +144,14 @@ type DestinationRegistry struct {
 	// repositoryPrefix is prepended to image names in the destination. For example, with prefix "chainguard", image "go" becomes "chainguard/go".
 	// +optional
 	RepositoryPrefix string `json:"repositoryPrefix,omitempty"`
+
+	// overwrite says what happens to a destination tag that holds another digest than the source's.
+	// "Always" (the default) moves it to the source's digest. "Never" leaves it alone and fails the tag with reason
+	// DestinationDiverged. Either way a tag already at the source's digest is not written again, which registries
+	// with immutable tags (such as ECR's IMMUTABLE repositories) need.
+	// +optional
+	// +default="Always"
+	Overwrite OverwritePolicy `json:"overwrite,omitempty"`
 }
 
 // DestinationAuth configures how the controller authenticates to push images.
@@ -140,19 +169,40 @@ type ImageSpec struct {
 	// name is the image name relative to the source registry (e.g., "go", "node", "python").
 	Name string `json:"name"`
 
-	// tags is the list of explicit image tags to sync (e.g., ["latest", "1.22"]). At least one of tags or semver must be specified.
+	// tags is the list of explicit image tags to sync (e.g., ["latest", "1.22"]). At least one of tags, semver, include or digests must be specified.
+	// An entry TAG@sha256:DIGEST pins the tag: it is copied only while the source tag resolves to that digest; otherwise
+	// the tag fails with reason DigestMismatch and nothing is written for it.
 	// +optional
 	// +listType=atomic
 	Tags []string `json:"tags,omitempty"`
 
 	// semver is a semver constraint string for auto-discovering tags from the source registry. Supports wildcards (1.x, 1.3.x), ranges (>=1.22.0 <1.23.0), tilde (~1.3.0), and caret (^1.3.0) syntax. Non-semver tags in the registry are silently skipped. Resolved tags are sorted by version descending (newest first).
+	// With include or exclude, a tag must satisfy all of them.
 	// +optional
 	Semver string `json:"semver,omitempty"`
 
-	// maxTags limits how many semver-matched tags are synced (newest first). Only applies when semver is set. 0 means unlimited.
+	// include selects the source tags that match any of these RE2 regular expressions (e.g. "1\.2[0-9]\..*").
+	// A pattern must match the whole tag. With semver, a tag must satisfy both; include alone is a selection.
+	// +optional
+	// +listType=atomic
+	Include []string `json:"include,omitempty"`
+
+	// exclude drops the source tags that match any of these RE2 regular expressions (e.g. ".*-rc[0-9]*") from what
+	// semver and include select. A pattern must match the whole tag. Explicit tags are not filtered.
+	// +optional
+	// +listType=atomic
+	Exclude []string `json:"exclude,omitempty"`
+
+	// maxTags limits how many tags semver and include select. Semver tags come first, newest first; other tags follow
+	// in reverse lexical order. Explicit tags and digests are not counted. 0 means unlimited.
 	// +optional
 	// +k8s:validation:minimum=0
 	MaxTags int32 `json:"maxTags,omitempty"`
+
+	// digests are manifests copied by digest (e.g. "sha256:..."); no tag is written for them at the destination.
+	// +optional
+	// +listType=atomic
+	Digests []string `json:"digests,omitempty"`
 }
 
 // ValidationSpec configures optional pre-sync validation gates.
@@ -281,8 +331,14 @@ type ImageStatus struct {
 
 // TagStatus is the sync result of one tag.
 type TagStatus struct {
-	// tag is the image tag that was synced (e.g., "latest", "1.22").
+	// tag is the image tag that was synced (e.g., "latest", "1.22"), or for an entry of spec.images[].digests the digest.
 	Tag string `json:"tag"`
+
+	// reason is the CamelCase code of the tag's last outcome: Copied, UpToDate, ImmutableTagPresent (an immutable
+	// tag found in the destination's tag list, not compared), or why it failed (e.g. DigestMismatch,
+	// DestinationDiverged, GateFailed, TagNotFound).
+	// +optional
+	Reason string `json:"reason,omitempty"`
 
 	// synced indicates whether this tag was successfully copied.
 	Synced bool `json:"synced"`

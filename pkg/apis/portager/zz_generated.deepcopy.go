@@ -108,6 +108,21 @@ func (in *ImageSpec) DeepCopyInto(out *ImageSpec) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.Include != nil {
+		in, out := &in.Include, &out.Include
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.Exclude != nil {
+		in, out := &in.Exclude, &out.Exclude
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
+	if in.Digests != nil {
+		in, out := &in.Digests, &out.Digests
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	return
 }
 

@@ -227,6 +227,15 @@ func schema_pkg_apis_portager_v1alpha1_DestinationRegistry(ref common.ReferenceC
 							Format:      "",
 						},
 					},
+					"overwrite": {
+						SchemaProps: spec.SchemaProps{
+							Description: "overwrite says what happens to a destination tag that holds another digest than the source's. \"Always\" (the default) moves it to the source's digest. \"Never\" leaves it alone and fails the tag with reason DestinationDiverged. Either way a tag already at the source's digest is not written again, which registries with immutable tags (such as ECR's IMMUTABLE repositories) need.\n\nPossible enum values:\n - `\"Always\"` moves a destination tag to the source's digest.\n - `\"Never\"` leaves a destination tag that holds another digest alone and fails the tag with reason DestinationDiverged.",
+							Default:     "Always",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"Always", "Never"},
+						},
+					},
 				},
 				Required: []string{"registry", "auth"},
 			},
@@ -258,7 +267,7 @@ func schema_pkg_apis_portager_v1alpha1_ImageSpec(ref common.ReferenceCallback) c
 							},
 						},
 						SchemaProps: spec.SchemaProps{
-							Description: "tags is the list of explicit image tags to sync (e.g., [\"latest\", \"1.22\"]). At least one of tags or semver must be specified.",
+							Description: "tags is the list of explicit image tags to sync (e.g., [\"latest\", \"1.22\"]). At least one of tags, semver, include or digests must be specified. An entry TAG@sha256:DIGEST pins the tag: it is copied only while the source tag resolves to that digest; otherwise the tag fails with reason DigestMismatch and nothing is written for it.",
 							Type:        []string{"array"},
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
@@ -272,17 +281,74 @@ func schema_pkg_apis_portager_v1alpha1_ImageSpec(ref common.ReferenceCallback) c
 					},
 					"semver": {
 						SchemaProps: spec.SchemaProps{
-							Description: "semver is a semver constraint string for auto-discovering tags from the source registry. Supports wildcards (1.x, 1.3.x), ranges (>=1.22.0 <1.23.0), tilde (~1.3.0), and caret (^1.3.0) syntax. Non-semver tags in the registry are silently skipped. Resolved tags are sorted by version descending (newest first).",
+							Description: "semver is a semver constraint string for auto-discovering tags from the source registry. Supports wildcards (1.x, 1.3.x), ranges (>=1.22.0 <1.23.0), tilde (~1.3.0), and caret (^1.3.0) syntax. Non-semver tags in the registry are silently skipped. Resolved tags are sorted by version descending (newest first). With include or exclude, a tag must satisfy all of them.",
 							Type:        []string{"string"},
 							Format:      "",
 						},
 					},
+					"include": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "include selects the source tags that match any of these RE2 regular expressions (e.g. \"1\\.2[0-9]\\..*\"). A pattern must match the whole tag. With semver, a tag must satisfy both; include alone is a selection.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+					"exclude": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "exclude drops the source tags that match any of these RE2 regular expressions (e.g. \".*-rc[0-9]*\") from what semver and include select. A pattern must match the whole tag. Explicit tags are not filtered.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
 					"maxTags": {
 						SchemaProps: spec.SchemaProps{
-							Description: "maxTags limits how many semver-matched tags are synced (newest first). Only applies when semver is set. 0 means unlimited.",
+							Description: "maxTags limits how many tags semver and include select. Semver tags come first, newest first; other tags follow in reverse lexical order. Explicit tags and digests are not counted. 0 means unlimited.",
 							Minimum:     ptr.To[float64](0),
 							Type:        []string{"integer"},
 							Format:      "int32",
+						},
+					},
+					"digests": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "digests are manifests copied by digest (e.g. \"sha256:...\"); no tag is written for them at the destination.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
 						},
 					},
 				},
@@ -595,6 +661,13 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncSpec(ref common.ReferenceCallbac
 						SchemaProps: spec.SchemaProps{
 							Description: "timeout bounds one run: tags not finished when it passes fail as Transient and are retried after the controller's backoff. Unset, a run is bounded only by each registry request's deadline.",
 							Ref:         ref(v1.Duration{}.OpenAPIModelName()),
+						},
+					},
+					"immutableTags": {
+						SchemaProps: spec.SchemaProps{
+							Description: "immutableTags is an RE2 regular expression that must match a whole tag name (e.g. \"v?[0-9]+\\.[0-9]+\\.[0-9]+\"). A selected tag that matches and is already in the destination repository's tag list counts as up to date without any manifest request: a run pays one tag list per repository instead of two requests per tag. Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again, and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other.",
+							Type:        []string{"string"},
+							Format:      "",
 						},
 					},
 					"images": {
@@ -1092,8 +1165,15 @@ func schema_pkg_apis_portager_v1alpha1_TagStatus(ref common.ReferenceCallback) c
 				Properties: map[string]spec.Schema{
 					"tag": {
 						SchemaProps: spec.SchemaProps{
-							Description: "tag is the image tag that was synced (e.g., \"latest\", \"1.22\").",
+							Description: "tag is the image tag that was synced (e.g., \"latest\", \"1.22\"), or for an entry of spec.images[].digests the digest.",
 							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "reason is the CamelCase code of the tag's last outcome: Copied, UpToDate, ImmutableTagPresent (an immutable tag found in the destination's tag list, not compared), or why it failed (e.g. DigestMismatch, DestinationDiverged, GateFailed, TagNotFound).",
 							Type:        []string{"string"},
 							Format:      "",
 						},

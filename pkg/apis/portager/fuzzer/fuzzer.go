@@ -18,5 +18,12 @@ var Funcs = func(codecs runtimeserializer.CodecFactory) []any {
 				g.RequireCveReport = &v
 			}
 		},
+		func(d *portager.DestinationRegistry, c randfill.Continue) {
+			c.FillNoCustom(d)
+			// Decoding defaults a missing overwrite policy to Always.
+			if d.Overwrite == "" {
+				d.Overwrite = []portager.OverwritePolicy{portager.OverwriteAlways, portager.OverwriteNever}[c.Intn(2)]
+			}
+		},
 	}
 }

@@ -16,3 +16,11 @@ func SetDefaults_VulnerabilityGate(obj *VulnerabilityGate) {
 		obj.RequireCveReport = ptr.To(true)
 	}
 }
+
+// SetDefaults_DestinationRegistry makes a destination tag follow the
+// source unless the user asks to keep it.
+func SetDefaults_DestinationRegistry(obj *DestinationRegistry) {
+	if obj.Overwrite == "" {
+		obj.Overwrite = OverwriteAlways
+	}
+}

@@ -35,6 +35,10 @@ func RegisterDefaults(scheme *runtime.Scheme) error {
 }
 
 func SetObjectDefaults_ImageSync(in *ImageSync) {
+	SetDefaults_DestinationRegistry(&in.Spec.Destination)
+	if in.Spec.Destination.Overwrite == "" {
+		in.Spec.Destination.Overwrite = "Always"
+	}
 	if in.Spec.Validation != nil {
 		if in.Spec.Validation.VulnerabilityGate != nil {
 			SetDefaults_VulnerabilityGate(in.Spec.Validation.VulnerabilityGate)

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/portager/portager/pkg/apis/portager"
+	"github.com/portager/portager/pkg/tagselect"
 )
 
 // Caps that keep one ImageSync from growing without bound in etcd (whose
@@ -18,6 +20,8 @@ import (
 const (
 	MaxImages            = 256
 	MaxTagsPerImage      = 256
+	MaxDigestsPerImage   = 256
+	MaxPatternsPerImage  = 32
 	MaxExplicitTags      = 1024
 	MaxMaxTags           = 1000
 	MaxScheduleLength    = 256
@@ -71,6 +75,9 @@ func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, opts Options, fldPath *
 	allErrs = append(allErrs, validateSource(&spec.Source, fldPath.Child("source"))...)
 	allErrs = append(allErrs, validateDestination(&spec.Destination, fldPath.Child("destination"))...)
 	allErrs = append(allErrs, validateImages(spec, fldPath.Child("images"))...)
+	if spec.ImmutableTags != "" {
+		allErrs = append(allErrs, validateTagPattern(spec.ImmutableTags, fldPath.Child("immutableTags"))...)
+	}
 	if spec.Timeout != nil {
 		allErrs = append(allErrs, validateTimeout(spec.Timeout.Duration, fldPath.Child("timeout"))...)
 	}
@@ -107,6 +114,11 @@ var supportedAuthMethods = sets.New(
 
 func validateDestination(dst *portager.DestinationRegistry, fldPath *field.Path) field.ErrorList {
 	allErrs := ValidateRegistry(dst.Registry, fldPath.Child("registry"))
+	switch dst.Overwrite {
+	case "", portager.OverwriteAlways, portager.OverwriteNever:
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("overwrite"), dst.Overwrite, []portager.OverwritePolicy{portager.OverwriteAlways, portager.OverwriteNever}))
+	}
 	if dst.RepositoryPrefix != "" {
 		allErrs = append(allErrs, ValidateRepositoryPath(dst.RepositoryPrefix, fldPath.Child("repositoryPrefix"))...)
 	}
@@ -160,7 +172,7 @@ func validateImages(spec *portager.ImageSyncSpec, fldPath *field.Path) field.Err
 		img := &spec.Images[i]
 		idxPath := fldPath.Index(i)
 		allErrs = append(allErrs, validateImage(img, spec, idxPath)...)
-		explicit += len(img.Tags)
+		explicit += len(img.Tags) + len(img.Digests)
 	}
 	if explicit > MaxExplicitTags {
 		allErrs = append(allErrs, field.TooMany(fldPath, explicit, MaxExplicitTags).WithOrigin("explicitTags"))
@@ -180,16 +192,22 @@ func validateImage(img *portager.ImageSpec, spec *portager.ImageSyncSpec, fldPat
 		}
 	}
 
-	if len(img.Tags) == 0 && img.Semver == "" {
-		allErrs = append(allErrs, field.Required(fldPath.Child("tags"), "at least one of tags or semver must be specified"))
+	if len(img.Tags) == 0 && img.Semver == "" && len(img.Include) == 0 && len(img.Digests) == 0 {
+		allErrs = append(allErrs, field.Required(fldPath.Child("tags"), "at least one of tags, semver, include or digests must be specified"))
 	}
 	if len(img.Tags) > MaxTagsPerImage {
 		allErrs = append(allErrs, field.TooMany(fldPath.Child("tags"), len(img.Tags), MaxTagsPerImage))
 	} else {
-		for j, tag := range img.Tags {
-			allErrs = append(allErrs, ValidateTag(tag, fldPath.Child("tags").Index(j))...)
+		for j, entry := range img.Tags {
+			allErrs = append(allErrs, validateTagEntry(entry, fldPath.Child("tags").Index(j))...)
 		}
 	}
+	allErrs = append(allErrs, validateTagPatterns(img.Include, fldPath.Child("include"))...)
+	allErrs = append(allErrs, validateTagPatterns(img.Exclude, fldPath.Child("exclude"))...)
+	if len(img.Exclude) > 0 && img.Semver == "" && len(img.Include) == 0 {
+		allErrs = append(allErrs, field.Forbidden(fldPath.Child("exclude"), `narrows what semver or include select, so one of them must be set (include: [".*"] selects every tag)`))
+	}
+	allErrs = append(allErrs, validateDigests(img.Digests, fldPath.Child("digests"))...)
 
 	if img.Semver != "" {
 		allErrs = append(allErrs, ValidateSemverConstraint(img.Semver, fldPath.Child("semver"))...)
@@ -199,6 +217,61 @@ func validateImage(img *portager.ImageSpec, spec *portager.ImageSyncSpec, fldPat
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxTags"), img.MaxTags, "must be greater than or equal to 0 (0 means unlimited)"))
 	case img.MaxTags > MaxMaxTags:
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("maxTags"), img.MaxTags, fmt.Sprintf("must be at most %d", MaxMaxTags)))
+	}
+	return allErrs
+}
+
+// validateTagEntry checks an explicit tags entry: a tag, or a tag pinned
+// to a digest as TAG@sha256:HEX.
+func validateTagEntry(entry string, fldPath *field.Path) field.ErrorList {
+	tag, _, err := tagselect.ParseTag(entry)
+	if err != nil {
+		return field.ErrorList{field.Invalid(fldPath, entry, "must be a tag, or a tag pinned to a digest as TAG@sha256:<64 lower-case hex characters>")}
+	}
+	return ValidateTag(tag, fldPath)
+}
+
+// validateTagPatterns checks include or exclude patterns.
+func validateTagPatterns(patterns []string, fldPath *field.Path) field.ErrorList {
+	if len(patterns) > MaxPatternsPerImage {
+		return field.ErrorList{field.TooMany(fldPath, len(patterns), MaxPatternsPerImage)}
+	}
+	var allErrs field.ErrorList
+	for i, p := range patterns {
+		allErrs = append(allErrs, validateTagPattern(p, fldPath.Index(i))...)
+	}
+	return allErrs
+}
+
+// validateTagPattern checks an RE2 pattern matched against whole tags.
+func validateTagPattern(pattern string, fldPath *field.Path) field.ErrorList {
+	switch {
+	case pattern == "":
+		return field.ErrorList{field.Required(fldPath, "")}
+	case len(pattern) > tagselect.MaxPatternLength:
+		return field.ErrorList{field.TooLong(fldPath, "", tagselect.MaxPatternLength)}
+	}
+	if _, err := tagselect.CompilePattern(pattern); err != nil {
+		return field.ErrorList{field.Invalid(fldPath, pattern, fmt.Sprintf("must be an RE2 regular expression matched against whole tags: %v", err))}
+	}
+	return nil
+}
+
+// validateDigests checks the digests an image copies by digest.
+func validateDigests(digests []string, fldPath *field.Path) field.ErrorList {
+	if len(digests) > MaxDigestsPerImage {
+		return field.ErrorList{field.TooMany(fldPath, len(digests), MaxDigestsPerImage)}
+	}
+	var allErrs field.ErrorList
+	seen := sets.New[string]()
+	for i, d := range digests {
+		switch {
+		case !tagselect.IsDigest(d):
+			allErrs = append(allErrs, field.Invalid(fldPath.Index(i), d, "must be sha256: and 64 lower-case hex characters"))
+		case seen.Has(d):
+			allErrs = append(allErrs, field.Duplicate(fldPath.Index(i), d))
+		}
+		seen.Insert(d)
 	}
 	return allErrs
 }
@@ -257,6 +330,11 @@ func validateCosign(c *portager.CosignValidation, fldPath *field.Path) field.Err
 	return allErrs
 }
 
+// maxReasonLength and reasonRegexp bound a tag status's reason.
+const maxReasonLength = 64
+
+var reasonRegexp = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+
 // ValidateImageSyncStatus validates what the controller writes, so a buggy or
 // hostile writer cannot store an unbounded or malformed status.
 func ValidateImageSyncStatus(status *portager.ImageSyncStatus, fldPath *field.Path) field.ErrorList {
@@ -290,6 +368,9 @@ func ValidateImageSyncStatus(status *portager.ImageSyncStatus, fldPath *field.Pa
 
 func validateTagStatus(ts *portager.TagStatus, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
+	if ts.Reason != "" && (len(ts.Reason) > maxReasonLength || !reasonRegexp.MatchString(ts.Reason)) {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("reason"), ts.Reason, "must be a CamelCase code of at most 64 letters and digits"))
+	}
 	if ts.SourceDigest != "" && !digestRegexp.MatchString(ts.SourceDigest) {
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("sourceDigest"), ts.SourceDigest, "must be a digest such as sha256:<64 hex characters>"))
 	}

@@ -42,6 +42,8 @@ func tags(n int) []string {
 	return out
 }
 
+const testDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 func TestValidateImageSync(t *testing.T) {
 	key := publicKeyPEM(t)
 	cases := []struct {
@@ -135,6 +137,30 @@ func TestValidateImageSync(t *testing.T) {
 		{"maxTags negative", func(is *portager.ImageSync) { is.Spec.Images[1].MaxTags = -1 }, []string{"spec.images[1].maxTags:Invalid"}},
 		{"maxTags over cap", func(is *portager.ImageSync) { is.Spec.Images[1].MaxTags = MaxMaxTags + 1 }, []string{"spec.images[1].maxTags:Invalid"}},
 
+		{"include alone is a selection", func(is *portager.ImageSync) {
+			is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Include: []string{`1\.27\..*`, "stable"}, Exclude: []string{".*-rc.*"}, MaxTags: 3}
+		}, nil},
+		{"digests alone are a selection", func(is *portager.ImageSync) {
+			is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Digests: []string{testDigest}}
+		}, nil},
+		{"pinned tag", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{"3.20@" + testDigest} }, nil},
+		{"exclude alone selects nothing", func(is *portager.ImageSync) {
+			is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Tags: []string{"latest"}, Exclude: []string{"latest"}}
+		}, []string{"spec.images[1].exclude:Forbidden"}},
+		{"bad include pattern", func(is *portager.ImageSync) { is.Spec.Images[1].Include = []string{"1.27", "(1.28"} }, []string{"spec.images[1].include[1]:Invalid"}},
+		{"pattern that only compiles once anchored", func(is *portager.ImageSync) { is.Spec.Images[1].Include = []string{"a)|(b"} }, []string{"spec.images[1].include[0]:Invalid"}},
+		{"empty exclude pattern", func(is *portager.ImageSync) { is.Spec.Images[1].Exclude = []string{""} }, []string{"spec.images[1].exclude[0]:Required"}},
+		{"pattern too long", func(is *portager.ImageSync) { is.Spec.Images[1].Include = []string{strings.Repeat("a", 257)} }, []string{"spec.images[1].include[0]:TooLong"}},
+		{"too many patterns", func(is *portager.ImageSync) { is.Spec.Images[1].Exclude = tags(MaxPatternsPerImage + 1) }, []string{"spec.images[1].exclude:TooMany"}},
+		{"pin not a sha256 digest", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{"3.20@sha256:abc"} }, []string{"spec.images[0].tags[0]:Invalid"}},
+		{"pinned tag name invalid", func(is *portager.ImageSync) { is.Spec.Images[0].Tags = []string{"-x@" + testDigest} }, []string{"spec.images[0].tags[0]:Invalid"}},
+		{"digest invalid", func(is *portager.ImageSync) { is.Spec.Images[1].Digests = []string{"sha256:ABC"} }, []string{"spec.images[1].digests[0]:Invalid"}},
+		{"digest twice", func(is *portager.ImageSync) { is.Spec.Images[1].Digests = []string{testDigest, testDigest} }, []string{"spec.images[1].digests[1]:Duplicate"}},
+		{"immutableTags", func(is *portager.ImageSync) { is.Spec.ImmutableTags = `v?[0-9]+\.[0-9]+\.[0-9]+` }, nil},
+		{"immutableTags invalid", func(is *portager.ImageSync) { is.Spec.ImmutableTags = "[" }, []string{"spec.immutableTags:Invalid"}},
+		{"overwrite Never", func(is *portager.ImageSync) { is.Spec.Destination.Overwrite = portager.OverwriteNever }, nil},
+		{"overwrite unknown", func(is *portager.ImageSync) { is.Spec.Destination.Overwrite = "Sometimes" }, []string{"spec.destination.overwrite:NotSupported"}},
+
 		{"keyless needs issuer", withCosign(portager.CosignValidation{Enabled: true}), []string{"spec.validation.cosign.keylessIssuer:Required"}},
 		{"issuer must be https", withCosign(portager.CosignValidation{Enabled: true, KeylessIssuer: "accounts.google.com"}), []string{"spec.validation.cosign.keylessIssuer:Invalid"}},
 		{"public key not PEM", withCosign(portager.CosignValidation{Enabled: true, PublicKey: "ssh-ed25519 AAAA"}), []string{"spec.validation.cosign.publicKey:Invalid"}},
@@ -206,6 +232,9 @@ func TestValidateImageSyncStatus(t *testing.T) {
 			[]string{"status.images[0].tags[0].sourceDigest:Invalid"}},
 		{"error too long", portager.ImageSyncStatus{Images: []portager.ImageStatus{{Name: "a", Tags: []portager.TagStatus{{Tag: "1", Error: strings.Repeat("x", MaxStatusMessageSize+1)}}}}},
 			[]string{"status.images[0].tags[0].error:TooLong"}},
+		{"reason", portager.ImageSyncStatus{Images: []portager.ImageStatus{{Name: "a", Tags: []portager.TagStatus{{Tag: "1", Reason: "ImmutableTagPresent"}}}}}, nil},
+		{"reason not CamelCase", portager.ImageSyncStatus{Images: []portager.ImageStatus{{Name: "a", Tags: []portager.TagStatus{{Tag: "1", Reason: "not a reason"}}}}},
+			[]string{"status.images[0].tags[0].reason:Invalid"}},
 		{"condition without reason", portager.ImageSyncStatus{Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, LastTransitionTime: metav1.Now()}}},
 			[]string{"status.conditions[0].reason:Required"}},
 		{"too many tag statuses", portager.ImageSyncStatus{Images: []portager.ImageStatus{
@@ -244,7 +273,7 @@ func TestWarnings(t *testing.T) {
 		{"broad constraint with maxTags is fine", func(is *portager.ImageSync) {
 			is.Spec.Images[1] = portager.ImageSpec{Name: "nginx", Semver: ">=1.0", MaxTags: 5}
 		}, nil},
-		{"maxTags without semver", func(is *portager.ImageSync) { is.Spec.Images[0].MaxTags = 2 }, []string{"spec.images[0].maxTags: maxTags only applies when semver is set"}},
+		{"maxTags without semver", func(is *portager.ImageSync) { is.Spec.Images[0].MaxTags = 2 }, []string{"spec.images[0].maxTags: maxTags only applies when semver or include is set"}},
 		{"docker hub every minute", func(is *portager.ImageSync) { is.Spec.Schedule = "* * * * *" }, []string{"spec.schedule: runs every 1m0s against Docker Hub"}},
 		{"docker hub every 2m", func(is *portager.ImageSync) { is.Spec.Schedule = "@every 2m" }, []string{"spec.schedule"}},
 		{"docker hub hourly is fine", func(is *portager.ImageSync) { is.Spec.Schedule = "@hourly" }, nil},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/portager/portager/pkg/apis/portager"
 	"github.com/portager/portager/pkg/registryhost"
+	"github.com/portager/portager/pkg/tagselect"
 )
 
 // DockerHubMinInterval is the shortest schedule we sync from Docker Hub without
@@ -46,8 +47,8 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 		} else {
 			seen[img.Name] = i
 		}
-		if img.MaxTags != 0 && img.Semver == "" {
-			add(p.Child("maxTags"), "maxTags only applies when semver is set")
+		if img.MaxTags != 0 && img.Semver == "" && len(img.Include) == 0 {
+			add(p.Child("maxTags"), "maxTags only applies when semver or include is set")
 		}
 		if img.Semver != "" && img.MaxTags == 0 {
 			if c, err := semver.NewConstraint(img.Semver); err == nil && c.Check(broadProbe) {
@@ -55,9 +56,10 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 			}
 		}
 		tags := map[string]bool{}
-		for j, t := range img.Tags {
+		for j, entry := range img.Tags {
+			t, _, _ := tagselect.ParseTag(entry)
 			if tags[t] {
-				add(p.Child("tags").Index(j), "tag %q is listed more than once", t)
+				add(p.Child("tags").Index(j), "tag %q is listed more than once; the first entry is used", t)
 			}
 			tags[t] = true
 		}

@@ -75,6 +75,10 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.DestinationAuth
       default: {}
+    - name: overwrite
+      type:
+        scalar: string
+      default: Always
     - name: registry
       type:
         scalar: string
@@ -85,6 +89,24 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.portager.portager.pkg.apis.portager.v1alpha1.ImageSpec
   map:
     fields:
+    - name: digests
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: exclude
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
+    - name: include
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
     - name: maxTags
       type:
         scalar: numeric
@@ -151,6 +173,9 @@ var schemaYAML = typed.YAMLObject(`types:
           elementType:
             namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.ImageSpec
           elementRelationship: atomic
+    - name: immutableTags
+      type:
+        scalar: string
     - name: schedule
       type:
         scalar: string
@@ -307,6 +332,9 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: lastSyncTime
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: reason
+      type:
+        scalar: string
     - name: sourceDigest
       type:
         scalar: string

@@ -18,6 +18,10 @@ limitations under the License.
 
 package v1alpha1
 
+import (
+	portagerv1alpha1 "github.com/portager/portager/pkg/apis/portager/v1alpha1"
+)
+
 // DestinationRegistryApplyConfiguration represents a declarative configuration of the DestinationRegistry type for use
 // with apply.
 //
@@ -29,6 +33,11 @@ type DestinationRegistryApplyConfiguration struct {
 	Auth *DestinationAuthApplyConfiguration `json:"auth,omitempty"`
 	// repositoryPrefix is prepended to image names in the destination. For example, with prefix "chainguard", image "go" becomes "chainguard/go".
 	RepositoryPrefix *string `json:"repositoryPrefix,omitempty"`
+	// overwrite says what happens to a destination tag that holds another digest than the source's.
+	// "Always" (the default) moves it to the source's digest. "Never" leaves it alone and fails the tag with reason
+	// DestinationDiverged. Either way a tag already at the source's digest is not written again, which registries
+	// with immutable tags (such as ECR's IMMUTABLE repositories) need.
+	Overwrite *portagerv1alpha1.OverwritePolicy `json:"overwrite,omitempty"`
 }
 
 // DestinationRegistryApplyConfiguration constructs a declarative configuration of the DestinationRegistry type for use with
@@ -58,5 +67,13 @@ func (b *DestinationRegistryApplyConfiguration) WithAuth(value *DestinationAuthA
 // If called multiple times, the RepositoryPrefix field is set to the value of the last call.
 func (b *DestinationRegistryApplyConfiguration) WithRepositoryPrefix(value string) *DestinationRegistryApplyConfiguration {
 	b.RepositoryPrefix = &value
+	return b
+}
+
+// WithOverwrite sets the Overwrite field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Overwrite field is set to the value of the last call.
+func (b *DestinationRegistryApplyConfiguration) WithOverwrite(value portagerv1alpha1.OverwritePolicy) *DestinationRegistryApplyConfiguration {
+	b.Overwrite = &value
 	return b
 }

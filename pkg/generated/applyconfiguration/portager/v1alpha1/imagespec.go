@@ -25,12 +25,24 @@ package v1alpha1
 type ImageSpecApplyConfiguration struct {
 	// name is the image name relative to the source registry (e.g., "go", "node", "python").
 	Name *string `json:"name,omitempty"`
-	// tags is the list of explicit image tags to sync (e.g., ["latest", "1.22"]). At least one of tags or semver must be specified.
+	// tags is the list of explicit image tags to sync (e.g., ["latest", "1.22"]). At least one of tags, semver, include or digests must be specified.
+	// An entry TAG@sha256:DIGEST pins the tag: it is copied only while the source tag resolves to that digest; otherwise
+	// the tag fails with reason DigestMismatch and nothing is written for it.
 	Tags []string `json:"tags,omitempty"`
 	// semver is a semver constraint string for auto-discovering tags from the source registry. Supports wildcards (1.x, 1.3.x), ranges (>=1.22.0 <1.23.0), tilde (~1.3.0), and caret (^1.3.0) syntax. Non-semver tags in the registry are silently skipped. Resolved tags are sorted by version descending (newest first).
+	// With include or exclude, a tag must satisfy all of them.
 	Semver *string `json:"semver,omitempty"`
-	// maxTags limits how many semver-matched tags are synced (newest first). Only applies when semver is set. 0 means unlimited.
+	// include selects the source tags that match any of these RE2 regular expressions (e.g. "1\.2[0-9]\..*").
+	// A pattern must match the whole tag. With semver, a tag must satisfy both; include alone is a selection.
+	Include []string `json:"include,omitempty"`
+	// exclude drops the source tags that match any of these RE2 regular expressions (e.g. ".*-rc[0-9]*") from what
+	// semver and include select. A pattern must match the whole tag. Explicit tags are not filtered.
+	Exclude []string `json:"exclude,omitempty"`
+	// maxTags limits how many tags semver and include select. Semver tags come first, newest first; other tags follow
+	// in reverse lexical order. Explicit tags and digests are not counted. 0 means unlimited.
 	MaxTags *int32 `json:"maxTags,omitempty"`
+	// digests are manifests copied by digest (e.g. "sha256:..."); no tag is written for them at the destination.
+	Digests []string `json:"digests,omitempty"`
 }
 
 // ImageSpecApplyConfiguration constructs a declarative configuration of the ImageSpec type for use with
@@ -65,10 +77,40 @@ func (b *ImageSpecApplyConfiguration) WithSemver(value string) *ImageSpecApplyCo
 	return b
 }
 
+// WithInclude adds the given value to the Include field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Include field.
+func (b *ImageSpecApplyConfiguration) WithInclude(values ...string) *ImageSpecApplyConfiguration {
+	for i := range values {
+		b.Include = append(b.Include, values[i])
+	}
+	return b
+}
+
+// WithExclude adds the given value to the Exclude field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Exclude field.
+func (b *ImageSpecApplyConfiguration) WithExclude(values ...string) *ImageSpecApplyConfiguration {
+	for i := range values {
+		b.Exclude = append(b.Exclude, values[i])
+	}
+	return b
+}
+
 // WithMaxTags sets the MaxTags field in the declarative configuration to the given value
 // and returns the receiver, so that objects can be built by chaining "With" function invocations.
 // If called multiple times, the MaxTags field is set to the value of the last call.
 func (b *ImageSpecApplyConfiguration) WithMaxTags(value int32) *ImageSpecApplyConfiguration {
 	b.MaxTags = &value
+	return b
+}
+
+// WithDigests adds the given value to the Digests field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Digests field.
+func (b *ImageSpecApplyConfiguration) WithDigests(values ...string) *ImageSpecApplyConfiguration {
+	for i := range values {
+		b.Digests = append(b.Digests, values[i])
+	}
 	return b
 }

@@ -41,6 +41,12 @@ type ImageSyncSpecApplyConfiguration struct {
 	// Transient and are retried after the controller's backoff. Unset, a
 	// run is bounded only by each registry request's deadline.
 	Timeout *v1.Duration `json:"timeout,omitempty"`
+	// immutableTags is an RE2 regular expression that must match a whole tag name (e.g. "v?[0-9]+\.[0-9]+\.[0-9]+").
+	// A selected tag that matches and is already in the destination repository's tag list counts as up to date
+	// without any manifest request: a run pays one tag list per repository instead of two requests per tag.
+	// Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again,
+	// and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other.
+	ImmutableTags *string `json:"immutableTags,omitempty"`
 	// images is the list of images to sync from source to destination.
 	Images []ImageSpecApplyConfiguration `json:"images,omitempty"`
 	// validation configures optional pre-sync validation gates (cosign, vulnerability). When nil, no validation is performed.
@@ -98,6 +104,14 @@ func (b *ImageSyncSpecApplyConfiguration) WithCreateDestinationRepos(value bool)
 // If called multiple times, the Timeout field is set to the value of the last call.
 func (b *ImageSyncSpecApplyConfiguration) WithTimeout(value v1.Duration) *ImageSyncSpecApplyConfiguration {
 	b.Timeout = &value
+	return b
+}
+
+// WithImmutableTags sets the ImmutableTags field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ImmutableTags field is set to the value of the last call.
+func (b *ImageSyncSpecApplyConfiguration) WithImmutableTags(value string) *ImageSyncSpecApplyConfiguration {
+	b.ImmutableTags = &value
 	return b
 }
 

@@ -27,8 +27,12 @@ import (
 //
 // TagStatus is the sync result of one tag.
 type TagStatusApplyConfiguration struct {
-	// tag is the image tag that was synced (e.g., "latest", "1.22").
+	// tag is the image tag that was synced (e.g., "latest", "1.22"), or for an entry of spec.images[].digests the digest.
 	Tag *string `json:"tag,omitempty"`
+	// reason is the CamelCase code of the tag's last outcome: Copied, UpToDate, ImmutableTagPresent (an immutable
+	// tag found in the destination's tag list, not compared), or why it failed (e.g. DigestMismatch,
+	// DestinationDiverged, GateFailed, TagNotFound).
+	Reason *string `json:"reason,omitempty"`
 	// synced indicates whether this tag was successfully copied.
 	Synced *bool `json:"synced,omitempty"`
 	// sourceDigest is the manifest digest of the source image (e.g., "sha256:abc123..."). Used for digest comparison to skip already-synced images.
@@ -54,6 +58,14 @@ func TagStatus() *TagStatusApplyConfiguration {
 // If called multiple times, the Tag field is set to the value of the last call.
 func (b *TagStatusApplyConfiguration) WithTag(value string) *TagStatusApplyConfiguration {
 	b.Tag = &value
+	return b
+}
+
+// WithReason sets the Reason field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Reason field is set to the value of the last call.
+func (b *TagStatusApplyConfiguration) WithReason(value string) *TagStatusApplyConfiguration {
+	b.Reason = &value
 	return b
 }
 
