@@ -193,3 +193,107 @@ func TestDistributionCompatibility(t *testing.T) {
 		t.Errorf("up-to-date run requests = %v, want %v", second, want)
 	}
 }
+
+// TestDistributionSelectionAndWritePolicies runs the selection rules and
+// write policies against docker-registry on both sides: include/exclude
+// and maxTags pick exact tags, a digest entry writes no tag, a broken pin
+// writes nothing, immutable tags cost no manifest request on a re-run, and
+// a diverged destination tag is kept.
+func TestDistributionSelectionAndWritePolicies(t *testing.T) {
+	src := startDistribution(t)
+	dst := startDistribution(t)
+	push := func(host, ref string, img v1.Image) {
+		r, err := parseRef(host + "/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, img); err != nil {
+			t.Fatalf("push %s: %v", ref, err)
+		}
+	}
+	img, _ := random.Image(100, 1)
+	other, _ := random.Image(100, 1)
+	untagged, _ := random.Image(100, 1)
+	for _, tag := range []string{"latest", "edge", "1.0.0", "1.1.0", "1.2.0-rc.1", "2.0.0", "v3.0.0", "v3.1.0"} {
+		push(src, "app:"+tag, img)
+	}
+	push(src, "app:untagged-holder", untagged)
+	push(dst, "app:edge", other) // diverged at the destination
+
+	ct := &countingTransport{counts: map[string]int{}}
+	e, err := New(Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{src, dst}, WrapTransport: ct.wrap, RetryBackoff: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{
+		Source: Endpoint{Registry: src}, Destination: Endpoint{Registry: dst},
+		ImmutableTags:    `v[0-9.]+`,
+		KeepDivergedTags: true,
+		Images: []Image{
+			{Name: "app", Include: []string{`[0-9.]+.*`, "edge", `v.*`}, Exclude: []string{`.*-rc\..*`}, MaxTags: 4},
+			{Name: "app", Tags: []string{"latest@" + mustDigest(t, other)}, Digests: []string{mustDigest(t, untagged)}},
+		},
+	}
+	res := mustSync(t, e, req)
+	got := map[string]string{}
+	for _, r := range res {
+		got[r.Tag] = r.Reason
+	}
+	want := map[string]string{
+		"v3.1.0": ReasonCopied, "v3.0.0": ReasonCopied, "2.0.0": ReasonCopied, "1.1.0": ReasonCopied,
+		"latest":                ReasonDigestMismatch,
+		mustDigest(t, untagged): ReasonCopied,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("first run = %v, want %v", got, want)
+	}
+	heads := func(ref string) string {
+		r, _ := parseRef(dst + "/" + ref)
+		d, err := remote.Head(r)
+		if err != nil {
+			return ""
+		}
+		return d.Digest.String()
+	}
+	if d := heads("app:latest"); d != "" {
+		t.Errorf("a broken pin wrote latest: %s", d)
+	}
+	if d := heads("app@" + mustDigest(t, untagged)); d != mustDigest(t, untagged) {
+		t.Errorf("digest entry missing at the destination: %q", d)
+	}
+	if d := heads("app:untagged-holder"); d != "" {
+		t.Errorf("a digest entry wrote a tag: %s", d)
+	}
+
+	// Keep the diverged tag: select edge alone with Overwrite Never.
+	edge := mustSync(t, e, Request{Source: Endpoint{Registry: src}, Destination: Endpoint{Registry: dst}, KeepDivergedTags: true,
+		Images: []Image{{Name: "app", Tags: []string{"edge"}}}})
+	if len(edge) != 1 || edge[0].Reason != ReasonDestinationDiverged || heads("app:edge") != mustDigest(t, other) {
+		t.Errorf("diverged tag: %+v, destination %s", edge, heads("app:edge"))
+	}
+
+	// Re-run: the v3 tags are immutable and listed, so they cost no
+	// manifest request; the others are up to date with one HEAD per side.
+	ct.reset()
+	res = mustSync(t, e, req)
+	for _, r := range res {
+		wantReason := ReasonUpToDate
+		switch r.Tag {
+		case "v3.1.0", "v3.0.0":
+			wantReason = ReasonImmutableTagPresent
+		case "latest":
+			wantReason = ReasonDigestMismatch
+		}
+		if r.Reason != wantReason {
+			t.Errorf("re-run %s: %s, want %s", r.Tag, r.Reason, wantReason)
+		}
+	}
+	counts := ct.reset()
+	// HEADs: 2.0.0, 1.1.0, the digest entry and the pinned tag on each
+	// side; tag lists: the source once for the listing image, the
+	// destination once for the immutable check.
+	wantCounts := map[string]int{src + " HEAD manifest": 4, dst + " HEAD manifest": 4, src + " GET tags": 1, dst + " GET tags": 1}
+	if fmt.Sprint(counts) != fmt.Sprint(wantCounts) {
+		t.Errorf("re-run requests = %v, want %v", counts, wantCounts)
+	}
+}

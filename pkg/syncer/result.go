@@ -35,12 +35,21 @@ const (
 	ReasonTransient         = distribution.ReasonTransient
 	ReasonGateFailed        = "GateFailed"
 	ReasonInvalidConstraint = "InvalidConstraint"
-	ReasonDigestMismatch    = distribution.ReasonDigestMismatch
-	ReasonListTagsFailed    = "ListTagsFailed"
-	ReasonRegistryError     = distribution.ReasonRegistryError
-	ReasonUnsupported       = distribution.ReasonUnsupported
-	ReasonCanceled          = distribution.ReasonCanceled
-	ReasonTLSFailed         = distribution.ReasonTLSFailed
+	// ReasonInvalidSelection is an image whose include or exclude pattern
+	// or pinned tag does not parse.
+	ReasonInvalidSelection = "InvalidSelection"
+	// ReasonImmutableTagPresent is an immutable tag (Request.ImmutableTags)
+	// found in the destination's tag list, counted up to date unread.
+	ReasonImmutableTagPresent = "ImmutableTagPresent"
+	// ReasonDestinationDiverged is a destination tag at another digest
+	// that Request.KeepDivergedTags leaves alone.
+	ReasonDestinationDiverged = "DestinationDiverged"
+	ReasonDigestMismatch      = distribution.ReasonDigestMismatch
+	ReasonListTagsFailed      = "ListTagsFailed"
+	ReasonRegistryError       = distribution.ReasonRegistryError
+	ReasonUnsupported         = distribution.ReasonUnsupported
+	ReasonCanceled            = distribution.ReasonCanceled
+	ReasonTLSFailed           = distribution.ReasonTLSFailed
 	// ReasonBlockedDestination is the reason of a tag whose request was
 	// not sent because the dial policy refused where it would have gone.
 	ReasonBlockedDestination = distribution.ReasonBlockedDestination

@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"errors"
 	"net/http"
 	"reflect"
 	"testing"
@@ -9,46 +8,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/portager/portager/internal/registrytest"
 )
-
-func TestResolveTags(t *testing.T) {
-	t.Parallel()
-	avail := []string{"latest", "1.0.0", "1.2.0", "v1.2.3", "1.3.0", "1.3.5", "1.4.0-rc.1", "1.4.0", "2.0.0", "2.1.0", "nightly", "1.22.1", "1.22.9", "1.23.0", "sha256-abc.sig"}
-	tests := []struct {
-		name     string
-		explicit []string
-		semver   string
-		max      int
-		want     []string
-		wantErr  bool
-	}{
-		{name: "explicit only, order kept, dups removed", explicit: []string{"latest", "1.0.0", "latest"}, want: []string{"latest", "1.0.0"}},
-		{name: "wildcard major", semver: "1.x", want: []string{"1.23.0", "1.22.9", "1.22.1", "1.4.0", "1.3.5", "1.3.0", "v1.2.3", "1.2.0", "1.0.0"}},
-		{name: "wildcard minor", semver: "1.3.x", want: []string{"1.3.5", "1.3.0"}},
-		{name: "range", semver: ">=1.22.0 <1.23.0", want: []string{"1.22.9", "1.22.1"}},
-		{name: "tilde", semver: "~1.3.0", want: []string{"1.3.5", "1.3.0"}},
-		{name: "caret", semver: "^2.0.0", want: []string{"2.1.0", "2.0.0"}},
-		{name: "leading v is semver", semver: "~1.2.0", want: []string{"v1.2.3", "1.2.0"}},
-		{name: "prerelease excluded unless asked", semver: ">=1.4.0-0 <1.5.0", want: []string{"1.4.0", "1.4.0-rc.1"}},
-		{name: "maxTags cuts newest first", semver: "*", max: 3, want: []string{"2.1.0", "2.0.0", "1.23.0"}},
-		{name: "explicit first then semver, no duplicates, max only on semver", explicit: []string{"nightly", "2.1.0"}, semver: "^2", max: 1, want: []string{"nightly", "2.1.0", "2.0.0"}},
-		{name: "no match", semver: "^9", want: nil},
-		{name: "invalid constraint keeps explicit", explicit: []string{"latest"}, semver: ">>>1", want: []string{"latest"}, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ResolveTags(tc.explicit, tc.semver, avail, tc.max)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if err != nil && !errors.Is(err, ErrInvalidConstraint) {
-				t.Errorf("error %v does not wrap ErrInvalidConstraint", err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("got %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
 
 // TestSemverAgainstPaginatedTagList resolves constraints against a tag list
 // served 3 tags per page with Link headers, and copies exactly the

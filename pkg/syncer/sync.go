@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/portager/portager/pkg/sanitize"
 	"github.com/portager/portager/pkg/syncer/internal/distribution"
+	"github.com/portager/portager/pkg/tagselect"
 )
 
 // Endpoint is one side of a sync.
@@ -29,12 +31,23 @@ type Endpoint struct {
 	Keychain authn.Keychain
 }
 
-// Image is one image of a request.
+// Image is one image of a request. Its tags are chosen as package
+// tagselect says; a tag or digest that two Images of one run select is
+// synced once.
 type Image struct {
-	Name    string   // relative to the source registry, e.g. "nginx"
-	Tags    []string // explicit tags, synced first
-	Semver  string   // constraint resolved against the source tag list
-	MaxTags int      // limits semver matches (newest first); 0 = unlimited
+	// Name is relative to the source registry, e.g. "nginx".
+	Name string
+	// Tags are explicit tags, synced first; "TAG@sha256:HEX" pins TAG to
+	// that digest (a source tag at another digest fails as
+	// DigestMismatch and nothing is written for it).
+	Tags []string
+	// Semver, Include and Exclude select tags from the source's tag list
+	// (see tagselect.Spec); MaxTags caps that selection (0 = unlimited).
+	Semver           string
+	Include, Exclude []string
+	MaxTags          int
+	// Digests are manifests copied by digest; no tag is written for them.
+	Digests []string
 }
 
 // Request is one sync run.
@@ -55,6 +68,16 @@ type Request struct {
 	// Progress, if set, is called as each tag finishes. Calls are
 	// serialised.
 	Progress func(TagResult)
+	// ImmutableTags, if set, is a pattern over whole tag names (see
+	// tagselect.CompilePattern): a selected tag that matches and is in the
+	// destination repository's tag list is reported up to date
+	// (ImmutableTagPresent) without any manifest request. The caller
+	// promises that such tags never move at the source.
+	ImmutableTags string
+	// KeepDivergedTags leaves a destination tag that holds another digest
+	// than the source's alone: the tag fails as DestinationDiverged and
+	// nothing is written for it.
+	KeepDivergedTags bool
 	// DryRun resolves, gates and compares every tag as a run does, but
 	// copies nothing: a tag that would be copied is reported as
 	// OutcomeWouldCopy. The destination is only read, with pull access,
@@ -93,6 +116,11 @@ type run struct {
 	referrerSets map[string]referrerSet
 	// copySlots bounds tags being copied (TagConcurrency).
 	copySlots chan struct{}
+	// immutable is the compiled Request.ImmutableTags (nil: none).
+	immutable *regexp.Regexp
+	// planned holds the destination repository and reference of every
+	// tag or digest planned, so that two Images selecting it sync it once.
+	planned map[string]bool
 
 	progressMu sync.Mutex
 }
@@ -141,10 +169,20 @@ func (r *run) share(ctx context.Context, key string, fn func() error) (leader bo
 	}
 }
 
+// job is one tag, or one digest, to sync.
 type job struct {
-	tag      string
+	// ref is the tag, or for a digest entry the digest.
+	ref      string
 	src, dst *distribution.Repository
 	name     string
+	// byDigest says ref is a digest: it is copied by digest and no tag
+	// is written.
+	byDigest bool
+	// pin, if set, is the digest the source tag must resolve to.
+	pin string
+	// immutable says ref is an immutable tag already in the destination's
+	// tag list: it is reported up to date without a request.
+	immutable bool
 }
 
 // Sync runs req: resolve tags, resolve each tag to a digest once, gate it,
@@ -166,6 +204,11 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 
 		referrerSets: map[string]referrerSet{},
 		copySlots:    make(chan struct{}, e.opts.TagConcurrency),
+		planned:      map[string]bool{},
+	}
+	if req.ImmutableTags != "" {
+		// validate compiled it already.
+		r.immutable, _ = tagselect.CompilePattern(req.ImmutableTags)
 	}
 	var owner any = r
 	if req.Tenant != "" {
@@ -188,13 +231,18 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 		defer close(queue)
 		var planners errgroup.Group
 		planners.SetLimit(e.opts.CheckConcurrency)
-		for i, img := range req.Images {
+		// Images that share a destination repository are planned in
+		// order by one planner, so a tag two of them select belongs to
+		// the first, whatever the timing.
+		for _, group := range byDestination(req) {
 			planners.Go(func() error {
-				var jobs []job
-				perImage[i], jobs = r.plan(ctx, img)
-				tagResults[i] = make([]TagResult, len(jobs))
-				for k, j := range jobs {
-					queue <- queued{j: j, img: i, k: k}
+				for _, i := range group {
+					var jobs []job
+					perImage[i], jobs = r.plan(ctx, req.Images[i])
+					tagResults[i] = make([]TagResult, len(jobs))
+					for k, j := range jobs {
+						queue <- queued{j: j, img: i, k: k}
+					}
 				}
 				return nil
 			})
@@ -230,6 +278,24 @@ func (e *Engine) Sync(ctx context.Context, req Request) ([]TagResult, error) {
 	return out, nil
 }
 
+// byDestination groups the indices of req.Images by destination
+// repository, in the order each repository first appears.
+func byDestination(req Request) [][]int {
+	var groups [][]int
+	at := map[string]int{}
+	for i, img := range req.Images {
+		ref := req.DestinationRepository(img.Name)
+		g, ok := at[ref]
+		if !ok {
+			g = len(groups)
+			at[ref] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}
+
 // plan resolves the tags of one image. Image-level failures become results
 // with an empty Tag; explicit tags are still synced.
 func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
@@ -259,39 +325,88 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 		imageFail(ReasonAuthFailed, err, false)
 		return res, nil
 	}
-	var available []string
-	if strings.TrimSpace(img.Semver) != "" {
-		if _, cerr := semver.NewConstraint(img.Semver); cerr != nil {
-			imageFail(ReasonInvalidConstraint, fmt.Errorf("%w %q", ErrInvalidConstraint, img.Semver), false)
-			img.Semver = ""
-		} else if available, err = src.ListTags(ctx); err == nil {
+	sel, err := tagselect.New(tagselect.Spec{Tags: img.Tags, Semver: img.Semver, Include: img.Include, Exclude: img.Exclude, MaxTags: img.MaxTags})
+	if err != nil {
+		reason := ReasonInvalidSelection
+		if errors.Is(err, tagselect.ErrInvalidConstraint) {
+			reason = ReasonInvalidConstraint
+		}
+		imageFail(reason, err, false)
+	}
+	var selected []string
+	if sel.ListsTags() {
+		if available, err := src.ListTags(ctx); err == nil {
 			src.SetKnownTags(available)
+			selected = sel.Select(available)
 		} else {
 			reason, transient, _ := classify(err)
 			if reason != ReasonAuthFailed && reason != ReasonRateLimited && reason != ReasonBlockedDestination && reason != ReasonTagListTooLarge && !transient {
 				reason = ReasonListTagsFailed
 			}
 			imageFail(reason, err, transient)
-			img.Semver = ""
 		}
 	}
-	tags, _ := ResolveTags(img.Tags, img.Semver, available, img.MaxTags)
-	klog.FromContext(ctx).V(2).Info("resolved tags", "image", img.Name, "tags", len(tags))
-	jobs := make([]job, 0, len(tags))
-	for _, t := range tags {
-		jobs = append(jobs, job{tag: t, src: src, dst: dst, name: img.Name})
+	var jobs []job
+	add := func(j job) {
+		key := dstRef + "\x00" + j.ref
+		r.mu.Lock()
+		dup := r.planned[key]
+		r.planned[key] = true
+		r.mu.Unlock()
+		if !dup {
+			j.src, j.dst, j.name = src, dst, img.Name
+			jobs = append(jobs, j)
+		}
 	}
+	for _, e := range sel.Explicit() {
+		add(job{ref: e.Tag, pin: e.Pin})
+	}
+	for _, t := range selected {
+		add(job{ref: t})
+	}
+	for _, d := range img.Digests {
+		add(job{ref: d, byDigest: true})
+	}
+	r.markImmutable(ctx, dst, jobs)
+	klog.FromContext(ctx).V(2).Info("resolved tags", "image", img.Name, "tags", len(jobs))
 	return res, jobs
 }
 
-// syncTag handles one tag: exactly one HEAD on each side when current.
+// markImmutable marks the jobs whose tags are immutable (Request.
+// ImmutableTags) and already in dst's tag list, which it reads once, only
+// when some job's tag matches. A tag list that cannot be read marks
+// nothing: those tags are then checked as any other.
+func (r *run) markImmutable(ctx context.Context, dst *distribution.Repository, jobs []job) {
+	if r.immutable == nil || !slices.ContainsFunc(jobs, func(j job) bool { return !j.byDigest && r.immutable.MatchString(j.ref) }) {
+		return
+	}
+	tags, err := dst.ListTags(ctx)
+	if err != nil {
+		klog.FromContext(ctx).V(1).Info("destination tag list unreadable; immutable tags are checked as others", "repository", dst.Path(), "err", sanitize.Message(err.Error()))
+		return
+	}
+	present := make(map[string]bool, len(tags))
+	for _, t := range tags {
+		present[t] = true
+	}
+	for i := range jobs {
+		jobs[i].immutable = !jobs[i].byDigest && present[jobs[i].ref] && r.immutable.MatchString(jobs[i].ref)
+	}
+}
+
+// syncTag handles one tag or digest: exactly one HEAD on each side when
+// current, none for an immutable tag the destination lists.
 func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	start := time.Now()
-	log := klog.FromContext(ctx).WithValues("image", j.name, "tag", j.tag)
+	log := klog.FromContext(ctx).WithValues("image", j.name, "tag", j.ref)
+	sep := ":"
+	if j.byDigest {
+		sep = "@"
+	}
 	res = TagResult{
-		Image: j.name, Tag: j.tag,
-		Source:      j.src.Ref().String() + ":" + j.tag,
-		Destination: j.dst.Ref().String() + ":" + j.tag,
+		Image: j.name, Tag: j.ref,
+		Source:      j.src.Ref().String() + sep + j.ref,
+		Destination: j.dst.Ref().String() + sep + j.ref,
 	}
 	defer func() {
 		res.Duration = time.Since(start)
@@ -299,6 +414,10 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	}()
 	fail := func(err error) TagResult {
 		res.fail(ctx, err)
+		return res
+	}
+	if j.immutable {
+		res.Outcome, res.Reason = OutcomeSkipped, ReasonImmutableTagPresent
 		return res
 	}
 
@@ -311,16 +430,31 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	}
 	dstHead := make(chan head, 1)
 	go func() {
-		d, f, err := j.dst.HeadManifest(ctx, j.tag)
+		d, f, err := j.dst.HeadManifest(ctx, j.ref)
 		dstHead <- head{d, f, err}
 	}()
-	desc, found, err := j.src.HeadManifest(ctx, j.tag)
+	desc, found, err := j.src.HeadManifest(ctx, j.ref)
 	if err != nil {
 		return fail(err)
 	}
 	if !found {
+		what := "tag "
+		if j.byDigest {
+			what = "manifest "
+		}
 		res.Outcome, res.Reason = OutcomeFailed, ReasonTagNotFound
-		res.Message = distribution.Sanitize(ctx, "tag "+j.tag+" not found in "+j.src.Ref().String())
+		res.Message = distribution.Sanitize(ctx, what+j.ref+" not found in "+j.src.Ref().String())
+		return res
+	}
+	switch got := desc.Digest.String(); {
+	case j.byDigest && got != j.ref:
+		// A registry answering for another digest than asked for.
+		res.Outcome, res.Reason = OutcomeFailed, ReasonDigestMismatch
+		res.Message = distribution.Sanitize(ctx, "source answered "+j.ref+" with "+got)
+		return res
+	case j.pin != "" && got != j.pin:
+		res.Outcome, res.Reason, res.Digest = OutcomeFailed, ReasonDigestMismatch, got
+		res.Message = distribution.Sanitize(ctx, "source tag "+j.ref+" is at "+got+", not at the pinned "+j.pin)
 		return res
 	}
 	if desc.MediaType.IsSchema1() {
@@ -348,6 +482,11 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		res.Outcome, res.Reason = OutcomeSkipped, ReasonUpToDate
 		return res
 	}
+	if dfound && r.req.KeepDivergedTags {
+		res.Outcome, res.Reason = OutcomeFailed, ReasonDestinationDiverged
+		res.Message = "destination tag is at " + ddesc.Digest.String() + " and is not overwritten"
+		return res
+	}
 	if r.req.DryRun {
 		res.Outcome, res.Reason = OutcomeWouldCopy, ReasonDestinationMissing
 		if dfound {
@@ -366,7 +505,7 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		return fail(ctx.Err())
 	}
 	var moved atomic.Int64
-	err = r.copyImage(ctx, j.src, j.dst, desc, j.tag, &moved)
+	err = r.copyImage(ctx, j.src, j.dst, desc, j.ref, &moved)
 	res.Bytes = moved.Load()
 	if err != nil {
 		return fail(err)
@@ -445,8 +584,8 @@ func validate(req Request) error {
 			errs = append(errs, fmt.Errorf("images[%d]: name is required", i))
 			continue
 		}
-		if len(img.Tags) == 0 && strings.TrimSpace(img.Semver) == "" {
-			errs = append(errs, fmt.Errorf("images[%d] %s: tags or semver is required", i, img.Name))
+		if len(img.Tags) == 0 && strings.TrimSpace(img.Semver) == "" && len(img.Include) == 0 && len(img.Digests) == 0 {
+			errs = append(errs, fmt.Errorf("images[%d] %s: tags, semver, include or digests is required", i, img.Name))
 		}
 		if img.MaxTags < 0 {
 			errs = append(errs, fmt.Errorf("images[%d] %s: maxTags must not be negative", i, img.Name))
@@ -459,10 +598,24 @@ func validate(req Request) error {
 				errs = append(errs, fmt.Errorf("images[%d]: invalid repository %q", i, sanitize.Message(ref)))
 			}
 		}
-		for _, t := range img.Tags {
-			if _, err := name.NewTag(joinRepo(req.Source.Registry, img.Name) + ":" + t); err != nil {
-				errs = append(errs, fmt.Errorf("images[%d] %s: invalid tag %q", i, img.Name, sanitize.Message(t)))
+		for _, entry := range img.Tags {
+			t, _, err := tagselect.ParseTag(entry)
+			if err == nil {
+				_, err = name.NewTag(joinRepo(req.Source.Registry, img.Name) + ":" + t)
 			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("images[%d] %s: invalid tag %q", i, img.Name, sanitize.Message(entry)))
+			}
+		}
+		for _, d := range img.Digests {
+			if !tagselect.IsDigest(d) {
+				errs = append(errs, fmt.Errorf("images[%d] %s: invalid digest %q", i, img.Name, sanitize.Message(d)))
+			}
+		}
+	}
+	if req.ImmutableTags != "" {
+		if _, err := tagselect.CompilePattern(req.ImmutableTags); err != nil {
+			errs = append(errs, fmt.Errorf("immutable tags: %w", err))
 		}
 	}
 	return errors.Join(errs...)

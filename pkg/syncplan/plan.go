@@ -20,36 +20,58 @@ type Credentials struct {
 }
 
 // Request builds the engine request for spec. Images listed more than once
-// under the same name are merged, so each tag is resolved and copied once.
-// The verification gates of spec.validation become the request's Gate; an
-// error means they cannot be checked (a public key API validation would
-// have refused).
+// under the same name are merged where the union of their selections can be
+// stated as one: explicit tags and digests always, and semver constraints
+// joined with "||". An entry with include or exclude patterns keeps its
+// selection of its own (the engine syncs a tag that two selections pick
+// once). The verification gates of spec.validation become the request's
+// Gate; an error means they cannot be checked (a public key API validation
+// would have refused).
 func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, error) {
 	req := syncer.Request{
 		Source:           syncer.Endpoint{Registry: spec.Source.Registry, Keychain: creds.Source},
 		Destination:      syncer.Endpoint{Registry: spec.Destination.Registry, Keychain: creds.Destination},
 		RepositoryPrefix: spec.Destination.RepositoryPrefix,
+		ImmutableTags:    spec.ImmutableTags,
+		KeepDivergedTags: spec.Destination.Overwrite == v1alpha1.OverwriteNever,
 	}
 	index := map[string]int{}
 	for _, img := range spec.Images {
+		patterns := len(img.Include) > 0 || len(img.Exclude) > 0
 		if i, ok := index[img.Name]; ok {
 			merged := &req.Images[i]
 			merged.Tags = append(merged.Tags, img.Tags...)
-			if merged.Semver == "" {
+			merged.Digests = append(merged.Digests, img.Digests...)
+			switch {
+			case patterns:
+				// Its own selection, without the tags and digests merged
+				// above.
+				req.Images = append(req.Images, syncer.Image{
+					Name: img.Name, Semver: img.Semver, MaxTags: int(img.MaxTags),
+					Include: append([]string(nil), img.Include...),
+					Exclude: append([]string(nil), img.Exclude...),
+				})
+			case img.Semver == "":
+			case merged.Semver == "":
 				merged.Semver, merged.MaxTags = img.Semver, int(img.MaxTags)
-			} else if img.Semver != "" {
+			default:
 				// Two constraints for one image: a tag matching either is wanted.
 				merged.Semver += " || " + img.Semver
 				merged.MaxTags = maxTagsUnion(merged.MaxTags, int(img.MaxTags))
 			}
 			continue
 		}
-		index[img.Name] = len(req.Images)
+		if !patterns {
+			index[img.Name] = len(req.Images)
+		}
 		req.Images = append(req.Images, syncer.Image{
 			Name:    img.Name,
 			Tags:    append([]string(nil), img.Tags...),
 			Semver:  img.Semver,
+			Include: append([]string(nil), img.Include...),
+			Exclude: append([]string(nil), img.Exclude...),
 			MaxTags: int(img.MaxTags),
+			Digests: append([]string(nil), img.Digests...),
 		})
 	}
 	if p := Policy(spec.Validation); p.Enabled() {

@@ -76,6 +76,23 @@ func TestImageSyncThroughKubeAPIServer(t *testing.T) {
 				t.Errorf("explain lacks %q:\n%s", want, out)
 			}
 		}
+		// Every selection and write policy field is documented.
+		for path, fields := range map[string][]string{
+			"imagesync.spec.images":        {"include", "exclude", "digests", "DigestMismatch"},
+			"imagesync.spec.immutableTags": {"promise"},
+			"imagesync.spec.destination":   {"overwrite", "DestinationDiverged"},
+			"imagesync.status.images.tags": {"reason", "ImmutableTagPresent"},
+		} {
+			out, err := s.kubectl("admin", "explain", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range fields {
+				if !strings.Contains(out, want) {
+					t.Errorf("explain %s lacks %q:\n%s", path, want, out)
+				}
+			}
+		}
 	})
 
 	t.Run("invalid manifest is refused with its field path", func(t *testing.T) {

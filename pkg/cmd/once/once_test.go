@@ -177,6 +177,11 @@ func TestOnce(t *testing.T) {
 		`- name: app`, `  tags: ["v1", "v2"]`,
 		`- name: base`, `  semver: ">=1.0.0"`)))
 	missingTag := writeFile(t, "missing.yaml", manifest(images(`- name: app`, `  tags: ["v1", "nope"]`)))
+	selection := writeFile(t, "selection.yaml", manifest(images(
+		`- name: app`, `  include: ["v.*"]`, `  exclude: ["v2"]`,
+		`- name: app`, `  digests: ["`+appV2+`"]`,
+		`- name: base`, `  tags: ["1.0.0@`+multi+`"]`)))
+	brokenPin := writeFile(t, "pin.yaml", manifest(images(`- name: app`, `  tags: ["v1@`+appV2+`"]`)))
 	insecure := []string{"--insecure-registry", src, "--insecure-registry", dst}
 
 	type want struct {
@@ -217,6 +222,17 @@ func TestOnce(t *testing.T) {
 					dst + "/mirror/base:1.0.0": "",
 				},
 			},
+		},
+		{
+			name: "dry run shows what include, exclude, digests and a pin select",
+			args: append([]string{"once", "-f", selection, "--docker-config", dockerConfig, "--dry-run"}, insecure...),
+			want: want{stdout: []string{"v1", appV1, appV2, "1.0.0", multi, "dry run: 3 would be copied, 0 up to date, 0 failed"}},
+		},
+		{
+			name: "a broken pin fails its tag and writes nothing",
+			args: append([]string{"once", "-f", brokenPin, "--docker-config", dockerConfig}, insecure...),
+			want: want{err: errTagsFailed, stdout: []string{"DigestMismatch", "0 copied, 0 up to date, 1 failed"},
+				digests: map[string]string{dst + "/mirror/app:v1": ""}},
 		},
 		{
 			name: "cold copy with docker config: explicit tags and semver, incl. an index",

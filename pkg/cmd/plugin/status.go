@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+	"github.com/portager/portager/pkg/digestname"
+	"github.com/portager/portager/pkg/tagselect"
 )
 
 func newStatusCommand(o *options) *cobra.Command {
@@ -56,8 +58,9 @@ func printStatus(w io.Writer, is *v1alpha1.ImageSync, now time.Time) {
 		return
 	}
 
+	pins := pinnedTags(&is.Spec)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tTAG\tSYNCED\tDIGEST\tVERIFIED\tLAST SYNC\tERROR")
+	fmt.Fprintln(tw, "IMAGE\tTAG\tSYNCED\tREASON\tDIGEST\tVERIFIED\tLAST SYNC\tERROR")
 	for _, img := range st.Images {
 		for _, tag := range img.Tags {
 			last := "-"
@@ -68,11 +71,28 @@ func printStatus(w io.Writer, is *v1alpha1.ImageSync, now time.Time) {
 			if tag.ValidationError != "" {
 				msg = strings.TrimSpace(tag.ValidationError + " " + msg)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\t%s\n", img.Name, tag.Tag, tag.Synced, orDash(tag.SourceDigest),
+			name := tag.Tag
+			if pin := pins[img.Name+":"+tag.Tag]; pin != "" {
+				name += "@" + digestname.Short(pin)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\n", img.Name, name, tag.Synced, orDash(tag.Reason), orDash(tag.SourceDigest),
 				verified(is, tag), last, orDash(msg))
 		}
 	}
 	tw.Flush()
+}
+
+// pinnedTags maps "image:tag" to the digest spec pins the tag to.
+func pinnedTags(spec *v1alpha1.ImageSyncSpec) map[string]string {
+	pins := map[string]string{}
+	for _, img := range spec.Images {
+		for _, entry := range img.Tags {
+			if tag, pin, err := tagselect.ParseTag(entry); err == nil && pin != "" {
+				pins[img.Name+":"+tag] = pin
+			}
+		}
+	}
+	return pins
 }
 
 // verified is "-" when no validation is configured, where the field means nothing.

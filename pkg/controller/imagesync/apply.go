@@ -117,6 +117,9 @@ func statusApplyConfiguration(st *v1alpha1.ImageSyncStatus) *v1alpha1apply.Image
 
 func tagApplyConfiguration(t *v1alpha1.TagStatus) *v1alpha1apply.TagStatusApplyConfiguration {
 	out := v1alpha1apply.TagStatus().WithTag(t.Tag).WithSynced(t.Synced)
+	if t.Reason != "" {
+		out.WithReason(t.Reason)
+	}
 	if t.SourceDigest != "" {
 		out.WithSourceDigest(t.SourceDigest)
 	}

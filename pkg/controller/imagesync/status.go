@@ -62,7 +62,7 @@ func imageStatuses(spec *v1alpha1.ImageSyncSpec, old []v1alpha1.ImageStatus, res
 	var sum runSummary
 	for _, r := range results {
 		sum.total++
-		ts := v1alpha1.TagStatus{Tag: r.Tag, SourceDigest: r.Digest}
+		ts := v1alpha1.TagStatus{Tag: r.Tag, SourceDigest: r.Digest, Reason: r.Reason}
 		if r.Tag == "" {
 			// An image-level failure, such as an unreadable tag list.
 			ts.Tag = "*"
@@ -75,6 +75,12 @@ func imageStatuses(spec *v1alpha1.ImageSyncSpec, old []v1alpha1.ImageStatus, res
 			if r.Outcome == syncer.OutcomeCopied {
 				sum.copied++
 				sum.bytes += r.Bytes
+			}
+			if r.Reason == syncer.ReasonImmutableTagPresent {
+				// Counted up to date without a request: the digest and
+				// the gates' verdict are those recorded when it was
+				// copied, if this ImageSync copied it.
+				ts.SourceDigest, ts.Verified = p.SourceDigest, seen && p.Verified
 			}
 		default:
 			sum.failed++

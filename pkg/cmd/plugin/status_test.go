@@ -1,0 +1,61 @@
+package plugin
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/portager/portager/internal/imagesynctest"
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
+)
+
+// TestPrintStatusShowsDecisions: the status table names each tag's
+// reason, so that a pinned tag's mismatch, an immutable tag counted up to
+// date unread and a tag left diverged are told apart, and a pinned tag
+// shows its pin.
+func TestPrintStatusShowsDecisions(t *testing.T) {
+	const (
+		pin   = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+		other = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	)
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	is := imagesynctest.New("team-a", "app")
+	is.Spec.Images = []v1alpha1.ImageSpec{{Name: "app", Tags: []string{"1.0@" + pin, "2.0"}, Include: []string{`v.*`}}}
+	earlier := metav1.NewTime(now.Add(-time.Hour))
+	is.Status.Images = []v1alpha1.ImageStatus{{Name: "app", Tags: []v1alpha1.TagStatus{
+		{Tag: "1.0", Reason: "DigestMismatch", SourceDigest: other, Error: "DigestMismatch: source tag 1.0 is at " + other + ", not at the pinned " + pin},
+		{Tag: "2.0", Reason: "DestinationDiverged", Error: "DestinationDiverged: destination tag is at " + other + " and is not overwritten"},
+		{Tag: "v3", Synced: true, Reason: "ImmutableTagPresent", SourceDigest: pin, LastSyncTime: &earlier},
+	}}}
+	var out bytes.Buffer
+	printStatus(&out, is, now)
+	rows := map[string][]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "app" {
+			rows[f[1]] = f
+		}
+	}
+	for _, tc := range []struct {
+		tag, reason string
+		synced      string
+	}{
+		{"1.0@sha256:111111111111", "DigestMismatch", "false"},
+		{"2.0", "DestinationDiverged", "false"},
+		{"v3", "ImmutableTagPresent", "true"},
+	} {
+		row, ok := rows[tc.tag]
+		if !ok {
+			t.Errorf("no row for %s in\n%s", tc.tag, out.String())
+			continue
+		}
+		if row[2] != tc.synced || row[3] != tc.reason {
+			t.Errorf("%s: synced %s reason %s, want %s %s", tc.tag, row[2], row[3], tc.synced, tc.reason)
+		}
+	}
+	if !strings.Contains(out.String(), "REASON") {
+		t.Errorf("no REASON column:\n%s", out.String())
+	}
+}
