@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -309,7 +310,18 @@ func (b *bench) manyScenario() error {
 		log.Printf("%-8s many-tags initial copy: %s", t, time.Since(start).Round(time.Millisecond))
 		ok = append(ok, t)
 	}
+	if slices.Contains(ok, "ours") {
+		// The destination holds every tag now, as immutableTags needs.
+		ok = append(ok, oursImmutable)
+	}
 	b.rounds(ctx, "many-tags", b.many, "raw-head-many", ok, b.c.runs)
+	if slices.Contains(ok, oursImmutable) {
+		// Counted up to date from tag lists alone: the tags must still
+		// be there, at their digests.
+		if err := b.verify(b.many); err != nil {
+			return fmt.Errorf("many-tags after the %s rounds: %w", oursImmutable, err)
+		}
+	}
 	return nil
 }
 
@@ -421,7 +433,7 @@ func (b *bench) report() string {
 	fmt.Fprintln(&w, "| scenario | tool | wall (median) | src requests | dst requests | pings src/dst | tag lists | bytes written to dst | bytes read from src | tool CPU | registries' CPU | ours ÷ tool (wall) |")
 	fmt.Fprintln(&w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	order := []string{"cold", "noop", "one-tag", "many-tags", "raw-copy", "raw-head", "raw-head-many"}
-	tools := append(append([]string(nil), c.tools...), "raw", "raw in the harness", "process floor")
+	tools := append(append([]string(nil), c.tools...), oursImmutable, "raw", "raw in the harness", "process floor")
 	for _, sc := range order {
 		rs := b.results[sc]
 		if rs == nil {
@@ -592,7 +604,12 @@ func (b *bench) targets() string {
 		w.WriteString(floorLine("many-tags no-op", o, get("raw-head-many", "raw"), get("raw-head-many", "process floor")))
 		if b.many != nil {
 			reqs := o.med(func(s sample) int64 { return s.src.Requests + s.dst.Requests })
-			fmt.Fprintf(&w, "- many-tags no-op requests: %d for %d tags in %d repositories\n", reqs, len(b.many.tags), len(b.many.repos))
+			fmt.Fprintf(&w, "- many-tags no-op requests: %d for %d tags in %d repositories (%.2f per tag)\n", reqs, len(b.many.tags), len(b.many.repos), float64(reqs)/float64(len(b.many.tags)))
+			if im := get("many-tags", oursImmutable); im != nil {
+				ireqs := im.med(func(s sample) int64 { return s.src.Requests + s.dst.Requests })
+				fmt.Fprintf(&w, "- many-tags no-op with immutableTags: %d requests (%.3f per tag), %s = %.2f× the regular no-op\n",
+					ireqs, float64(ireqs)/float64(len(b.many.tags)), fmtDur(im.wall()), im.wall().Seconds()/o.wall().Seconds())
+			}
 		}
 	}
 	return w.String()

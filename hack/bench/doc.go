@@ -13,7 +13,9 @@
 //   - cold: a full copy into a fresh, empty destination;
 //   - noop: a re-sync with everything already present;
 //   - one-tag: one tag of the source moved to a new image; a re-sync;
-//   - many-tags: 2,000 small tags, no-op re-sync.
+//   - many-tags: 2,000 small tags, no-op re-sync; ours also runs it with
+//     spec.immutableTags matching every tag, which reads one tag list per
+//     repository on each side and no manifest.
 //
 // Two physical limits are measured with the same proxies: a raw GET→PUT of
 // every unique blob with 8 streams, and a raw manifest HEAD of every tag on

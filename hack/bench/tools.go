@@ -23,6 +23,8 @@ func (b *bench) tool(name string) toolRun {
 	switch name {
 	case "ours":
 		return b.runOurs
+	case oursImmutable:
+		return func(ctx context.Context, ds *dataset) error { return b.runOursWith(ctx, ds, immutableReleaseTags) }
 	case "regsync":
 		return b.runRegsync
 	case "skopeo":
@@ -55,9 +57,22 @@ func (b *bench) writeConfig(name, content string) (string, error) {
 	return p, os.WriteFile(p, []byte(content), 0o644)
 }
 
+// oursImmutable is our engine with spec.immutableTags matching every tag
+// of the data sets: a no-op then reads tag lists and no manifest.
+const oursImmutable = "ours (immutableTags)"
+
+// immutableReleaseTags matches every tag the data sets push.
+const immutableReleaseTags = `[0-9]+\.[0-9]+\.[0-9]+`
+
 // runOurs: one ImageSync manifest, every repository with semver ">=0.0.0"
 // (all tags, read from the tag list), run by `portager once`.
 func (b *bench) runOurs(ctx context.Context, ds *dataset) error {
+	return b.runOursWith(ctx, ds, "")
+}
+
+// runOursWith is runOurs with spec.immutableTags set to immutable, if not
+// empty.
+func (b *bench) runOursWith(ctx context.Context, ds *dataset, immutable string) error {
 	var m strings.Builder
 	fmt.Fprintf(&m, `apiVersion: portager.portager.io/v1alpha1
 kind: ImageSync
@@ -71,8 +86,11 @@ spec:
     registry: %s
     auth:
       method: anonymous
-  images:
 `, b.src.proxyAddr, b.dst.proxyAddr)
+	if immutable != "" {
+		fmt.Fprintf(&m, "  immutableTags: %q\n", immutable)
+	}
+	m.WriteString("  images:\n")
 	for _, r := range ds.repos {
 		fmt.Fprintf(&m, "    - name: %s\n      semver: \">=0.0.0\"\n", r)
 	}
