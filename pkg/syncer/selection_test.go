@@ -253,6 +253,18 @@ func TestImmutableTags(t *testing.T) {
 	if n := src.Count("", "manifest") + dst.Count("", "manifest"); n != 0 {
 		t.Errorf("third run made %d manifest requests\nsource:\n%s\ndestination:\n%s", n, src.Dump(), dst.Dump())
 	}
+
+	// A pin is checked even on an immutable tag the destination lists:
+	// v1.0.0 moved at the source, away from its pin.
+	pinned := req
+	pinned.Images = []Image{{Name: "app", Tags: []string{"v1.0.0@" + mustDigest(t, v1img)}}}
+	dst.Reset()
+	if r := resultFor(t, mustSync(t, e, pinned), "app", "v1.0.0"); r.Reason != ReasonDigestMismatch {
+		t.Errorf("pinned immutable tag: %+v, want %s", r, ReasonDigestMismatch)
+	}
+	if n := dst.Count(http.MethodPut, ""); n != 0 {
+		t.Errorf("pinned immutable tag: %d PUTs", n)
+	}
 }
 
 // TestKeepDivergedTags: with KeepDivergedTags a destination tag at another

@@ -375,9 +375,11 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 // markImmutable marks the jobs whose tags are immutable (Request.
 // ImmutableTags) and already in dst's tag list, which it reads once, only
 // when some job's tag matches. A tag list that cannot be read marks
-// nothing: those tags are then checked as any other.
+// nothing: those tags are then checked as any other. A pinned tag is never
+// marked: its pin asks for the source digest to be checked on every run.
 func (r *run) markImmutable(ctx context.Context, dst *distribution.Repository, jobs []job) {
-	if r.immutable == nil || !slices.ContainsFunc(jobs, func(j job) bool { return !j.byDigest && r.immutable.MatchString(j.ref) }) {
+	candidate := func(j job) bool { return !j.byDigest && j.pin == "" && r.immutable.MatchString(j.ref) }
+	if r.immutable == nil || !slices.ContainsFunc(jobs, candidate) {
 		return
 	}
 	tags, err := dst.ListTags(ctx)
@@ -390,7 +392,7 @@ func (r *run) markImmutable(ctx context.Context, dst *distribution.Repository, j
 		present[t] = true
 	}
 	for i := range jobs {
-		jobs[i].immutable = !jobs[i].byDigest && present[jobs[i].ref] && r.immutable.MatchString(jobs[i].ref)
+		jobs[i].immutable = present[jobs[i].ref] && candidate(jobs[i])
 	}
 }
 

@@ -665,7 +665,7 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncSpec(ref common.ReferenceCallbac
 					},
 					"immutableTags": {
 						SchemaProps: spec.SchemaProps{
-							Description: "immutableTags is an RE2 regular expression that must match a whole tag name (e.g. \"v?[0-9]+\\.[0-9]+\\.[0-9]+\"). A selected tag that matches and is already in the destination repository's tag list counts as up to date without any manifest request: a run pays one tag list per repository instead of two requests per tag. Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again, and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other.",
+							Description: "immutableTags is an RE2 regular expression that must match a whole tag name (e.g. \"v?[0-9]+\\.[0-9]+\\.[0-9]+\"). A selected tag that matches and is already in the destination repository's tag list counts as up to date without any manifest request: a run pays one tag list per repository instead of two requests per tag. Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again, and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other; a pinned tag (TAG@sha256:DIGEST) is checked against its pin on every run.",
 							Type:        []string{"string"},
 							Format:      "",
 						},

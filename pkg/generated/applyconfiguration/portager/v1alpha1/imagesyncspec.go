@@ -45,7 +45,8 @@ type ImageSyncSpecApplyConfiguration struct {
 	// A selected tag that matches and is already in the destination repository's tag list counts as up to date
 	// without any manifest request: a run pays one tag list per repository instead of two requests per tag.
 	// Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again,
-	// and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other.
+	// and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other;
+	// a pinned tag (TAG@sha256:DIGEST) is checked against its pin on every run.
 	ImmutableTags *string `json:"immutableTags,omitempty"`
 	// images is the list of images to sync from source to destination.
 	Images []ImageSpecApplyConfiguration `json:"images,omitempty"`
