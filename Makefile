@@ -101,9 +101,11 @@ kube-binaries:
 codegen:
 	hack/update-codegen.sh
 
-## fuzz: explore the validation fuzz target beyond its seed corpus
+## fuzz: explore the validation and tag selection fuzz targets beyond their seed corpora
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidateImageSync -fuzztime 60s ./pkg/apis/portager/validation/
+	$(GO) test -run '^$$' -fuzz FuzzValidateSelection -fuzztime 60s ./pkg/apis/portager/validation/
+	$(GO) test -run '^$$' -fuzz FuzzSelect -fuzztime 60s ./pkg/tagselect/
 
 ## run: the whole product on loopback (kube-apiserver, our servers, two registries); Ctrl-C or `make down` stops it
 run: kube-binaries build registry-package helm
