@@ -155,9 +155,11 @@ func TestRateLimit(t *testing.T) {
 }
 
 // trickle answers with data, chunk bytes at a time, one chunk per every,
-// until the client goes away.
+// until the client goes away. Each request (a retry, or another client)
+// gets the whole of data.
 func trickle(data []byte, chunk int, every time.Duration) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
+		data := data
 		w.Header().Set("Content-Length", fmt.Sprint(len(data)))
 		w.WriteHeader(http.StatusOK)
 		for len(data) > 0 {
