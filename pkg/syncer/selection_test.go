@@ -309,3 +309,33 @@ func TestKeepDivergedTags(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidSelectionReadsNoTagList: a pattern the engine cannot compile
+// (the API refuses it; a caller of the engine may not) fails the image as
+// InvalidSelection without a tag list request, and its explicit tags are
+// still synced.
+func TestInvalidSelectionReadsNoTagList(t *testing.T) {
+	t.Parallel()
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
+	img, _ := random.Image(128, 1)
+	src.Push("app:1", img)
+	src.Push("app:2", img)
+	src.Reset()
+	res := mustSync(t, newTestEngine(t, nil, src, dst), Request{
+		Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host},
+		Images: []Image{{Name: "app", Tags: []string{"1"}, Include: []string{"("}}},
+	})
+	if r := resultFor(t, res, "app", ""); r.Outcome != OutcomeFailed || r.Reason != ReasonInvalidSelection {
+		t.Errorf("image result: %+v", r)
+	}
+	if r := resultFor(t, res, "app", "1"); r.Outcome != OutcomeCopied {
+		t.Errorf("explicit tag: %+v", r)
+	}
+	if n := src.Count(http.MethodGet, "tags"); n != 0 {
+		t.Errorf("tag list requests = %d, want 0", n)
+	}
+	if dst.DigestOf("app:2") != "" {
+		t.Error("a tag the broken pattern could not select was copied")
+	}
+}
