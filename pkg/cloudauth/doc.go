@@ -1,6 +1,7 @@
-// Package cloudauth obtains destination push credentials from the
-// controller's own cloud identity, for spec.destination.auth.method "ecr"
-// and "gar", and creates ECR repositories for createDestinationRepos.
+// Package cloudauth obtains registry credentials, to pull and to push, from
+// the controller's own cloud identity, for auth methods "ecr" and "gar" of
+// spec.source.auth and spec.destination.auth, and creates ECR repositories
+// for createDestinationRepos.
 //
 //   - ECR: the AWS SDK's default credential chain (IRSA web identity on EKS,
 //     EKS Pod Identity, environment, instance role) signs

@@ -33,7 +33,7 @@ const (
 	ecrCallTimeout = 30 * time.Second
 )
 
-// ECR issues push credentials for Amazon ECR registries and creates their
+// ECR issues pull and push credentials for Amazon ECR registries and creates their
 // repositories, as the controller's own AWS identity. The zero value is not
 // usable; use NewECR. It is safe for concurrent use.
 type ECR struct {
@@ -106,7 +106,7 @@ func (p *ECR) client(ctx context.Context, r registryhost.ECR) (*ecr.Client, erro
 	return c, nil
 }
 
-// Keychain returns credentials for pushing to the ECR registry at host,
+// Keychain returns credentials for the ECR registry at host,
 // from a cached token or a new GetAuthorizationToken call, renewed on later
 // resolutions once the token nears its expiry. It fails, with a message fit
 // for status, when host is not ECR or no token can be had now.

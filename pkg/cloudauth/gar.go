@@ -31,7 +31,7 @@ const (
 	garUser = "oauth2accesstoken"
 )
 
-// GAR issues push credentials for Google Artifact Registry from the
+// GAR issues pull and push credentials for Google Artifact Registry from the
 // controller's Application Default Credentials. The zero value is not
 // usable; use NewGAR. It is safe for concurrent use.
 type GAR struct {
@@ -47,7 +47,7 @@ type GAR struct {
 // NewGAR returns a GAR provider. Credentials are looked up on first use.
 func NewGAR() *GAR { return &GAR{} }
 
-// Keychain returns credentials for pushing to the Artifact Registry host,
+// Keychain returns credentials for the Artifact Registry host,
 // renewed on later resolutions once the access token nears its expiry. It
 // fails, with a message fit for status, when host is not Artifact Registry
 // or no access token can be had now.

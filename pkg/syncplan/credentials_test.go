@@ -69,6 +69,7 @@ func TestResolveCredentials(t *testing.T) {
 	cases := []struct {
 		name       string
 		source     *v1alpha1.SecretReference
+		sourceAuth *v1alpha1.SourceAuth
 		auth       v1alpha1.DestinationAuth
 		validation *v1alpha1.ValidationSpec
 		fail       string
@@ -107,6 +108,38 @@ func TestResolveCredentials(t *testing.T) {
 			auth:  v1alpha1.DestinationAuth{Method: "kerberos"},
 			calls: []string{"Login spec.source.authSecretRef"},
 			err:   `unknown spec.destination.auth.method "kerberos"`},
+		{name: "a source method without a method keeps authSecretRef",
+			source: &v1alpha1.SecretReference{Name: "pull"}, sourceAuth: &v1alpha1.SourceAuth{},
+			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous},
+			calls:      []string{"Login spec.source.authSecretRef pull"},
+			sourceFrom: "Login spec.source.authSecretRef pull"},
+		{name: "source method secret",
+			source: &v1alpha1.SecretReference{Name: "pull"}, sourceAuth: &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodSecret},
+			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous},
+			calls:      []string{"Login spec.source.authSecretRef pull"},
+			sourceFrom: "Login spec.source.authSecretRef pull"},
+		{name: "source method secret without authSecretRef",
+			sourceAuth: &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodSecret},
+			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous},
+			err:        "spec.source.authSecretRef is required"},
+		{name: "source method anonymous asks for no login",
+			sourceAuth: &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodAnonymous},
+			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous}},
+		{name: "source ecr lends a cloud identity for the source registry",
+			sourceAuth:      &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodECR},
+			auth:            v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodGAR},
+			calls:           []string{"CloudIdentity spec.source.auth.method ecr src.example.com", "CloudIdentity spec.destination.auth.method gar dst.example.com/mirror"},
+			sourceFrom:      "CloudIdentity spec.source.auth.method ecr src.example.com",
+			destinationFrom: "CloudIdentity spec.destination.auth.method gar dst.example.com/mirror"},
+		{name: "a source cloud identity that fails stops the run",
+			sourceAuth: &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodGAR},
+			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodECR},
+			fail:       "CloudIdentity spec.source.auth.method gar src.example.com",
+			calls:      []string{"CloudIdentity spec.source.auth.method gar src.example.com"}, err: errAccess.Error()},
+		{name: "unknown source method fails with the field path",
+			sourceAuth: &v1alpha1.SourceAuth{Method: "kerberos"},
+			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodECR},
+			err:        `unknown spec.source.auth.method "kerberos"`},
 		{name: "keyless gate asks for the Sigstore root first",
 			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous},
 			validation: keyless,
@@ -137,7 +170,7 @@ func TestResolveCredentials(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := &v1alpha1.ImageSyncSpec{
-				Source:      v1alpha1.SourceRegistry{Registry: "src.example.com", AuthSecretRef: tc.source},
+				Source:      v1alpha1.SourceRegistry{Registry: "src.example.com", AuthSecretRef: tc.source, Auth: tc.sourceAuth},
 				Destination: v1alpha1.DestinationRegistry{Registry: "dst.example.com/mirror", Auth: tc.auth},
 				Validation:  tc.validation,
 			}

@@ -104,3 +104,62 @@ func TestControllerRechecksCloudIdentity(t *testing.T) {
 		t.Fatalf("registry requests = %d, want 0", n)
 	}
 }
+
+// TestControllerSourceECR pulls from ECR with the controller's own identity
+// (spec.source.auth.method "ecr"): the token goes to the source registry and
+// to no other host. Once the writer may no longer use cloudidentities/ecr, a
+// run fetches no token and sends no registry request.
+func TestControllerSourceECR(t *testing.T) {
+	aws := cloudfake.NewAWS(t)
+	env := newControllerEnv(t)
+	want := env.src.push(t, "upstream/alpine", "3.21")
+	env.src.requireBasic("AWS", aws.Password)
+	ecr := cloudauth.NewECR()
+	// The loopback source plays 123456789012.dkr.ecr.us-east-1.amazonaws.com.
+	ecr.Aliases = map[string]registryhost.ECR{env.src.Host: {AccountID: cloudfake.Account, Region: "us-east-1"}}
+	env.cloud = cloudauth.Providers{ECR: ecr}
+	env.allow("portager-admin", "cloudidentities", "default/ecr", true)
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+
+	is := env.imageSync("from-ecr", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Source.Auth = &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodECR}
+	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "from-ecr", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r == nil || r.Reason != controller.ReasonSynced {
+		t.Fatalf("Ready = %+v", r)
+	}
+	if d := env.dst.digest("mirror/alpine", "3.21"); d != want.String() {
+		t.Fatalf("destination digest %q, want %s", d, want)
+	}
+	if n := aws.Count("GetAuthorizationToken"); n != 1 {
+		t.Fatalf("GetAuthorizationToken calls = %d, want 1", n)
+	}
+	for _, r := range env.dst.Requests() {
+		if r.Authorization != "" {
+			t.Fatalf("the anonymous destination got credentials: %s %s", r.Method, r.Path)
+		}
+	}
+
+	env.allow("portager-admin", "cloudidentities", "default/ecr", false)
+	requests := env.src.requests() + env.dst.requests()
+	denied := env.imageSync("from-ecr-revoked", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	denied.Spec.Source.Auth = &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodECR}
+	if _, err := c.Create(ctx, denied, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got = env.waitFor(t, "from-ecr-revoked", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r == nil || r.Reason != controller.ReasonCredentialAccessDenied ||
+		!strings.Contains(r.Message, `spec.source.auth.method: cloud identity "ecr" not used: user "portager-admin" may no longer use it`) {
+		t.Fatalf("Ready = %+v, want CredentialAccessDenied naming spec.source.auth.method", r)
+	}
+	if n := aws.Count("GetAuthorizationToken"); n != 1 {
+		t.Fatalf("GetAuthorizationToken calls = %d, want no more than the first run's 1", n)
+	}
+	if n := env.src.requests() + env.dst.requests() - requests; n != 0 {
+		t.Fatalf("registry requests = %d, want 0", n)
+	}
+}

@@ -67,6 +67,32 @@ func TestCloudIdentityIsAPermission(t *testing.T) {
 		}
 	})
 
+	t.Run("the source's method needs its own grant", func(t *testing.T) {
+		stub.secretReviews()
+		fromGAR := func(is *v1alpha1.ImageSync) {
+			withCloudIdentity(v1alpha1.AuthMethodECR)(is)
+			is.Spec.Source = v1alpha1.SourceRegistry{Registry: "us-docker.pkg.dev/project/upstream", Auth: &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodGAR}}
+		}
+		_, err := alice.Create(ctx, imagesynctest.New(ns, "from-gar", fromGAR), metav1.CreateOptions{})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `spec.source.auth.method: user "alice" may not use cloud identity "gar"`) ||
+			strings.Contains(err.Error(), "spec.destination") {
+			t.Fatalf("create: %v, want 403 naming spec.source.auth.method only", err)
+		}
+		want := []review{
+			{User: "alice", Verb: "use", Group: "portager.portager.io", Namespace: ns, Resource: "cloudidentities", Name: "gar"},
+			{User: "alice", Verb: "use", Group: "portager.portager.io", Namespace: ns, Resource: "cloudidentities", Name: "ecr"},
+		}
+		if got := stub.secretReviews(); !sameReviews(got, want) {
+			t.Fatalf("reviews = %+v, want %+v", got, want)
+		}
+		fromECR := func(is *v1alpha1.ImageSync) {
+			is.Spec.Source = v1alpha1.SourceRegistry{Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com/upstream", Auth: &v1alpha1.SourceAuth{Method: v1alpha1.AuthMethodECR}}
+		}
+		if _, err := alice.Create(ctx, imagesynctest.New(ns, "from-ecr", fromECR), metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create with the ecr grant alice has: %v", err)
+		}
+	})
+
 	t.Run("a user without it cannot change that object's spec", func(t *testing.T) {
 		before, _ := alice.Get(ctx, "ecr-sync", metav1.GetOptions{})
 		_, err := bob.Patch(ctx, "ecr-sync", types.MergePatchType, []byte(`{"spec":{"images":[{"name":"other","tags":["1"]}]}}`), metav1.PatchOptions{})

@@ -20,3 +20,16 @@ func LendsCloudIdentity(method AuthMethod) bool {
 	}
 	return false
 }
+
+// SourceMethod is the auth method a source pulls with: method
+// (spec.source.auth.method) when it is set; otherwise "secret" when the
+// source names a Secret (hasSecret) and "anonymous" when it names none.
+func SourceMethod(method AuthMethod, hasSecret bool) AuthMethod {
+	switch {
+	case method != "":
+		return method
+	case hasSecret:
+		return AuthMethodSecret
+	}
+	return AuthMethodAnonymous
+}

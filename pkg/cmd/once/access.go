@@ -33,10 +33,10 @@ func (a localAccess) Login(context.Context, string, *v1alpha1.SecretReference) (
 
 // CloudIdentity is this machine's own credentials for method (the SDKs'
 // default chains).
-func (a localAccess) CloudIdentity(ctx context.Context, _ string, method v1alpha1.AuthMethod, registry string) (authn.Keychain, error) {
+func (a localAccess) CloudIdentity(ctx context.Context, field string, method v1alpha1.AuthMethod, registry string) (authn.Keychain, error) {
 	kc, err := a.cloud.Keychain(ctx, method, registry)
 	if err != nil {
-		return nil, fmt.Errorf("destination credentials: %w", err)
+		return nil, fmt.Errorf("%s %q: %w", field, method, err)
 	}
 	return kc, nil
 }

@@ -331,7 +331,7 @@ spec:
 			args: append([]string{"once", "-f", writeFile(t, "ecr.yaml", strings.Replace(manifest(images(`- name: app`, `  tags: ["v1"]`)),
 				"      method: secret\n      secretRef:\n        name: also-ignored\n", "      method: ecr\n", 1)+"  createDestinationRepos: true\n"),
 				"--docker-config", dockerConfig}, insecure...),
-			want: want{errText: "destination credentials: " + dst + " is not an Amazon ECR registry", noOutput: true},
+			want: want{errText: `spec.destination.auth.method "ecr": ` + dst + " is not an Amazon ECR registry", noOutput: true},
 		},
 		{
 			name: "keyless gate with an unreadable trusted root",

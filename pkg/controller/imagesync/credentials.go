@@ -43,7 +43,8 @@ var errSpecMoved = errors.New("the spec changed since this run read it")
 // nothing.
 //
 // Secrets are read each with a GET at use time (no informer, no cache).
-// Methods "ecr" and "gar" use the controller's own cloud identity instead,
+// Methods "ecr" and "gar", of either side, use the controller's own cloud
+// identity instead,
 // whose tokens go only to that cloud's registry hosts (package cloudauth).
 type credentials struct {
 	client clientset.Interface
@@ -110,6 +111,9 @@ func (a writerAccess) SigstoreRoot() (root.TrustedMaterial, error) { return a.si
 // own cloud identity.
 func lendsAccess(spec *v1alpha1.ImageSyncSpec) bool {
 	m := spec.Destination.Auth.Method
+	if a := spec.Source.Auth; a != nil && portager.LendsCloudIdentity(portager.AuthMethod(a.Method)) {
+		return true
+	}
 	return spec.Source.AuthSecretRef != nil || m == v1alpha1.AuthMethodSecret || portager.LendsCloudIdentity(portager.AuthMethod(m))
 }
 

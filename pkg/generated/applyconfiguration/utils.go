@@ -58,6 +58,8 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &portagerv1alpha1.SBOMGateApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SecretReference"):
 		return &portagerv1alpha1.SecretReferenceApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("SourceAuth"):
+		return &portagerv1alpha1.SourceAuthApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SourceRegistry"):
 		return &portagerv1alpha1.SourceRegistryApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("SyncRequestRecord"):

@@ -53,6 +53,7 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.RegistryPolicySpec{}.OpenAPIModelName():     schema_pkg_apis_portager_v1alpha1_RegistryPolicySpec(ref),
 		v1alpha1.SBOMGate{}.OpenAPIModelName():               schema_pkg_apis_portager_v1alpha1_SBOMGate(ref),
 		v1alpha1.SecretReference{}.OpenAPIModelName():        schema_pkg_apis_portager_v1alpha1_SecretReference(ref),
+		v1alpha1.SourceAuth{}.OpenAPIModelName():             schema_pkg_apis_portager_v1alpha1_SourceAuth(ref),
 		v1alpha1.SourceRegistry{}.OpenAPIModelName():         schema_pkg_apis_portager_v1alpha1_SourceRegistry(ref),
 		v1alpha1.SyncRequestRecord{}.OpenAPIModelName():      schema_pkg_apis_portager_v1alpha1_SyncRequestRecord(ref),
 		v1alpha1.TagStatus{}.OpenAPIModelName():              schema_pkg_apis_portager_v1alpha1_TagStatus(ref),
@@ -1089,6 +1090,27 @@ func schema_pkg_apis_portager_v1alpha1_SecretReference(ref common.ReferenceCallb
 	}
 }
 
+func schema_pkg_apis_portager_v1alpha1_SourceAuth(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "SourceAuth configures how the controller authenticates to pull images.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"method": {
+						SchemaProps: spec.SchemaProps{
+							Description: "method specifies the authentication strategy. \"secret\" pulls with the Secret authSecretRef names (required then); \"anonymous\" pulls without credentials; \"ecr\" and \"gar\" pull with the controller's own cloud identity, as the destination's methods of the same names push, which the spec's writer must be allowed to use (verb \"use\" on cloudidentities.portager.portager.io, named for the method, in the ImageSync's namespace). authSecretRef must not be set with a method other than \"secret\". Unset, the controller pulls with authSecretRef if it is set and anonymously otherwise.\n\nPossible enum values:\n - `\"anonymous\"` explicitly disables authentication.\n - `\"ecr\"` uses IRSA for AWS ECR.\n - `\"gar\"` uses Application Default Credentials / GKE Workload Identity.\n - `\"secret\"` uses a kubernetes.io/dockerconfigjson Secret.",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"anonymous", "ecr", "gar", "secret"},
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
 func schema_pkg_apis_portager_v1alpha1_SourceRegistry(ref common.ReferenceCallback) common.OpenAPIDefinition {
 	return common.OpenAPIDefinition{
 		Schema: spec.Schema{
@@ -1110,12 +1132,18 @@ func schema_pkg_apis_portager_v1alpha1_SourceRegistry(ref common.ReferenceCallba
 							Ref:         ref(v1alpha1.SecretReference{}.OpenAPIModelName()),
 						},
 					},
+					"auth": {
+						SchemaProps: spec.SchemaProps{
+							Description: "auth configures how the controller authenticates to pull images. Without it, or without its method, the controller pulls with authSecretRef if it is set and anonymously otherwise.",
+							Ref:         ref(v1alpha1.SourceAuth{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"registry"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.SecretReference{}.OpenAPIModelName()},
+			v1alpha1.SecretReference{}.OpenAPIModelName(), v1alpha1.SourceAuth{}.OpenAPIModelName()},
 	}
 }
 

@@ -49,18 +49,31 @@ func grantsOf(is *portager.ImageSync) []grant {
 			what: fmt.Sprintf("get Secret %q", ns+"/"+ref.Name),
 		})
 	}
-	spec := field.NewPath("spec")
-	secret(spec.Child("source", "authSecretRef"), is.Spec.Source.AuthSecretRef)
-	switch m := is.Spec.Destination.Auth.Method; {
-	case m == portager.AuthMethodSecret:
-		secret(spec.Child("destination", "auth", "secretRef"), is.Spec.Destination.Auth.SecretRef)
-	case portager.LendsCloudIdentity(m):
+	cloudIdentity := func(p *field.Path, m portager.AuthMethod) {
 		grants = append(grants, grant{
-			path: spec.Child("destination", "auth", "method"),
+			path: p,
 			attrs: authorizer.AttributesRecord{Verb: portager.UseVerb, Namespace: is.Namespace, APIGroup: portager.GroupName,
 				APIVersion: "*", Resource: portager.CloudIdentitiesResource, Name: string(m), ResourceRequest: true},
 			what: fmt.Sprintf("use cloud identity %q (cloudidentities.%s) in namespace %q", m, portager.GroupName, is.Namespace),
 		})
+	}
+	spec := field.NewPath("spec")
+	src := &is.Spec.Source
+	var srcMethod portager.AuthMethod
+	if src.Auth != nil {
+		srcMethod = src.Auth.Method
+	}
+	switch m := portager.SourceMethod(srcMethod, src.AuthSecretRef != nil); {
+	case m == portager.AuthMethodSecret:
+		secret(spec.Child("source", "authSecretRef"), src.AuthSecretRef)
+	case portager.LendsCloudIdentity(m):
+		cloudIdentity(spec.Child("source", "auth", "method"), m)
+	}
+	switch m := is.Spec.Destination.Auth.Method; {
+	case m == portager.AuthMethodSecret:
+		secret(spec.Child("destination", "auth", "secretRef"), is.Spec.Destination.Auth.SecretRef)
+	case portager.LendsCloudIdentity(m):
+		cloudIdentity(spec.Child("destination", "auth", "method"), m)
 	}
 	return grants
 }

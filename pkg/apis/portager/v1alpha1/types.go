@@ -135,6 +135,23 @@ type SourceRegistry struct {
 	// authSecretRef references a kubernetes.io/dockerconfigjson Secret for pull authentication. Omit for public registries
 	// +optional
 	AuthSecretRef *SecretReference `json:"authSecretRef,omitempty"`
+
+	// auth configures how the controller authenticates to pull images. Without it, or without its method, the
+	// controller pulls with authSecretRef if it is set and anonymously otherwise.
+	// +optional
+	Auth *SourceAuth `json:"auth,omitempty"`
+}
+
+// SourceAuth configures how the controller authenticates to pull images.
+type SourceAuth struct {
+	// method specifies the authentication strategy. "secret" pulls with the Secret authSecretRef names (required then);
+	// "anonymous" pulls without credentials; "ecr" and "gar" pull with the controller's own cloud identity, as the
+	// destination's methods of the same names push, which the spec's writer must be allowed to use (verb "use" on
+	// cloudidentities.portager.portager.io, named for the method, in the ImageSync's namespace). authSecretRef must
+	// not be set with a method other than "secret". Unset, the controller pulls with authSecretRef if it is set and
+	// anonymously otherwise.
+	// +optional
+	Method AuthMethod `json:"method,omitempty"`
 }
 
 // DestinationRegistry is the registry images are pushed to.

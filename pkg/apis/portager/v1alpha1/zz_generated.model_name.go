@@ -117,6 +117,11 @@ func (in SecretReference) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in SourceAuth) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.SourceAuth"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in SourceRegistry) OpenAPIModelName() string {
 	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.SourceRegistry"
 }

@@ -103,8 +103,23 @@ func validateTimeout(d time.Duration, fldPath *field.Path) field.ErrorList {
 
 func validateSource(src *portager.SourceRegistry, fldPath *field.Path) field.ErrorList {
 	allErrs := ValidateRegistry(src.Registry, fldPath.Child("registry"))
+	secretPath := fldPath.Child("authSecretRef")
 	if src.AuthSecretRef != nil {
-		allErrs = append(allErrs, ValidateSecretReference(src.AuthSecretRef, fldPath.Child("authSecretRef"))...)
+		allErrs = append(allErrs, ValidateSecretReference(src.AuthSecretRef, secretPath)...)
+	}
+	if src.Auth == nil || src.Auth.Method == "" {
+		return allErrs
+	}
+	methodPath := fldPath.Child("auth", "method")
+	switch m := src.Auth.Method; {
+	case !supportedAuthMethods.Has(m):
+		allErrs = append(allErrs, field.NotSupported(methodPath, m, sets.List(supportedAuthMethods)))
+	case m == portager.AuthMethodSecret && src.AuthSecretRef == nil:
+		allErrs = append(allErrs, field.Required(secretPath, fmt.Sprintf("required when %s is %q", methodPath, m)))
+	case m != portager.AuthMethodSecret && src.AuthSecretRef != nil:
+		// Two answers to one question: refuse rather than guess which
+		// credentials the writer meant.
+		allErrs = append(allErrs, field.Forbidden(secretPath, fmt.Sprintf("must not be set when %s is %q", methodPath, m)))
 	}
 	return allErrs
 }

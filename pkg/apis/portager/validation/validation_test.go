@@ -96,6 +96,35 @@ func TestValidateImageSync(t *testing.T) {
 		{"source secret namespace invalid", func(is *portager.ImageSync) {
 			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "creds", Namespace: "a.b"}
 		}, []string{"spec.source.authSecretRef.namespace:Invalid"}},
+		{"source method unset keeps authSecretRef", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "pull"}
+			is.Spec.Source.Auth = &portager.SourceAuth{}
+		}, nil},
+		{"source method secret with authSecretRef", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "pull"}
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodSecret}
+		}, nil},
+		{"source method secret needs authSecretRef", func(is *portager.ImageSync) {
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodSecret}
+		}, []string{"spec.source.authSecretRef:Required"}},
+		{"source method ecr", func(is *portager.ImageSync) {
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodECR}
+		}, nil},
+		{"source method gar", func(is *portager.ImageSync) {
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodGAR}
+		}, nil},
+		{"source method anonymous", func(is *portager.ImageSync) {
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodAnonymous}
+		}, nil},
+		{"source method enum", func(is *portager.ImageSync) { is.Spec.Source.Auth = &portager.SourceAuth{Method: "basic"} }, []string{"spec.source.auth.method:NotSupported"}},
+		{"source cloud method with authSecretRef", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "pull"}
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodECR}
+		}, []string{"spec.source.authSecretRef:Forbidden"}},
+		{"source anonymous method with authSecretRef", func(is *portager.ImageSync) {
+			is.Spec.Source.AuthSecretRef = &portager.SecretReference{Name: "pull"}
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodAnonymous}
+		}, []string{"spec.source.authSecretRef:Forbidden"}},
 
 		{"destination registry required", func(is *portager.ImageSync) { is.Spec.Destination.Registry = "" }, []string{"spec.destination.registry:Required"}},
 		{"destination registry scheme", func(is *portager.ImageSync) { is.Spec.Destination.Registry = "http://harbor.local" }, []string{"spec.destination.registry:Invalid"}},
@@ -293,6 +322,15 @@ func TestWarnings(t *testing.T) {
 		{"gar method on another host", func(is *portager.ImageSync) {
 			is.Spec.Destination = portager.DestinationRegistry{Registry: "ghcr.io/org", Auth: portager.DestinationAuth{Method: portager.AuthMethodGAR}}
 		}, []string{`spec.destination.registry: "ghcr.io" is not a Google Artifact Registry host`}},
+		{"source ecr method on ECR", func(is *portager.ImageSync) {
+			is.Spec.Source = portager.SourceRegistry{Registry: "210987654321.dkr.ecr.eu-west-1.amazonaws.com/base", Auth: &portager.SourceAuth{Method: portager.AuthMethodECR}}
+		}, nil},
+		{"source ecr method on another host", func(is *portager.ImageSync) {
+			is.Spec.Source = portager.SourceRegistry{Registry: "quay.io/org", Auth: &portager.SourceAuth{Method: portager.AuthMethodECR}}
+		}, []string{`spec.source.registry: "quay.io" is not an Amazon ECR registry`}},
+		{"source gar method on another host", func(is *portager.ImageSync) {
+			is.Spec.Source = portager.SourceRegistry{Registry: "quay.io/org", Auth: &portager.SourceAuth{Method: portager.AuthMethodGAR}}
+		}, []string{`spec.source.registry: "quay.io" is not a Google Artifact Registry host`}},
 		{"createDestinationRepos outside ECR", func(is *portager.ImageSync) {
 			is.Spec.CreateDestinationRepos = true
 			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodAnonymous}

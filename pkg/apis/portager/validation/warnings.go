@@ -78,12 +78,25 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 	// registry, so such a spec can never sync; it is legal (a manifest
 	// written for the CRD operator Portager replaces must be accepted) but
 	// surely a mistake.
-	dstHost := registryhost.Host(spec.Destination.Registry)
-	if _, ecr := registryhost.ParseECR(dstHost); spec.Destination.Auth.Method == portager.AuthMethodECR && !ecr {
-		add(specPath.Child("destination", "registry"), "%q is not an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com); method \"ecr\" gets no credentials for it", dstHost)
+	var srcMethod portager.AuthMethod
+	if spec.Source.Auth != nil {
+		srcMethod = spec.Source.Auth.Method
 	}
-	if spec.Destination.Auth.Method == portager.AuthMethodGAR && !registryhost.IsGAR(dstHost) {
-		add(specPath.Child("destination", "registry"), "%q is not a Google Artifact Registry host (REGION-docker.pkg.dev, gcr.io); method \"gar\" gets no credentials for it", dstHost)
+	for _, side := range []struct {
+		path     *field.Path
+		method   portager.AuthMethod
+		registry string
+	}{
+		{specPath.Child("source", "registry"), srcMethod, spec.Source.Registry},
+		{specPath.Child("destination", "registry"), spec.Destination.Auth.Method, spec.Destination.Registry},
+	} {
+		host := registryhost.Host(side.registry)
+		if _, ecr := registryhost.ParseECR(host); side.method == portager.AuthMethodECR && !ecr {
+			add(side.path, "%q is not an Amazon ECR registry (ACCOUNT.dkr.ecr.REGION.amazonaws.com); method \"ecr\" gets no credentials for it", host)
+		}
+		if side.method == portager.AuthMethodGAR && !registryhost.IsGAR(host) {
+			add(side.path, "%q is not a Google Artifact Registry host (REGION-docker.pkg.dev, gcr.io); method \"gar\" gets no credentials for it", host)
+		}
 	}
 	if spec.CreateDestinationRepos && spec.Destination.Auth.Method != portager.AuthMethodECR {
 		add(specPath.Child("createDestinationRepos"), "only has an effect for ECR destinations (method \"ecr\")")

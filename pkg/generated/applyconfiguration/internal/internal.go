@@ -300,9 +300,18 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: namespace
       type:
         scalar: string
+- name: com.github.portager.portager.pkg.apis.portager.v1alpha1.SourceAuth
+  map:
+    fields:
+    - name: method
+      type:
+        scalar: string
 - name: com.github.portager.portager.pkg.apis.portager.v1alpha1.SourceRegistry
   map:
     fields:
+    - name: auth
+      type:
+        namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.SourceAuth
     - name: authSecretRef
       type:
         namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.SecretReference

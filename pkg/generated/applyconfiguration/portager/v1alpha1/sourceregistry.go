@@ -27,6 +27,9 @@ type SourceRegistryApplyConfiguration struct {
 	Registry *string `json:"registry,omitempty"`
 	// authSecretRef references a kubernetes.io/dockerconfigjson Secret for pull authentication. Omit for public registries
 	AuthSecretRef *SecretReferenceApplyConfiguration `json:"authSecretRef,omitempty"`
+	// auth configures how the controller authenticates to pull images. Without it, or without its method, the
+	// controller pulls with authSecretRef if it is set and anonymously otherwise.
+	Auth *SourceAuthApplyConfiguration `json:"auth,omitempty"`
 }
 
 // SourceRegistryApplyConfiguration constructs a declarative configuration of the SourceRegistry type for use with
@@ -48,5 +51,13 @@ func (b *SourceRegistryApplyConfiguration) WithRegistry(value string) *SourceReg
 // If called multiple times, the AuthSecretRef field is set to the value of the last call.
 func (b *SourceRegistryApplyConfiguration) WithAuthSecretRef(value *SecretReferenceApplyConfiguration) *SourceRegistryApplyConfiguration {
 	b.AuthSecretRef = value
+	return b
+}
+
+// WithAuth sets the Auth field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Auth field is set to the value of the last call.
+func (b *SourceRegistryApplyConfiguration) WithAuth(value *SourceAuthApplyConfiguration) *SourceRegistryApplyConfiguration {
+	b.Auth = value
 	return b
 }
