@@ -15,14 +15,14 @@ import (
 type Providers struct {
 	ECR *ECR
 	GAR *GAR
+	ACR *ACR
 }
 
-// NewProviders returns both providers. They make no cloud call until used.
-func NewProviders() Providers { return Providers{ECR: NewECR(), GAR: NewGAR()} }
+// NewProviders returns every provider. They make no cloud call until used.
+func NewProviders() Providers { return Providers{ECR: NewECR(), GAR: NewGAR(), ACR: NewACR()} }
 
-// Keychain returns the destination keychain for method
-// (spec.destination.auth.method "ecr" or "gar") and the destination
-// registry value (host[/path]).
+// Keychain returns the keychain of a cloud method ("ecr", "gar" or "acr")
+// for a registry value (host[/path]) of either side.
 func (p Providers) Keychain(ctx context.Context, method v1alpha1.AuthMethod, registry string) (authn.Keychain, error) {
 	host := registryhost.Host(registry)
 	switch {
@@ -30,6 +30,8 @@ func (p Providers) Keychain(ctx context.Context, method v1alpha1.AuthMethod, reg
 		return p.ECR.Keychain(ctx, host)
 	case method == v1alpha1.AuthMethodGAR && p.GAR != nil:
 		return p.GAR.Keychain(ctx, host)
+	case method == v1alpha1.AuthMethodACR && p.ACR != nil:
+		return p.ACR.Keychain(ctx, host)
 	}
 	return nil, &Error{msg: fmt.Sprintf("method %q is not available here", method)}
 }

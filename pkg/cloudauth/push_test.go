@@ -72,6 +72,11 @@ func TestEnginePushesWithCloudCredentials(t *testing.T) {
 			kc, err := p.Keychain(context.Background(), reg.Host)
 			return reg, kc, err
 		}},
+		{"acr", func(t *testing.T) (*registrytest.Registry, authn.Keychain, error) {
+			reg, p := acrRegistry(t, cloudfake.NewAzure(t))
+			kc, err := p.Keychain(context.Background(), reg.Host)
+			return reg, kc, err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -48,6 +48,33 @@ func IsGAR(host string) bool {
 	return garHost.MatchString(host) || gcrHosts[host]
 }
 
+// AzureCloud names the Azure cloud an Azure Container Registry host is in.
+type AzureCloud string
+
+const (
+	AzurePublic     AzureCloud = "AzurePublic"
+	AzureChina      AzureCloud = "AzureChina"
+	AzureGovernment AzureCloud = "AzureGovernment"
+)
+
+// acrHost matches an Azure Container Registry login server, NAME.azurecr.io
+// and its sovereign-cloud forms: a registry name is 5 to 50 letters and
+// digits. No port: ACR serves 443.
+var acrHost = regexp.MustCompile(`^[a-z0-9]{5,50}\.azurecr\.(io|cn|us)$`)
+
+// acrClouds maps the last label of an ACR host to its cloud.
+var acrClouds = map[string]AzureCloud{"io": AzurePublic, "cn": AzureChina, "us": AzureGovernment}
+
+// ParseACR reports whether host is an Azure Container Registry login
+// server, and in which cloud.
+func ParseACR(host string) (AzureCloud, bool) {
+	m := acrHost.FindStringSubmatch(strings.ToLower(host))
+	if m == nil {
+		return "", false
+	}
+	return acrClouds[m[1]], true
+}
+
 // Host returns the host[:port] part of a registry value such as
 // "123456789012.dkr.ecr.us-east-1.amazonaws.com/team".
 func Host(registry string) string {

@@ -54,6 +54,34 @@ func TestIsGAR(t *testing.T) {
 	}
 }
 
+func TestParseACR(t *testing.T) {
+	tests := []struct {
+		host  string
+		cloud AzureCloud
+		ok    bool
+	}{
+		{"myregistry.azurecr.io", AzurePublic, true},
+		{"MyRegistry.AzureCR.io", AzurePublic, true},
+		{"contoso01.azurecr.cn", AzureChina, true},
+		{"govmirror.azurecr.us", AzureGovernment, true},
+		{"myregistry.azurecr.io:443", "", false},
+		{"myregistry.azurecr.io.evil.example", "", false},
+		{"evil.example/myregistry.azurecr.io", "", false},
+		{"my-registry.azurecr.io", "", false},
+		{"abcd.azurecr.io", "", false},
+		{"myregistry.westeurope.data.azurecr.io", "", false},
+		{"azurecr.io", "", false},
+		{"myregistry.azurecr.de", "", false},
+		{"myregistry.azurecr.com", "", false},
+	}
+	for _, tt := range tests {
+		cloud, ok := ParseACR(tt.host)
+		if cloud != tt.cloud || ok != tt.ok {
+			t.Errorf("ParseACR(%q) = %q, %v; want %q, %v", tt.host, cloud, ok, tt.cloud, tt.ok)
+		}
+	}
+}
+
 func TestHost(t *testing.T) {
 	for registry, want := range map[string]string{
 		"123456789012.dkr.ecr.us-east-1.amazonaws.com": "123456789012.dkr.ecr.us-east-1.amazonaws.com",

@@ -387,3 +387,33 @@ func TestValuesSchema(t *testing.T) {
 		}
 	}
 }
+
+// TestControllerWorkloadIdentity renders the values a cluster with Azure
+// Workload Identity needs for auth method "acr": the ServiceAccount names
+// the managed identity, and the controller's pods carry the label the
+// webhook selects, next to the labels the Deployment selects them by.
+func TestControllerWorkloadIdentity(t *testing.T) {
+	objs := objects(t, render(t,
+		"--set-string", `controller.serviceAccountAnnotations.azure\.workload\.identity/client-id=11111111-2222-3333-4444-555555555555`,
+		"--set-string", `controller.podLabels.azure\.workload\.identity/use=true`))
+	var sa corev1.ServiceAccount
+	if !find(t, objs, "ServiceAccount", "portager-controller", &sa) {
+		t.Fatal("no controller ServiceAccount")
+	}
+	if got := sa.Annotations["azure.workload.identity/client-id"]; got != "11111111-2222-3333-4444-555555555555" {
+		t.Errorf("ServiceAccount annotation = %q", got)
+	}
+	var d appsv1.Deployment
+	if !find(t, objs, "Deployment", "portager-controller", &d) {
+		t.Fatal("no controller Deployment")
+	}
+	labels := d.Spec.Template.Labels
+	if labels["azure.workload.identity/use"] != "true" {
+		t.Errorf("pod labels = %v, want azure.workload.identity/use=true", labels)
+	}
+	for k, v := range d.Spec.Selector.MatchLabels {
+		if labels[k] != v {
+			t.Errorf("pod labels = %v lost the selector's %s=%s", labels, k, v)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portager/portager/internal/cloudfake"
@@ -161,5 +163,68 @@ func TestControllerSourceECR(t *testing.T) {
 	}
 	if n := env.src.requests() + env.dst.requests() - requests; n != 0 {
 		t.Fatalf("registry requests = %d, want 0", n)
+	}
+}
+
+// TestControllerACR pushes to Azure Container Registry with the controller's
+// Azure Workload Identity: the real azidentity library gets an Entra ID token
+// (Entra ID and the registry's /oauth2/exchange are fakes: they cannot be
+// reached from here) and the registry admits only the refresh token it was
+// exchanged for. A writer who may not use cloudidentities/acr gets no Entra
+// ID request made for them; the source never sees a credential.
+func TestControllerACR(t *testing.T) {
+	azure := cloudfake.NewAzure(t)
+	env := newControllerEnv(t)
+	env.dst.requireBasic(cloudfake.ACRUser, azure.RefreshToken)
+	env.dst.AddFault(azure.ExchangeFault(env.dst.Registry))
+	acr := cloudauth.NewACR()
+	// The loopback registry plays NAME.azurecr.io.
+	acr.Aliases = map[string]string{env.dst.Host: "http://" + env.dst.Host}
+	acr.CredentialOptions = &azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions: azcore.ClientOptions{Transport: azure.Client},
+		// Instance discovery would ask login.microsoftonline.com about the
+		// loopback authority.
+		DisableInstanceDiscovery: true,
+	}
+	env.cloud = cloudauth.Providers{ACR: acr}
+	env.startController(t)
+	ctx := context.Background()
+	c := env.srv.Client.PortagerV1alpha1().ImageSyncs(ns)
+	want := env.src.push(t, "upstream/alpine", "3.21")
+
+	denied := env.imageSync("acr-denied", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	denied.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodACR}
+	if _, err := c.Create(ctx, denied, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := env.waitFor(t, "acr-denied", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r == nil || r.Reason != controller.ReasonCredentialAccessDenied ||
+		!strings.Contains(r.Message, `spec.destination.auth.method: cloud identity "acr" not used`) {
+		t.Fatalf("Ready = %+v, want CredentialAccessDenied", r)
+	}
+	if n := azure.TokenRequests(cloudfake.ACRScope) + azure.TokenRequests(cloudfake.ARMScope) + azure.Exchanges(); n != 0 {
+		t.Fatalf("Entra ID and exchange requests for a writer without cloudidentities/acr = %d, want 0", n)
+	}
+
+	env.allow("portager-admin", "cloudidentities", "default/acr", true)
+	is := env.imageSync("acr", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
+	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodACR}
+	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got = env.waitFor(t, "acr", "first run", func(is *v1alpha1.ImageSync) bool { return is.Status.ObservedGeneration == 1 })
+	if r := ready(got); r == nil || r.Reason != controller.ReasonSynced {
+		t.Fatalf("Ready = %+v", r)
+	}
+	if d := env.dst.digest("mirror/alpine", "3.21"); d != want.String() {
+		t.Fatalf("destination digest %q, want %s", d, want)
+	}
+	if a, e := azure.TokenRequests(cloudfake.ACRScope), azure.Exchanges(); a != 1 || e != 1 {
+		t.Fatalf("Entra ID token requests %d, exchanges %d; want 1 and 1", a, e)
+	}
+	for _, r := range env.src.Requests() {
+		if r.Authorization != "" {
+			t.Fatalf("the source got credentials: %s %s", r.Method, r.Path)
+		}
 	}
 }

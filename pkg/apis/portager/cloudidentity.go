@@ -2,7 +2,7 @@ package portager
 
 // CloudIdentitiesResource is the resource RBAC grants to let a user select an
 // auth method that lends the controller's own cloud identity: verb "use" in
-// group portager.portager.io, with the method ("ecr", "gar") as the resource
+// group portager.portager.io, with the method ("ecr", "gar", "acr") as the resource
 // name, in the ImageSync's namespace. Nothing is stored under it; it exists
 // only to be authorized.
 const CloudIdentitiesResource = "cloudidentities"
@@ -11,11 +11,12 @@ const CloudIdentitiesResource = "cloudidentities"
 const UseVerb = "use"
 
 // LendsCloudIdentity reports whether an auth method authenticates with the
-// controller's own cloud identity (its IAM role, its Google service account)
-// rather than with credentials the tenant supplies.
+// controller's own cloud identity (its IAM role, its Google service account,
+// its Azure managed identity) rather than with credentials the tenant
+// supplies.
 func LendsCloudIdentity(method AuthMethod) bool {
 	switch method {
-	case AuthMethodECR, AuthMethodGAR:
+	case AuthMethodECR, AuthMethodGAR, AuthMethodACR:
 		return true
 	}
 	return false

@@ -15,6 +15,8 @@ const (
 	AuthMethodECR AuthMethod = "ecr"
 	// AuthMethodGAR uses Application Default Credentials / GKE Workload Identity.
 	AuthMethodGAR AuthMethod = "gar"
+	// AuthMethodACR uses Azure Workload Identity for Azure Container Registry.
+	AuthMethodACR AuthMethod = "acr"
 	// AuthMethodAnonymous explicitly disables authentication.
 	AuthMethodAnonymous AuthMethod = "anonymous"
 )
@@ -142,8 +144,8 @@ type SourceRegistry struct {
 // SourceAuth configures how the controller authenticates to pull images.
 type SourceAuth struct {
 	// method specifies the authentication strategy. "secret" pulls with the Secret authSecretRef names (required then);
-	// "anonymous" pulls without credentials; "ecr" and "gar" pull with the controller's own cloud identity, as the
-	// destination's methods of the same names push, which the spec's writer must be allowed to use (verb "use" on
+	// "anonymous" pulls without credentials; "ecr", "gar" and "acr" pull with the controller's own cloud identity, as
+	// the destination's methods of the same names push, which the spec's writer must be allowed to use (verb "use" on
 	// cloudidentities.portager.portager.io, named for the method, in the ImageSync's namespace). authSecretRef must
 	// not be set with a method other than "secret". Unset, the controller pulls with authSecretRef if it is set and
 	// anonymously otherwise.
@@ -174,7 +176,7 @@ type DestinationRegistry struct {
 
 // DestinationAuth configures how the controller authenticates to push images.
 type DestinationAuth struct {
-	// method specifies the authentication strategy. "secret" uses a dockerconfigjson Secret; "ecr" uses IRSA for AWS ECR; "gar" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; "anonymous" explicitly disables authentication for public/local registries.
+	// method specifies the authentication strategy. "secret" uses a dockerconfigjson Secret; "ecr" uses IRSA for AWS ECR; "gar" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; "acr" uses Azure Workload Identity for Azure Container Registry; "anonymous" explicitly disables authentication for public/local registries.
 	Method AuthMethod `json:"method"`
 
 	// secretRef references a kubernetes.io/dockerconfigjson Secret. Required when method is "secret".

@@ -18,7 +18,8 @@ type localAccess struct {
 	// login is the user's registry login (options.keychain); it serves
 	// both sides.
 	login authn.Keychain
-	// cloud gives methods "ecr" and "gar" this machine's cloud identity.
+	// cloud gives methods "ecr", "gar" and "acr" this machine's cloud
+	// identity.
 	cloud cloudauth.Providers
 	// sigstoreRoot is --sigstore-trusted-root ("" is the public-good root
 	// built in).

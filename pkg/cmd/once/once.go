@@ -55,7 +55,7 @@ type options struct {
 	// engine holds the copy engine's flags, as the controller has them.
 	engine *engineoptions.Options
 
-	// cloud gives methods "ecr" and "gar" their credentials; nil is the
+	// cloud gives methods "ecr", "gar" and "acr" their credentials; nil is the
 	// SDKs' default chains (tests set stand-ins).
 	cloud *cloudauth.Providers
 	// network, when set, resolves and dials for the engine (tests keep
@@ -99,10 +99,11 @@ and the credential helpers it names (credHelpers, credsStore) are run as
 docker runs them; without such a file both sides are anonymous. Secret
 references in the manifest (spec.source.authSecretRef,
 spec.destination.auth.secretRef) are ignored in this mode, as are
-spec.schedule and spec.suspend. spec.destination.auth.method "anonymous"
-sends the destination no credentials; "ecr" and "gar"
-push with this machine's own AWS or Google credentials (the SDKs' default
-chains, as the controller uses its workload identity), and
+spec.schedule and spec.suspend. An auth method "anonymous" sends that side
+no credentials; "ecr" and "gar" pull or push with this machine's own AWS
+or Google credentials (the SDKs' default chains, as the controller uses its
+workload identity), "acr" with the Azure Workload Identity its environment
+names (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE), and
 createDestinationRepos creates missing ECR repositories first. The
 verification gates of spec.validation run as in the controller: a tag whose
 source image fails one is not copied. Keyless cosign signatures are verified

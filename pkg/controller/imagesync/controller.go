@@ -56,8 +56,8 @@ type Config struct {
 	// EngineOptions configure the copy engine; the controller adds its
 	// metrics to the transport.
 	EngineOptions syncer.Options
-	// Cloud supplies credentials for auth methods "ecr" and "gar", of
-	// either side, from the controller's own workload identity, and creates ECR
+	// Cloud supplies credentials for auth methods "ecr", "gar" and "acr",
+	// of either side, from the controller's own workload identity, and creates ECR
 	// repositories. A nil provider makes its method CredentialsUnavailable.
 	Cloud cloudauth.Providers
 	// SigstoreRoot verifies keyless cosign signatures (gate.LoadTrustedRoot);

@@ -177,11 +177,11 @@ func schema_pkg_apis_portager_v1alpha1_DestinationAuth(ref common.ReferenceCallb
 				Properties: map[string]spec.Schema{
 					"method": {
 						SchemaProps: spec.SchemaProps{
-							Description: "method specifies the authentication strategy. \"secret\" uses a dockerconfigjson Secret; \"ecr\" uses IRSA for AWS ECR; \"gar\" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; \"anonymous\" explicitly disables authentication for public/local registries.\n\nPossible enum values:\n - `\"anonymous\"` explicitly disables authentication.\n - `\"ecr\"` uses IRSA for AWS ECR.\n - `\"gar\"` uses Application Default Credentials / GKE Workload Identity.\n - `\"secret\"` uses a kubernetes.io/dockerconfigjson Secret.",
+							Description: "method specifies the authentication strategy. \"secret\" uses a dockerconfigjson Secret; \"ecr\" uses IRSA for AWS ECR; \"gar\" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; \"acr\" uses Azure Workload Identity for Azure Container Registry; \"anonymous\" explicitly disables authentication for public/local registries.\n\nPossible enum values:\n - `\"acr\"` uses Azure Workload Identity for Azure Container Registry.\n - `\"anonymous\"` explicitly disables authentication.\n - `\"ecr\"` uses IRSA for AWS ECR.\n - `\"gar\"` uses Application Default Credentials / GKE Workload Identity.\n - `\"secret\"` uses a kubernetes.io/dockerconfigjson Secret.",
 							Default:     "",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"anonymous", "ecr", "gar", "secret"},
+							Enum:        []interface{}{"acr", "anonymous", "ecr", "gar", "secret"},
 						},
 					},
 					"secretRef": {
@@ -1099,10 +1099,10 @@ func schema_pkg_apis_portager_v1alpha1_SourceAuth(ref common.ReferenceCallback) 
 				Properties: map[string]spec.Schema{
 					"method": {
 						SchemaProps: spec.SchemaProps{
-							Description: "method specifies the authentication strategy. \"secret\" pulls with the Secret authSecretRef names (required then); \"anonymous\" pulls without credentials; \"ecr\" and \"gar\" pull with the controller's own cloud identity, as the destination's methods of the same names push, which the spec's writer must be allowed to use (verb \"use\" on cloudidentities.portager.portager.io, named for the method, in the ImageSync's namespace). authSecretRef must not be set with a method other than \"secret\". Unset, the controller pulls with authSecretRef if it is set and anonymously otherwise.\n\nPossible enum values:\n - `\"anonymous\"` explicitly disables authentication.\n - `\"ecr\"` uses IRSA for AWS ECR.\n - `\"gar\"` uses Application Default Credentials / GKE Workload Identity.\n - `\"secret\"` uses a kubernetes.io/dockerconfigjson Secret.",
+							Description: "method specifies the authentication strategy. \"secret\" pulls with the Secret authSecretRef names (required then); \"anonymous\" pulls without credentials; \"ecr\", \"gar\" and \"acr\" pull with the controller's own cloud identity, as the destination's methods of the same names push, which the spec's writer must be allowed to use (verb \"use\" on cloudidentities.portager.portager.io, named for the method, in the ImageSync's namespace). authSecretRef must not be set with a method other than \"secret\". Unset, the controller pulls with authSecretRef if it is set and anonymously otherwise.\n\nPossible enum values:\n - `\"acr\"` uses Azure Workload Identity for Azure Container Registry.\n - `\"anonymous\"` explicitly disables authentication.\n - `\"ecr\"` uses IRSA for AWS ECR.\n - `\"gar\"` uses Application Default Credentials / GKE Workload Identity.\n - `\"secret\"` uses a kubernetes.io/dockerconfigjson Secret.",
 							Type:        []string{"string"},
 							Format:      "",
-							Enum:        []interface{}{"anonymous", "ecr", "gar", "secret"},
+							Enum:        []interface{}{"acr", "anonymous", "ecr", "gar", "secret"},
 						},
 					},
 				},

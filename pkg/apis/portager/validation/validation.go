@@ -125,7 +125,7 @@ func validateSource(src *portager.SourceRegistry, fldPath *field.Path) field.Err
 }
 
 var supportedAuthMethods = sets.New(
-	portager.AuthMethodSecret, portager.AuthMethodECR, portager.AuthMethodGAR, portager.AuthMethodAnonymous)
+	portager.AuthMethodSecret, portager.AuthMethodECR, portager.AuthMethodGAR, portager.AuthMethodACR, portager.AuthMethodAnonymous)
 
 func validateDestination(dst *portager.DestinationRegistry, fldPath *field.Path) field.ErrorList {
 	allErrs := ValidateRegistry(dst.Registry, fldPath.Child("registry"))

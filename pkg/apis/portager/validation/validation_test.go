@@ -113,6 +113,12 @@ func TestValidateImageSync(t *testing.T) {
 		{"source method gar", func(is *portager.ImageSync) {
 			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodGAR}
 		}, nil},
+		{"source method acr", func(is *portager.ImageSync) {
+			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodACR}
+		}, nil},
+		{"destination method acr", func(is *portager.ImageSync) {
+			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodACR}
+		}, nil},
 		{"source method anonymous", func(is *portager.ImageSync) {
 			is.Spec.Source.Auth = &portager.SourceAuth{Method: portager.AuthMethodAnonymous}
 		}, nil},
@@ -331,6 +337,16 @@ func TestWarnings(t *testing.T) {
 		{"source gar method on another host", func(is *portager.ImageSync) {
 			is.Spec.Source = portager.SourceRegistry{Registry: "quay.io/org", Auth: &portager.SourceAuth{Method: portager.AuthMethodGAR}}
 		}, []string{`spec.source.registry: "quay.io" is not a Google Artifact Registry host`}},
+		{"acr method on ACR", func(is *portager.ImageSync) {
+			is.Spec.Destination = portager.DestinationRegistry{Registry: "contosomirror.azurecr.io/base", Auth: portager.DestinationAuth{Method: portager.AuthMethodACR}}
+			is.Spec.Source = portager.SourceRegistry{Registry: "upstreamteam.azurecr.us", Auth: &portager.SourceAuth{Method: portager.AuthMethodACR}}
+		}, nil},
+		{"acr method on another host", func(is *portager.ImageSync) {
+			is.Spec.Destination = portager.DestinationRegistry{Registry: "contosomirror.azurecr.io.example.com", Auth: portager.DestinationAuth{Method: portager.AuthMethodACR}}
+		}, []string{`spec.destination.registry: "contosomirror.azurecr.io.example.com" is not an Azure Container Registry host`}},
+		{"source acr method on another host", func(is *portager.ImageSync) {
+			is.Spec.Source = portager.SourceRegistry{Registry: "ghcr.io/org", Auth: &portager.SourceAuth{Method: portager.AuthMethodACR}}
+		}, []string{`spec.source.registry: "ghcr.io" is not an Azure Container Registry host`}},
 		{"createDestinationRepos outside ECR", func(is *portager.ImageSync) {
 			is.Spec.CreateDestinationRepos = true
 			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodAnonymous}

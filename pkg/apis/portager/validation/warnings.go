@@ -97,6 +97,9 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 		if side.method == portager.AuthMethodGAR && !registryhost.IsGAR(host) {
 			add(side.path, "%q is not a Google Artifact Registry host (REGION-docker.pkg.dev, gcr.io); method \"gar\" gets no credentials for it", host)
 		}
+		if _, acr := registryhost.ParseACR(host); side.method == portager.AuthMethodACR && !acr {
+			add(side.path, "%q is not an Azure Container Registry host (NAME.azurecr.io, .azurecr.cn, .azurecr.us); method \"acr\" gets no credentials for it", host)
+		}
 	}
 	if spec.CreateDestinationRepos && spec.Destination.Auth.Method != portager.AuthMethodECR {
 		add(specPath.Child("createDestinationRepos"), "only has an effect for ECR destinations (method \"ecr\")")

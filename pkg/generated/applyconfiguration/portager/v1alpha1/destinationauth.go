@@ -27,7 +27,7 @@ import (
 //
 // DestinationAuth configures how the controller authenticates to push images.
 type DestinationAuthApplyConfiguration struct {
-	// method specifies the authentication strategy. "secret" uses a dockerconfigjson Secret; "ecr" uses IRSA for AWS ECR; "gar" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; "anonymous" explicitly disables authentication for public/local registries.
+	// method specifies the authentication strategy. "secret" uses a dockerconfigjson Secret; "ecr" uses IRSA for AWS ECR; "gar" uses Application Default Credentials / GKE Workload Identity for Google Artifact Registry; "acr" uses Azure Workload Identity for Azure Container Registry; "anonymous" explicitly disables authentication for public/local registries.
 	Method *portagerv1alpha1.AuthMethod `json:"method,omitempty"`
 	// secretRef references a kubernetes.io/dockerconfigjson Secret. Required when method is "secret".
 	SecretRef *SecretReferenceApplyConfiguration `json:"secretRef,omitempty"`

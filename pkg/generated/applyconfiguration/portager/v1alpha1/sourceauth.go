@@ -28,8 +28,8 @@ import (
 // SourceAuth configures how the controller authenticates to pull images.
 type SourceAuthApplyConfiguration struct {
 	// method specifies the authentication strategy. "secret" pulls with the Secret authSecretRef names (required then);
-	// "anonymous" pulls without credentials; "ecr" and "gar" pull with the controller's own cloud identity, as the
-	// destination's methods of the same names push, which the spec's writer must be allowed to use (verb "use" on
+	// "anonymous" pulls without credentials; "ecr", "gar" and "acr" pull with the controller's own cloud identity, as
+	// the destination's methods of the same names push, which the spec's writer must be allowed to use (verb "use" on
 	// cloudidentities.portager.portager.io, named for the method, in the ImageSync's namespace). authSecretRef must
 	// not be set with a method other than "secret". Unset, the controller pulls with authSecretRef if it is set and
 	// anonymously otherwise.
