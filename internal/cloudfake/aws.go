@@ -37,12 +37,14 @@ type AWS struct {
 	// Password is the ECR token's password (the user is AWS).
 	Password string
 
-	mu     sync.Mutex
-	calls  map[string]int
-	repos  map[string]bool
-	denied bool
-	badJWT bool
-	status int // ECR answers this status with an empty body, when set
+	mu    sync.Mutex
+	calls map[string]int
+	repos map[string]bool
+	// creates holds what each repository was created with.
+	creates map[string]CreateRepositoryCall
+	denied  bool
+	badJWT  bool
+	status  int // ECR answers this status with an empty body, when set
 }
 
 // NewAWS starts the fake and points the AWS SDK's default credential chain
@@ -50,7 +52,7 @@ type AWS struct {
 // pod. Tests using it cannot run in parallel (t.Setenv).
 func NewAWS(t *testing.T) *AWS {
 	t.Helper()
-	f := &AWS{Password: "ecr-password-canary", calls: map[string]int{}, repos: map[string]bool{}}
+	f := &AWS{Password: "ecr-password-canary", calls: map[string]int{}, repos: map[string]bool{}, creates: map[string]CreateRepositoryCall{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
@@ -100,6 +102,32 @@ func (f *AWS) SetRepository(name string, exists bool) {
 	f.mu.Lock()
 	f.repos[name] = exists
 	f.mu.Unlock()
+}
+
+// CreateRepositoryCall is what a CreateRepository call asked for, beyond the
+// repository's name, in the names of ECR's JSON protocol.
+type CreateRepositoryCall struct {
+	ImageTagMutability         string `json:"imageTagMutability"`
+	ImageScanningConfiguration *struct {
+		ScanOnPush bool `json:"scanOnPush"`
+	} `json:"imageScanningConfiguration"`
+	EncryptionConfiguration *struct {
+		EncryptionType string `json:"encryptionType"`
+		KMSKey         string `json:"kmsKey"`
+	} `json:"encryptionConfiguration"`
+	Tags []struct {
+		Key   string `json:"Key"`
+		Value string `json:"Value"`
+	} `json:"tags"`
+}
+
+// Created returns what repository was created with, and whether the fake
+// created it.
+func (f *AWS) Created(name string) (CreateRepositoryCall, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.creates[name]
+	return c, ok
 }
 
 // HasRepository reports whether repository exists.
@@ -153,6 +181,7 @@ func (f *AWS) serveECR(w http.ResponseWriter, r *http.Request, op string) {
 	var in struct {
 		RepositoryName string `json:"repositoryName"`
 		RegistryID     string `json:"registryId"`
+		CreateRepositoryCall
 	}
 	_ = json.NewDecoder(r.Body).Decode(&in)
 	switch op {
@@ -167,6 +196,7 @@ func (f *AWS) serveECR(w http.ResponseWriter, r *http.Request, op string) {
 			fail("RepositoryAlreadyExistsException", "The repository already exists")
 		default:
 			f.repos[in.RepositoryName] = true
+			f.creates[in.RepositoryName] = in.CreateRepositoryCall
 			fmt.Fprintf(w, `{"repository":{"repositoryName":%q,"registryId":%q}}`, in.RepositoryName, Account)
 		}
 	default:

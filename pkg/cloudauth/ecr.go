@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 	"k8s.io/klog/v2"
 
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/registryhost"
 )
 
@@ -174,10 +177,11 @@ func (p *ECR) fetchToken(ctx context.Context, host string, r registryhost.ECR) (
 }
 
 // EnsureRepositories creates each of repos in the ECR registry at host
-// unless it exists, and returns the ones it created. Repositories found or
-// created in the last hour are not asked about again. It stops at the
-// first failure other than "already exists".
-func (p *ECR) EnsureRepositories(ctx context.Context, host string, repos []string) ([]string, error) {
+// unless it exists, with settings (nil: ECR's defaults), and returns the
+// ones it created. A repository that exists is left as it is. Repositories
+// found or created in the last hour are not asked about again. It stops at
+// the first failure other than "already exists".
+func (p *ECR) EnsureRepositories(ctx context.Context, host string, repos []string, settings *v1alpha1.ECRRepositorySettings) ([]string, error) {
 	host = strings.ToLower(host)
 	r, err := p.registry(host)
 	if err != nil {
@@ -201,10 +205,9 @@ func (p *ECR) EnsureRepositories(ctx context.Context, host string, repos []strin
 	var created []string
 	for _, repo := range todo {
 		cctx, cancel := context.WithTimeout(ctx, ecrCallTimeout)
-		_, err := c.CreateRepository(cctx, &ecr.CreateRepositoryInput{
-			RepositoryName: aws.String(repo),
-			RegistryId:     aws.String(r.AccountID),
-		})
+		in := createRepositoryInput(settings)
+		in.RepositoryName, in.RegistryId = aws.String(repo), aws.String(r.AccountID)
+		_, err := c.CreateRepository(cctx, in)
 		cancel()
 		var exists *ecrtypes.RepositoryAlreadyExistsException
 		switch {
@@ -220,4 +223,30 @@ func (p *ECR) EnsureRepositories(ctx context.Context, host string, repos []strin
 		p.mu.Unlock()
 	}
 	return created, nil
+}
+
+// createRepositoryInput is a CreateRepository call with settings applied;
+// what settings leave unset is left to ECR.
+func createRepositoryInput(settings *v1alpha1.ECRRepositorySettings) *ecr.CreateRepositoryInput {
+	in := &ecr.CreateRepositoryInput{}
+	if settings == nil {
+		return in
+	}
+	if m := settings.ImageTagMutability; m != "" {
+		in.ImageTagMutability = ecrtypes.ImageTagMutability(m)
+	}
+	if settings.ScanOnPush {
+		in.ImageScanningConfiguration = &ecrtypes.ImageScanningConfiguration{ScanOnPush: true}
+	}
+	if e := settings.Encryption; e != nil {
+		in.EncryptionConfiguration = &ecrtypes.EncryptionConfiguration{EncryptionType: ecrtypes.EncryptionTypeKms}
+		if e.KMSKey != "" {
+			in.EncryptionConfiguration.KmsKey = aws.String(e.KMSKey)
+		}
+	}
+	// Sorted, so that every repository is created with the same call.
+	for _, k := range slices.Sorted(maps.Keys(settings.Tags)) {
+		in.Tags = append(in.Tags, ecrtypes.Tag{Key: aws.String(k), Value: aws.String(settings.Tags[k])})
+	}
+	return in
 }

@@ -2,12 +2,14 @@ package cloudauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portager/portager/internal/cloudfake"
+	"github.com/portager/portager/pkg/apis/portager/v1alpha1"
 	"github.com/portager/portager/pkg/registryhost"
 )
 
@@ -104,7 +106,7 @@ func TestECREnsureRepositories(t *testing.T) {
 	p.now = func() time.Time { return now }
 	ctx := context.Background()
 
-	created, err := p.EnsureRepositories(ctx, ecrHost, []string{"mirror/alpine", "mirror/nginx"})
+	created, err := p.EnsureRepositories(ctx, ecrHost, []string{"mirror/alpine", "mirror/nginx"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +119,7 @@ func TestECREnsureRepositories(t *testing.T) {
 
 	// The next run within the hour asks nothing; after it, ECR is asked
 	// again (a repository deleted meanwhile comes back).
-	if created, err := p.EnsureRepositories(ctx, ecrHost, []string{"mirror/alpine", "mirror/nginx"}); err != nil || len(created) != 0 {
+	if created, err := p.EnsureRepositories(ctx, ecrHost, []string{"mirror/alpine", "mirror/nginx"}, nil); err != nil || len(created) != 0 {
 		t.Fatalf("second run: created %v, err %v", created, err)
 	}
 	if got := f.Count("CreateRepository"); got != 2 {
@@ -125,18 +127,64 @@ func TestECREnsureRepositories(t *testing.T) {
 	}
 	f.SetRepository("mirror/alpine", false)
 	now = now.Add(ecrEnsuredFor)
-	created, err = p.EnsureRepositories(ctx, ecrHost, []string{"mirror/alpine", "mirror/nginx"})
+	created, err = p.EnsureRepositories(ctx, ecrHost, []string{"mirror/alpine", "mirror/nginx"}, nil)
 	if err != nil || len(created) != 1 || created[0] != "mirror/alpine" {
 		t.Errorf("after an hour: created %v, err %v; want [mirror/alpine] again", created, err)
 	}
 
 	f.SetDenied(true)
-	_, err = p.EnsureRepositories(ctx, ecrHost, []string{"mirror/new"})
+	_, err = p.EnsureRepositories(ctx, ecrHost, []string{"mirror/new"}, nil)
 	if err == nil || err.Error() != `creating ECR repository "mirror/new" failed: AccessDeniedException` {
 		t.Errorf("denied: error %v", err)
 	}
-	if _, err := p.EnsureRepositories(ctx, "registry.example.com", []string{"x"}); err == nil {
+	if _, err := p.EnsureRepositories(ctx, "registry.example.com", []string{"x"}, nil); err == nil {
 		t.Error("EnsureRepositories on a non-ECR host succeeded")
+	}
+}
+
+// TestECRRepositorySettings checks the CreateRepository call each setting
+// makes, through the real AWS SDK, as ECR receives it.
+func TestECRRepositorySettings(t *testing.T) {
+	const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	tests := []struct {
+		name     string
+		settings *v1alpha1.ECRRepositorySettings
+		// want is the call as "mutability scan encryption/key tags".
+		want string
+	}{
+		{"none", nil, "  / []"},
+		{"all", &v1alpha1.ECRRepositorySettings{ImageTagMutability: v1alpha1.ECRTagImmutable, ScanOnPush: true,
+			Encryption: &v1alpha1.ECREncryption{KMSKey: key}, Tags: map[string]string{"team": "payments", "cost-center": "42"}},
+			"IMMUTABLE true KMS/" + key + " [cost-center=42 team=payments]"},
+		{"the AWS managed key", &v1alpha1.ECRRepositorySettings{Encryption: &v1alpha1.ECREncryption{}}, "  KMS/ []"},
+		{"mutable, no scan", &v1alpha1.ECRRepositorySettings{ImageTagMutability: v1alpha1.ECRTagMutable}, "MUTABLE  / []"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := cloudfake.NewAWS(t)
+			created, err := NewECR().EnsureRepositories(context.Background(), ecrHost, []string{"mirror/alpine"}, tt.settings)
+			if err != nil || len(created) != 1 {
+				t.Fatalf("created %v, err %v", created, err)
+			}
+			c, ok := f.Created("mirror/alpine")
+			if !ok {
+				t.Fatal("ECR created no repository")
+			}
+			scan, enc := "", "/"
+			if c.ImageScanningConfiguration != nil {
+				scan = fmt.Sprint(c.ImageScanningConfiguration.ScanOnPush)
+			}
+			if e := c.EncryptionConfiguration; e != nil {
+				enc = e.EncryptionType + "/" + e.KMSKey
+			}
+			var tags []string
+			for _, tag := range c.Tags {
+				tags = append(tags, tag.Key+"="+tag.Value)
+			}
+			if got := fmt.Sprintf("%s %s %s %v", c.ImageTagMutability, scan, enc, tags); got != tt.want {
+				t.Errorf("CreateRepository = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -12,13 +12,14 @@ import (
 // recordingCreator records the host and repositories it was asked to
 // create, and creates the first of them before failing with err.
 type recordingCreator struct {
-	host  string
-	repos []string
-	err   error
+	host     string
+	repos    []string
+	settings *v1alpha1.ECRRepositorySettings
+	err      error
 }
 
-func (c *recordingCreator) EnsureRepositories(_ context.Context, host string, repos []string) ([]string, error) {
-	c.host, c.repos = host, repos
+func (c *recordingCreator) EnsureRepositories(_ context.Context, host string, repos []string, settings *v1alpha1.ECRRepositorySettings) ([]string, error) {
+	c.host, c.repos, c.settings = host, repos, settings
 	if c.err != nil {
 		return repos[:1], c.err
 	}
@@ -27,17 +28,21 @@ func (c *recordingCreator) EnsureRepositories(_ context.Context, host string, re
 
 func TestCreateRepositories(t *testing.T) {
 	errQuota := errors.New("quota exceeded")
+	settings := &v1alpha1.ECRRepositorySettings{ImageTagMutability: v1alpha1.ECRTagImmutable, ScanOnPush: true}
 	cases := []struct {
-		name    string
-		create  bool
-		method  v1alpha1.AuthMethod
-		noECR   bool
-		dryRun  bool
-		err     error
-		asked   bool
-		created []string
+		name     string
+		create   bool
+		method   v1alpha1.AuthMethod
+		noECR    bool
+		dryRun   bool
+		err      error
+		settings *v1alpha1.ECRRepositorySettings
+		asked    bool
+		created  []string
 	}{
 		{name: "ecr with createDestinationRepos", create: true, method: v1alpha1.AuthMethodECR,
+			asked: true, created: []string{"team/mirror/alpine", "team/mirror/go"}},
+		{name: "with spec.destination.ecr", create: true, method: v1alpha1.AuthMethodECR, settings: settings,
 			asked: true, created: []string{"team/mirror/alpine", "team/mirror/go"}},
 		{name: "a failure keeps what was created", create: true, method: v1alpha1.AuthMethodECR, err: errQuota,
 			asked: true, created: []string{"team/mirror/alpine"}},
@@ -52,7 +57,7 @@ func TestCreateRepositories(t *testing.T) {
 			spec := &v1alpha1.ImageSyncSpec{
 				Source: v1alpha1.SourceRegistry{Registry: "docker.io/library"},
 				Destination: v1alpha1.DestinationRegistry{Registry: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/team",
-					RepositoryPrefix: "mirror", Auth: v1alpha1.DestinationAuth{Method: tc.method}},
+					RepositoryPrefix: "mirror", Auth: v1alpha1.DestinationAuth{Method: tc.method}, ECR: tc.settings},
 				Images:                 []v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21"}}, {Name: "go", Tags: []string{"1.24"}}},
 				CreateDestinationRepos: tc.create,
 			}
@@ -78,6 +83,9 @@ func TestCreateRepositories(t *testing.T) {
 			}
 			if tc.asked && (ecr.host != "123456789012.dkr.ecr.eu-west-1.amazonaws.com" || !reflect.DeepEqual(ecr.repos, req.DestinationRepositories())) {
 				t.Fatalf("asked for %s %q, want the destination host and %q", ecr.host, ecr.repos, req.DestinationRepositories())
+			}
+			if ecr.settings != tc.settings {
+				t.Fatalf("settings = %+v, want spec.destination.ecr %+v", ecr.settings, tc.settings)
 			}
 		})
 	}

@@ -40,6 +40,8 @@ func TestControllerECR(t *testing.T) {
 	is := env.imageSync("ecr", "@every 6h", v1alpha1.ImageSpec{Name: "alpine", Tags: []string{"3.21"}})
 	is.Spec.Destination.Auth = v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodECR}
 	is.Spec.CreateDestinationRepos = true
+	is.Spec.Destination.ECR = &v1alpha1.ECRRepositorySettings{ImageTagMutability: v1alpha1.ECRTagImmutable, ScanOnPush: true,
+		Encryption: &v1alpha1.ECREncryption{KMSKey: "alias/mirror"}, Tags: map[string]string{"team": "platform"}}
 	if _, err := c.Create(ctx, is, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +55,14 @@ func TestControllerECR(t *testing.T) {
 	if !aws.HasRepository("mirror/alpine") || aws.Count("CreateRepository") != 1 || aws.Count("GetAuthorizationToken") != 1 {
 		t.Fatalf("ECR calls: CreateRepository %d, GetAuthorizationToken %d; repository created: %v",
 			aws.Count("CreateRepository"), aws.Count("GetAuthorizationToken"), aws.HasRepository("mirror/alpine"))
+	}
+	// spec.destination.ecr travels through the API server to the
+	// CreateRepository call.
+	if call, _ := aws.Created("mirror/alpine"); call.ImageTagMutability != "IMMUTABLE" || call.ImageScanningConfiguration == nil ||
+		!call.ImageScanningConfiguration.ScanOnPush || call.EncryptionConfiguration == nil ||
+		call.EncryptionConfiguration.EncryptionType != "KMS" || call.EncryptionConfiguration.KMSKey != "alias/mirror" ||
+		len(call.Tags) != 1 || call.Tags[0].Key != "team" || call.Tags[0].Value != "platform" {
+		t.Fatalf("CreateRepository = %+v, want spec.destination.ecr's settings", call)
 	}
 	events := env.drainEvents()
 	if countPrefix(events, `Normal RepoEnsured Created ECR repositories: "mirror/alpine"`) != 1 {

@@ -172,6 +172,52 @@ type DestinationRegistry struct {
 	// +optional
 	// +default="Always"
 	Overwrite OverwritePolicy `json:"overwrite,omitempty"`
+
+	// ecr configures the ECR repositories that createDestinationRepos creates (method "ecr"). It applies when a
+	// repository is created and never changes one that exists.
+	// +optional
+	ECR *ECRRepositorySettings `json:"ecr,omitempty"`
+}
+
+// ECRTagMutability is the tag mutability of an ECR repository.
+// +enum
+type ECRTagMutability string
+
+const (
+	// ECRTagMutable lets a tag move to another image (ECR's default).
+	ECRTagMutable ECRTagMutability = "MUTABLE"
+	// ECRTagImmutable refuses to move a tag once pushed.
+	ECRTagImmutable ECRTagMutability = "IMMUTABLE"
+)
+
+// ECRRepositorySettings are the settings of the ECR repositories createDestinationRepos creates.
+type ECRRepositorySettings struct {
+	// imageTagMutability is "MUTABLE" (ECR's default) or "IMMUTABLE". With IMMUTABLE, a tag already at the source's
+	// digest is not written again, and a tag that moved at the source fails because ECR refuses to move it (with
+	// overwrite "Never" it fails as DestinationDiverged, without a write).
+	// +optional
+	ImageTagMutability ECRTagMutability `json:"imageTagMutability,omitempty"`
+
+	// scanOnPush turns on ECR's basic scan of every image pushed.
+	// +optional
+	ScanOnPush bool `json:"scanOnPush,omitempty"`
+
+	// encryption, when set, encrypts the repository with AWS KMS instead of ECR's default AES-256. The controller's
+	// AWS identity must be allowed to use the key.
+	// +optional
+	Encryption *ECREncryption `json:"encryption,omitempty"`
+
+	// tags are AWS resource tags of each repository created (at most 50; keys up to 128 characters, values up to
+	// 256; keys must not start with "aws:").
+	// +optional
+	Tags map[string]string `json:"tags,omitempty"`
+}
+
+// ECREncryption is the KMS encryption of an ECR repository.
+type ECREncryption struct {
+	// kmsKey is the ARN, ID or alias of the KMS key. Empty, ECR uses its AWS managed key (aws/ecr).
+	// +optional
+	KMSKey string `json:"kmsKey,omitempty"`
 }
 
 // DestinationAuth configures how the controller authenticates to push images.

@@ -38,6 +38,10 @@ func ForKind(kind schema.GroupVersionKind) interface{} {
 		return &portagerv1alpha1.DestinationAuthApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("DestinationRegistry"):
 		return &portagerv1alpha1.DestinationRegistryApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ECREncryption"):
+		return &portagerv1alpha1.ECREncryptionApplyConfiguration{}
+	case v1alpha1.SchemeGroupVersion.WithKind("ECRRepositorySettings"):
+		return &portagerv1alpha1.ECRRepositorySettingsApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ImageSpec"):
 		return &portagerv1alpha1.ImageSpecApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("ImageStatus"):

@@ -37,6 +37,8 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.CosignValidation{}.OpenAPIModelName():       schema_pkg_apis_portager_v1alpha1_CosignValidation(ref),
 		v1alpha1.DestinationAuth{}.OpenAPIModelName():        schema_pkg_apis_portager_v1alpha1_DestinationAuth(ref),
 		v1alpha1.DestinationRegistry{}.OpenAPIModelName():    schema_pkg_apis_portager_v1alpha1_DestinationRegistry(ref),
+		v1alpha1.ECREncryption{}.OpenAPIModelName():          schema_pkg_apis_portager_v1alpha1_ECREncryption(ref),
+		v1alpha1.ECRRepositorySettings{}.OpenAPIModelName():  schema_pkg_apis_portager_v1alpha1_ECRRepositorySettings(ref),
 		v1alpha1.ImageSpec{}.OpenAPIModelName():              schema_pkg_apis_portager_v1alpha1_ImageSpec(ref),
 		v1alpha1.ImageStatus{}.OpenAPIModelName():            schema_pkg_apis_portager_v1alpha1_ImageStatus(ref),
 		v1alpha1.ImageSync{}.OpenAPIModelName():              schema_pkg_apis_portager_v1alpha1_ImageSync(ref),
@@ -237,12 +239,89 @@ func schema_pkg_apis_portager_v1alpha1_DestinationRegistry(ref common.ReferenceC
 							Enum:        []interface{}{"Always", "Never"},
 						},
 					},
+					"ecr": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ecr configures the ECR repositories that createDestinationRepos creates (method \"ecr\"). It applies when a repository is created and never changes one that exists.",
+							Ref:         ref(v1alpha1.ECRRepositorySettings{}.OpenAPIModelName()),
+						},
+					},
 				},
 				Required: []string{"registry", "auth"},
 			},
 		},
 		Dependencies: []string{
-			v1alpha1.DestinationAuth{}.OpenAPIModelName()},
+			v1alpha1.DestinationAuth{}.OpenAPIModelName(), v1alpha1.ECRRepositorySettings{}.OpenAPIModelName()},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_ECREncryption(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ECREncryption is the KMS encryption of an ECR repository.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kmsKey": {
+						SchemaProps: spec.SchemaProps{
+							Description: "kmsKey is the ARN, ID or alias of the KMS key. Empty, ECR uses its AWS managed key (aws/ecr).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_pkg_apis_portager_v1alpha1_ECRRepositorySettings(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ECRRepositorySettings are the settings of the ECR repositories createDestinationRepos creates.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"imageTagMutability": {
+						SchemaProps: spec.SchemaProps{
+							Description: "imageTagMutability is \"MUTABLE\" (ECR's default) or \"IMMUTABLE\". With IMMUTABLE, a tag already at the source's digest is not written again, and a tag that moved at the source fails because ECR refuses to move it (with overwrite \"Never\" it fails as DestinationDiverged, without a write).\n\nPossible enum values:\n - `\"IMMUTABLE\"` refuses to move a tag once pushed.\n - `\"MUTABLE\"` lets a tag move to another image (ECR's default).",
+							Type:        []string{"string"},
+							Format:      "",
+							Enum:        []interface{}{"IMMUTABLE", "MUTABLE"},
+						},
+					},
+					"scanOnPush": {
+						SchemaProps: spec.SchemaProps{
+							Description: "scanOnPush turns on ECR's basic scan of every image pushed.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"encryption": {
+						SchemaProps: spec.SchemaProps{
+							Description: "encryption, when set, encrypts the repository with AWS KMS instead of ECR's default AES-256. The controller's AWS identity must be allowed to use the key.",
+							Ref:         ref(v1alpha1.ECREncryption{}.OpenAPIModelName()),
+						},
+					},
+					"tags": {
+						SchemaProps: spec.SchemaProps{
+							Description: "tags are AWS resource tags of each repository created (at most 50; keys up to 128 characters, values up to 256; keys must not start with \"aws:\").",
+							Type:        []string{"object"},
+							AdditionalProperties: &spec.SchemaOrBool{
+								Allows: true,
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
+				},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ECREncryption{}.OpenAPIModelName()},
 	}
 }
 

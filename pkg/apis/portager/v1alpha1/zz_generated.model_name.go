@@ -37,6 +37,16 @@ func (in DestinationRegistry) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ECREncryption) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.ECREncryption"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ECRRepositorySettings) OpenAPIModelName() string {
+	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.ECRRepositorySettings"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in ImageSpec) OpenAPIModelName() string {
 	return "com.github.portager.portager.pkg.apis.portager.v1alpha1.ImageSpec"
 }

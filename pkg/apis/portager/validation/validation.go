@@ -3,7 +3,10 @@ package validation
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/Masterminds/semver/v3"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
@@ -138,6 +141,10 @@ func validateDestination(dst *portager.DestinationRegistry, fldPath *field.Path)
 		allErrs = append(allErrs, ValidateRepositoryPath(dst.RepositoryPrefix, fldPath.Child("repositoryPrefix"))...)
 	}
 
+	if dst.ECR != nil {
+		allErrs = append(allErrs, validateECRSettings(dst.ECR, fldPath.Child("ecr"))...)
+	}
+
 	authPath := fldPath.Child("auth")
 	switch {
 	case dst.Auth.Method == "":
@@ -150,6 +157,60 @@ func validateDestination(dst *portager.DestinationRegistry, fldPath *field.Path)
 	}
 	if dst.Auth.SecretRef != nil {
 		allErrs = append(allErrs, ValidateSecretReference(dst.Auth.SecretRef, authPath.Child("secretRef"))...)
+	}
+	return allErrs
+}
+
+// ECR's limits on a repository's resource tags and KMS key.
+const (
+	maxECRTags           = 50
+	maxECRTagKeyLength   = 128
+	maxECRTagValueLength = 256
+	maxKMSKeyLength      = 2048
+)
+
+// ecrTagRegexp is what AWS allows in a tag key or value.
+var ecrTagRegexp = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+func validateECRSettings(s *portager.ECRRepositorySettings, fldPath *field.Path) field.ErrorList {
+	var allErrs field.ErrorList
+	switch s.ImageTagMutability {
+	case "", portager.ECRTagMutable, portager.ECRTagImmutable:
+	default:
+		allErrs = append(allErrs, field.NotSupported(fldPath.Child("imageTagMutability"), s.ImageTagMutability,
+			[]portager.ECRTagMutability{portager.ECRTagMutable, portager.ECRTagImmutable}))
+	}
+	if e := s.Encryption; e != nil && e.KMSKey != "" {
+		p := fldPath.Child("encryption", "kmsKey")
+		switch {
+		case len(e.KMSKey) > maxKMSKeyLength:
+			allErrs = append(allErrs, field.TooLong(p, "", maxKMSKeyLength))
+		case strings.IndexFunc(e.KMSKey, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0:
+			allErrs = append(allErrs, field.Invalid(p, e.KMSKey, "must be a KMS key ARN, ID or alias, without whitespace"))
+		}
+	}
+	tagsPath := fldPath.Child("tags")
+	if len(s.Tags) > maxECRTags {
+		allErrs = append(allErrs, field.TooMany(tagsPath, len(s.Tags), maxECRTags))
+	}
+	for _, k := range sets.List(sets.KeySet(s.Tags)) {
+		v, p := s.Tags[k], tagsPath.Key(k)
+		switch {
+		case k == "":
+			allErrs = append(allErrs, field.Invalid(p, k, "a tag key must not be empty"))
+		case utf8.RuneCountInString(k) > maxECRTagKeyLength:
+			allErrs = append(allErrs, field.Invalid(p, k, fmt.Sprintf("a tag key must be at most %d characters", maxECRTagKeyLength)))
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			allErrs = append(allErrs, field.Invalid(p, k, `a tag key must not start with "aws:", which AWS reserves`))
+		case !utf8.ValidString(k) || !ecrTagRegexp.MatchString(k):
+			allErrs = append(allErrs, field.Invalid(p, k, "a tag key may hold letters, digits, spaces and _ . : / = + - @ only"))
+		}
+		switch {
+		case utf8.RuneCountInString(v) > maxECRTagValueLength:
+			allErrs = append(allErrs, field.Invalid(p, v, fmt.Sprintf("a tag value must be at most %d characters", maxECRTagValueLength)))
+		case !utf8.ValidString(v) || !ecrTagRegexp.MatchString(v):
+			allErrs = append(allErrs, field.Invalid(p, v, "a tag value may hold letters, digits, spaces and _ . : / = + - @ only"))
+		}
 	}
 	return allErrs
 }

@@ -144,6 +144,46 @@ func TestValidateImageSync(t *testing.T) {
 			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodSecret, SecretRef: &portager.SecretReference{Name: "-x"}}
 		}, []string{"spec.destination.auth.secretRef.name:Invalid"}},
 
+		{"ecr settings", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{ImageTagMutability: portager.ECRTagImmutable, ScanOnPush: true,
+				Encryption: &portager.ECREncryption{KMSKey: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"},
+				Tags:       map[string]string{"team": "payments", "cost-center": "42", "owner:email": "a+b@example.com", "Ünïcode key": ""}}
+		}, nil},
+		{"ecr encryption with the AWS managed key", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{Encryption: &portager.ECREncryption{}}
+		}, nil},
+		{"ecr tag mutability enum", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{ImageTagMutability: "immutable"}
+		}, []string{"spec.destination.ecr.imageTagMutability:NotSupported"}},
+		{"ecr kms key with whitespace", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{Encryption: &portager.ECREncryption{KMSKey: "alias/my key"}}
+		}, []string{"spec.destination.ecr.encryption.kmsKey:Invalid"}},
+		{"ecr kms key too long", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{Encryption: &portager.ECREncryption{KMSKey: strings.Repeat("k", 2049)}}
+		}, []string{"spec.destination.ecr.encryption.kmsKey:TooLong"}},
+		{"ecr too many tags", func(is *portager.ImageSync) {
+			tags := map[string]string{}
+			for i := range 51 {
+				tags[fmt.Sprint("k", i)] = "v"
+			}
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{Tags: tags}
+		}, []string{"spec.destination.ecr.tags:TooMany"}},
+		{"ecr bad tags", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{Tags: map[string]string{
+				"":                       "empty key",
+				"aws:createdBy":          "reserved",
+				strings.Repeat("ü", 129): "long key",
+				"semi;colon":             "bad key",
+				"fine":                   strings.Repeat("v", 257),
+				"fine-too":               "bad\nvalue",
+				strings.Repeat("ü", 128): "longest key",
+			}}
+		}, []string{
+			"spec.destination.ecr.tags[]:Invalid", "spec.destination.ecr.tags[aws:createdBy]:Invalid",
+			"spec.destination.ecr.tags[fine]:Invalid", "spec.destination.ecr.tags[fine-too]:Invalid",
+			"spec.destination.ecr.tags[semi;colon]:Invalid", "spec.destination.ecr.tags[" + strings.Repeat("ü", 129) + "]:Invalid",
+		}},
+
 		{"images required", func(is *portager.ImageSync) { is.Spec.Images = nil }, []string{"spec.images:Required"}},
 		{"too many images", func(is *portager.ImageSync) {
 			is.Spec.Images = make([]portager.ImageSpec, MaxImages+1)
@@ -347,6 +387,13 @@ func TestWarnings(t *testing.T) {
 		{"source acr method on another host", func(is *portager.ImageSync) {
 			is.Spec.Source = portager.SourceRegistry{Registry: "ghcr.io/org", Auth: &portager.SourceAuth{Method: portager.AuthMethodACR}}
 		}, []string{`spec.source.registry: "ghcr.io" is not an Azure Container Registry host`}},
+		{"ecr settings without createDestinationRepos", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{ScanOnPush: true}
+		}, []string{"spec.destination.ecr: only applies to repositories that createDestinationRepos creates"}},
+		{"ecr settings with createDestinationRepos", func(is *portager.ImageSync) {
+			is.Spec.Destination.ECR = &portager.ECRRepositorySettings{ScanOnPush: true}
+			is.Spec.CreateDestinationRepos = true
+		}, nil},
 		{"createDestinationRepos outside ECR", func(is *portager.ImageSync) {
 			is.Spec.CreateDestinationRepos = true
 			is.Spec.Destination.Auth = portager.DestinationAuth{Method: portager.AuthMethodAnonymous}

@@ -104,6 +104,9 @@ func Warnings(spec *portager.ImageSyncSpec) []string {
 	if spec.CreateDestinationRepos && spec.Destination.Auth.Method != portager.AuthMethodECR {
 		add(specPath.Child("createDestinationRepos"), "only has an effect for ECR destinations (method \"ecr\")")
 	}
+	if spec.Destination.ECR != nil && (!spec.CreateDestinationRepos || spec.Destination.Auth.Method != portager.AuthMethodECR) {
+		add(specPath.Child("destination", "ecr"), "only applies to repositories that createDestinationRepos creates with method \"ecr\"")
+	}
 	return warnings
 }
 

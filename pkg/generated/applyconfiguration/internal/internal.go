@@ -75,6 +75,9 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.DestinationAuth
       default: {}
+    - name: ecr
+      type:
+        namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.ECRRepositorySettings
     - name: overwrite
       type:
         scalar: string
@@ -86,6 +89,29 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: repositoryPrefix
       type:
         scalar: string
+- name: com.github.portager.portager.pkg.apis.portager.v1alpha1.ECREncryption
+  map:
+    fields:
+    - name: kmsKey
+      type:
+        scalar: string
+- name: com.github.portager.portager.pkg.apis.portager.v1alpha1.ECRRepositorySettings
+  map:
+    fields:
+    - name: encryption
+      type:
+        namedType: com.github.portager.portager.pkg.apis.portager.v1alpha1.ECREncryption
+    - name: imageTagMutability
+      type:
+        scalar: string
+    - name: scanOnPush
+      type:
+        scalar: boolean
+    - name: tags
+      type:
+        map:
+          elementType:
+            scalar: string
 - name: com.github.portager.portager.pkg.apis.portager.v1alpha1.ImageSpec
   map:
     fields:

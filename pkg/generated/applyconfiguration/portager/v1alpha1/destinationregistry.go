@@ -38,6 +38,9 @@ type DestinationRegistryApplyConfiguration struct {
 	// DestinationDiverged. Either way a tag already at the source's digest is not written again, which registries
 	// with immutable tags (such as ECR's IMMUTABLE repositories) need.
 	Overwrite *portagerv1alpha1.OverwritePolicy `json:"overwrite,omitempty"`
+	// ecr configures the ECR repositories that createDestinationRepos creates (method "ecr"). It applies when a
+	// repository is created and never changes one that exists.
+	ECR *ECRRepositorySettingsApplyConfiguration `json:"ecr,omitempty"`
 }
 
 // DestinationRegistryApplyConfiguration constructs a declarative configuration of the DestinationRegistry type for use with
@@ -75,5 +78,13 @@ func (b *DestinationRegistryApplyConfiguration) WithRepositoryPrefix(value strin
 // If called multiple times, the Overwrite field is set to the value of the last call.
 func (b *DestinationRegistryApplyConfiguration) WithOverwrite(value portagerv1alpha1.OverwritePolicy) *DestinationRegistryApplyConfiguration {
 	b.Overwrite = &value
+	return b
+}
+
+// WithECR sets the ECR field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ECR field is set to the value of the last call.
+func (b *DestinationRegistryApplyConfiguration) WithECR(value *ECRRepositorySettingsApplyConfiguration) *DestinationRegistryApplyConfiguration {
+	b.ECR = value
 	return b
 }
