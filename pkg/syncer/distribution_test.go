@@ -297,3 +297,77 @@ func TestDistributionSelectionAndWritePolicies(t *testing.T) {
 		t.Errorf("re-run requests = %v, want %v", counts, wantCounts)
 	}
 }
+
+// TestDistributionPlatformFilter: distribution accepts the filtered index,
+// which names exactly the kept platform and its attestation, and a re-run
+// with the last run's record costs at most two requests and no write.
+func TestDistributionPlatformFilter(t *testing.T) {
+	src := startDistribution(t)
+	dst := startDistribution(t)
+	idx, amd64, arm64, _, arm64Att := buildxIndex(t)
+	r, err := parseRef(src + "/lib/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, idx); err != nil {
+		t.Fatal(err)
+	}
+
+	ct := &countingTransport{counts: map[string]int{}}
+	e, err := New(Options{RegistryOptions: RegistryOptions{InsecureHosts: []string{src, dst}, WrapTransport: ct.wrap, RetryBackoff: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{
+		Source: Endpoint{Registry: src + "/lib"}, Destination: Endpoint{Registry: dst},
+		Images: []Image{{Name: "app", Tags: []string{"1"}, Platforms: []string{"linux/arm64"}}},
+	}
+	res := resultFor(t, mustSync(t, e, req), "app", "1")
+	if res.Outcome != OutcomeCopied || res.WrittenDigest == "" || res.WrittenDigest == res.Digest {
+		t.Fatalf("result = %+v, want a filtered index copied", res)
+	}
+	ref, err := parseRef(dst + "/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := remote.Index(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mustDigest(t, got); d != res.WrittenDigest {
+		t.Fatalf("destination tag at %s, want %s", d, res.WrittenDigest)
+	}
+	m, err := got.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, c := range m.Manifests {
+		kept = append(kept, c.Digest.String())
+	}
+	if want := []string{mustDigest(t, arm64), mustDigest(t, arm64Att)}; strings.Join(kept, ",") != strings.Join(want, ",") {
+		t.Fatalf("destination index holds %q, want %q", kept, want)
+	}
+	amdRef, err := parseRef(dst + "/app@" + mustDigest(t, amd64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Head(amdRef); err == nil {
+		t.Errorf("the amd64 image was copied")
+	}
+
+	ct.reset()
+	req.Filtered = map[string]Filtered{"app:1": {Source: res.Digest, Written: res.WrittenDigest, Platforms: res.Platforms}}
+	again := resultFor(t, mustSync(t, e, req), "app", "1")
+	counts := ct.reset()
+	total, writes := 0, 0
+	for k, n := range counts {
+		total += n
+		if strings.Contains(k, " PUT ") || strings.Contains(k, " POST ") || strings.Contains(k, " PATCH ") {
+			writes += n
+		}
+	}
+	if again.Reason != ReasonUpToDate || total > 2 || writes != 0 {
+		t.Fatalf("re-run = %+v with requests %v, want UpToDate in at most 2 requests and no write", again, counts)
+	}
+}

@@ -74,9 +74,15 @@ type TagResult struct {
 	Tag         string
 	Source      string // source reference (repository:tag)
 	Destination string // destination reference (repository:tag)
-	Digest      string // the digest resolved once and copied (empty if unresolved)
-	Outcome     Outcome
-	Reason      string
+	Digest      string // the source digest resolved once and copied (empty if unresolved)
+	// WrittenDigest is the digest the destination holds for the tag when
+	// it differs from Digest: an index filtered to Image.Platforms.
+	WrittenDigest string
+	// Platforms are the platforms of Image.Platforms the destination holds
+	// for the tag (none without a filter).
+	Platforms []string
+	Outcome   Outcome
+	Reason    string
 	// Message says why a tag failed, or for a dry run's WouldCopy which
 	// digest the destination holds. It is sanitised: bounded length, no
 	// credentials, tokens or raw registry bodies. It is safe for status,
@@ -118,6 +124,10 @@ func classify(err error) (reason string, transient bool, retryAfter time.Time) {
 	var ge *gateError
 	if errors.As(err, &ge) {
 		return ReasonGateFailed, false, time.Time{}
+	}
+	var pe *platformError
+	if errors.As(err, &pe) {
+		return ReasonPlatformMismatch, false, time.Time{}
 	}
 	return distribution.Classify(err)
 }

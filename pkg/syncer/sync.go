@@ -48,6 +48,20 @@ type Image struct {
 	MaxTags          int
 	// Digests are manifests copied by digest; no tag is written for them.
 	Digests []string
+	// Platforms, as OS/ARCHITECTURE[/VARIANT], copies of a tag's index
+	// only the entries of those platforms (and their attestations and
+	// referrers), as an index derived from the source's; a single-platform
+	// source must be of one of them. Digests are copied as they are.
+	// Empty copies everything.
+	Platforms []string
+}
+
+// Filtered is what an earlier run with the same platforms left at the
+// destination for one tag: the source digest it found and the digest it
+// wrote for it, which differ for a filtered index, and the platforms kept.
+type Filtered struct {
+	Source, Written string
+	Platforms       []string
 }
 
 // Request is one sync run.
@@ -74,6 +88,14 @@ type Request struct {
 	// (ImmutableTagPresent) without any manifest request. The caller
 	// promises that such tags never move at the source.
 	ImmutableTags string
+	// Filtered holds, by "IMAGE:TAG", what earlier runs with the same
+	// Images' platforms wrote (TagResult's Digest, WrittenDigest and
+	// Platforms). A tag with platforms whose source and destination are
+	// still at a recorded pair is up to date without reading the source
+	// manifest: the filtered index is derived deterministically, so the
+	// same source gives the same index. The caller must drop records made
+	// under other platforms.
+	Filtered map[string]Filtered
 	// KeepDivergedTags leaves a destination tag that holds another digest
 	// than the source's alone: the tag fails as DestinationDiverged and
 	// nothing is written for it.
@@ -183,6 +205,8 @@ type job struct {
 	// immutable says ref is an immutable tag already in the destination's
 	// tag list: it is reported up to date without a request.
 	immutable bool
+	// platforms, if set, filters what is copied of the tag.
+	platforms *platformFilter
 }
 
 // Sync runs req: resolve tags, resolve each tag to a digest once, gate it,
@@ -346,8 +370,12 @@ func (r *run) plan(ctx context.Context, img Image) ([]TagResult, []job) {
 			imageFail(reason, err, transient)
 		}
 	}
+	platforms, _ := newPlatformFilter(img.Platforms) // validate parsed them already
 	var jobs []job
 	add := func(j job) {
+		if !j.byDigest {
+			j.platforms = platforms
+		}
 		key := dstRef + "\x00" + j.ref
 		r.mu.Lock()
 		dup := r.planned[key]
@@ -480,7 +508,17 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 	if err != nil {
 		return fail(err)
 	}
-	if dfound && ddesc.Digest == desc.Digest {
+	want := target{digest: desc.Digest}
+	if j.platforms != nil {
+		if want, err = r.platformTarget(ctx, j, desc, ddesc, dfound); err != nil {
+			return fail(err)
+		}
+		res.Platforms = want.platforms
+		if want.digest != desc.Digest {
+			res.WrittenDigest = want.digest.String()
+		}
+	}
+	if dfound && ddesc.Digest == want.digest {
 		res.Outcome, res.Reason = OutcomeSkipped, ReasonUpToDate
 		return res
 	}
@@ -507,7 +545,11 @@ func (r *run) syncTag(ctx context.Context, j job) (res TagResult) {
 		return fail(ctx.Err())
 	}
 	var moved atomic.Int64
-	err = r.copyImage(ctx, j.src, j.dst, desc, j.ref, &moved)
+	if want.filtered != nil {
+		err = r.copyFiltered(ctx, j.src, j.dst, want.filtered, j.ref, &moved)
+	} else {
+		err = r.copyImage(ctx, j.src, j.dst, desc, j.ref, &moved)
+	}
 	res.Bytes = moved.Load()
 	if err != nil {
 		return fail(err)
@@ -613,6 +655,9 @@ func validate(req Request) error {
 			if !tagselect.IsDigest(d) {
 				errs = append(errs, fmt.Errorf("images[%d] %s: invalid digest %q", i, img.Name, sanitize.Message(d)))
 			}
+		}
+		if _, err := newPlatformFilter(img.Platforms); err != nil {
+			errs = append(errs, fmt.Errorf("images[%d] %s: %s", i, img.Name, sanitize.Message(err.Error())))
 		}
 	}
 	if req.ImmutableTags != "" {

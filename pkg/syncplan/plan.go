@@ -2,6 +2,7 @@ package syncplan
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -22,9 +23,11 @@ type Credentials struct {
 // Request builds the engine request for spec. Images listed more than once
 // under the same name are merged where the union of their selections can be
 // stated as one: explicit tags and digests always, and semver constraints
-// joined with "||". An entry with include or exclude patterns keeps its
-// selection of its own (the engine syncs a tag that two selections pick
-// once). The verification gates of spec.validation become the request's
+// joined with "||". An entry with include or exclude patterns, or with
+// other platforms than the entry it would merge into, keeps its selection
+// of its own (the engine syncs a tag that two selections pick once, as the
+// first picks it). An image's platforms are its own or else
+// spec.platforms. The verification gates of spec.validation become the request's
 // Gate; an error means they cannot be checked (a public key API validation
 // would have refused).
 func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, error) {
@@ -38,6 +41,20 @@ func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, e
 	index := map[string]int{}
 	for _, img := range spec.Images {
 		patterns := len(img.Include) > 0 || len(img.Exclude) > 0
+		platforms := img.Platforms
+		if len(platforms) == 0 {
+			platforms = spec.Platforms
+		}
+		if i, ok := index[img.Name]; ok && !slices.Equal(req.Images[i].Platforms, platforms) {
+			req.Images = append(req.Images, syncer.Image{
+				Name: img.Name, Tags: append([]string(nil), img.Tags...), Semver: img.Semver, MaxTags: int(img.MaxTags),
+				Include:   append([]string(nil), img.Include...),
+				Exclude:   append([]string(nil), img.Exclude...),
+				Digests:   append([]string(nil), img.Digests...),
+				Platforms: append([]string(nil), platforms...),
+			})
+			continue
+		}
 		if i, ok := index[img.Name]; ok {
 			merged := &req.Images[i]
 			merged.Tags = append(merged.Tags, img.Tags...)
@@ -48,8 +65,9 @@ func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, e
 				// above.
 				req.Images = append(req.Images, syncer.Image{
 					Name: img.Name, Semver: img.Semver, MaxTags: int(img.MaxTags),
-					Include: append([]string(nil), img.Include...),
-					Exclude: append([]string(nil), img.Exclude...),
+					Include:   append([]string(nil), img.Include...),
+					Exclude:   append([]string(nil), img.Exclude...),
+					Platforms: append([]string(nil), platforms...),
 				})
 			case img.Semver == "":
 			case merged.Semver == "":
@@ -65,13 +83,14 @@ func Request(spec *v1alpha1.ImageSyncSpec, creds Credentials) (syncer.Request, e
 			index[img.Name] = len(req.Images)
 		}
 		req.Images = append(req.Images, syncer.Image{
-			Name:    img.Name,
-			Tags:    append([]string(nil), img.Tags...),
-			Semver:  img.Semver,
-			Include: append([]string(nil), img.Include...),
-			Exclude: append([]string(nil), img.Exclude...),
-			MaxTags: int(img.MaxTags),
-			Digests: append([]string(nil), img.Digests...),
+			Name:      img.Name,
+			Tags:      append([]string(nil), img.Tags...),
+			Semver:    img.Semver,
+			Include:   append([]string(nil), img.Include...),
+			Exclude:   append([]string(nil), img.Exclude...),
+			MaxTags:   int(img.MaxTags),
+			Digests:   append([]string(nil), img.Digests...),
+			Platforms: append([]string(nil), platforms...),
 		})
 	}
 	if p := Policy(spec.Validation); p.Enabled() {

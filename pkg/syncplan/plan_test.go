@@ -12,18 +12,32 @@ import (
 
 func TestRequest(t *testing.T) {
 	cases := []struct {
-		name   string
-		images []v1alpha1.ImageSpec
-		want   []syncer.Image
+		name      string
+		images    []v1alpha1.ImageSpec
+		want      []syncer.Image
+		platforms []string // spec.platforms
 	}{
 		{"one per image", []v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21"}}, {Name: "go", Semver: "^1.22", MaxTags: 2}},
-			[]syncer.Image{{Name: "alpine", Tags: []string{"3.21"}}, {Name: "go", Semver: "^1.22", MaxTags: 2}}},
+			[]syncer.Image{{Name: "alpine", Tags: []string{"3.21"}}, {Name: "go", Semver: "^1.22", MaxTags: 2}}, nil},
 		{"same image merged", []v1alpha1.ImageSpec{{Name: "go", Tags: []string{"latest"}}, {Name: "go", Semver: "~1.22.0", MaxTags: 1}},
-			[]syncer.Image{{Name: "go", Tags: []string{"latest"}, Semver: "~1.22.0", MaxTags: 1}}},
+			[]syncer.Image{{Name: "go", Tags: []string{"latest"}, Semver: "~1.22.0", MaxTags: 1}}, nil},
 		{"two constraints joined", []v1alpha1.ImageSpec{{Name: "go", Semver: "~1.21.0", MaxTags: 1}, {Name: "go", Semver: "~1.22.0", MaxTags: 2}},
-			[]syncer.Image{{Name: "go", Semver: "~1.21.0 || ~1.22.0", MaxTags: 3}}},
+			[]syncer.Image{{Name: "go", Semver: "~1.21.0 || ~1.22.0", MaxTags: 3}}, nil},
 		{"unlimited wins", []v1alpha1.ImageSpec{{Name: "go", Semver: "~1.21.0", MaxTags: 1}, {Name: "go", Semver: "~1.22.0"}},
-			[]syncer.Image{{Name: "go", Semver: "~1.21.0 || ~1.22.0", MaxTags: 0}}},
+			[]syncer.Image{{Name: "go", Semver: "~1.21.0 || ~1.22.0", MaxTags: 0}}, nil},
+		{"spec platforms for every image, an image's own instead",
+			[]v1alpha1.ImageSpec{{Name: "alpine", Tags: []string{"3.21"}}, {Name: "go", Tags: []string{"1.24"}, Platforms: []string{"linux/s390x"}}},
+			[]syncer.Image{{Name: "alpine", Tags: []string{"3.21"}, Platforms: []string{"linux/amd64", "linux/arm64"}},
+				{Name: "go", Tags: []string{"1.24"}, Platforms: []string{"linux/s390x"}}},
+			[]string{"linux/amd64", "linux/arm64"}},
+		{"same image with the same platforms merged",
+			[]v1alpha1.ImageSpec{{Name: "go", Tags: []string{"1.24"}}, {Name: "go", Tags: []string{"1.23"}, Platforms: []string{"linux/amd64"}}},
+			[]syncer.Image{{Name: "go", Tags: []string{"1.24", "1.23"}, Platforms: []string{"linux/amd64"}}},
+			[]string{"linux/amd64"}},
+		{"same image with other platforms kept apart",
+			[]v1alpha1.ImageSpec{{Name: "go", Tags: []string{"1.24"}}, {Name: "go", Tags: []string{"1.23"}, Digests: []string{"sha256:" + strings.Repeat("a", 64)}, Platforms: []string{"linux/arm64"}}},
+			[]syncer.Image{{Name: "go", Tags: []string{"1.24"}}, {Name: "go", Tags: []string{"1.23"}, Digests: []string{"sha256:" + strings.Repeat("a", 64)}, Platforms: []string{"linux/arm64"}}},
+			nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -31,6 +45,7 @@ func TestRequest(t *testing.T) {
 				Source:      v1alpha1.SourceRegistry{Registry: "docker.io/library"},
 				Destination: v1alpha1.DestinationRegistry{Registry: "harbor.example.com", RepositoryPrefix: "mirror"},
 				Images:      tc.images,
+				Platforms:   tc.platforms,
 			}
 			got, err := Request(spec, Credentials{})
 			if err != nil {

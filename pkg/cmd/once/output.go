@@ -115,16 +115,21 @@ type structuredResult struct {
 	Image string `json:"image"`
 	// Tag is empty for a failure of the whole image, such as a tag list
 	// that could not be read.
-	Tag         string         `json:"tag,omitempty"`
-	Source      string         `json:"source"`
-	Destination string         `json:"destination"`
-	Digest      string         `json:"digest,omitempty"`
-	Outcome     syncer.Outcome `json:"outcome"`
-	Reason      string         `json:"reason"`
-	Message     string         `json:"message,omitempty"`
-	Bytes       int64          `json:"bytes"`
-	Duration    string         `json:"duration"`
-	Transient   bool           `json:"transient,omitempty"`
+	Tag         string `json:"tag,omitempty"`
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	Digest      string `json:"digest,omitempty"`
+	// WrittenDigest is the digest written when it differs from Digest (an
+	// index filtered to the image's platforms); Platforms are the
+	// platforms kept.
+	WrittenDigest string         `json:"writtenDigest,omitempty"`
+	Platforms     []string       `json:"platforms,omitempty"`
+	Outcome       syncer.Outcome `json:"outcome"`
+	Reason        string         `json:"reason"`
+	Message       string         `json:"message,omitempty"`
+	Bytes         int64          `json:"bytes"`
+	Duration      string         `json:"duration"`
+	Transient     bool           `json:"transient,omitempty"`
 	// RetryAfter is when a rate-limited registry allows a retry, in RFC
 	// 3339 as Kubernetes writes times.
 	RetryAfter string `json:"retryAfter,omitempty"`
@@ -136,6 +141,7 @@ func (r report) structured() structuredReport {
 	for _, t := range r.results {
 		sr := structuredResult{
 			Image: t.Image, Tag: t.Tag, Source: t.Source, Destination: t.Destination, Digest: t.Digest,
+			WrittenDigest: t.WrittenDigest, Platforms: t.Platforms,
 			Outcome: t.Outcome, Reason: t.Reason, Message: t.Message, Bytes: t.Bytes,
 			Duration: t.Duration.Round(time.Millisecond).String(), Transient: t.Transient,
 		}

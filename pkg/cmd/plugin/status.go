@@ -3,6 +3,7 @@ package plugin
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -59,8 +60,16 @@ func printStatus(w io.Writer, is *v1alpha1.ImageSync, now time.Time) {
 	}
 
 	pins := pinnedTags(&is.Spec)
+	// A PLATFORMS column only when platforms filter some tag.
+	filtered := slices.ContainsFunc(st.Images, func(img v1alpha1.ImageStatus) bool {
+		return slices.ContainsFunc(img.Tags, func(t v1alpha1.TagStatus) bool { return len(t.Platforms) > 0 })
+	})
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMAGE\tTAG\tSYNCED\tREASON\tDIGEST\tVERIFIED\tLAST SYNC\tERROR")
+	if filtered {
+		fmt.Fprintln(tw, "IMAGE\tTAG\tSYNCED\tREASON\tDIGEST\tPLATFORMS\tVERIFIED\tLAST SYNC\tERROR")
+	} else {
+		fmt.Fprintln(tw, "IMAGE\tTAG\tSYNCED\tREASON\tDIGEST\tVERIFIED\tLAST SYNC\tERROR")
+	}
 	for _, img := range st.Images {
 		for _, tag := range img.Tags {
 			last := "-"
@@ -75,7 +84,15 @@ func printStatus(w io.Writer, is *v1alpha1.ImageSync, now time.Time) {
 			if pin := pins[img.Name+":"+tag.Tag]; pin != "" {
 				name += "@" + digestname.Short(pin)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\n", img.Name, name, tag.Synced, orDash(tag.Reason), orDash(tag.SourceDigest),
+			digest := orDash(tag.SourceDigest)
+			if tag.DestinationDigest != "" {
+				// A filtered index: the source's digest, then the one written.
+				digest = digestname.Short(tag.SourceDigest) + "->" + digestname.Short(tag.DestinationDigest)
+			}
+			if filtered {
+				digest += "\t" + orDash(strings.Join(tag.Platforms, ","))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\n", img.Name, name, tag.Synced, orDash(tag.Reason), digest,
 				verified(is, tag), last, orDash(msg))
 		}
 	}

@@ -59,3 +59,37 @@ func TestPrintStatusShowsDecisions(t *testing.T) {
 		t.Errorf("no REASON column:\n%s", out.String())
 	}
 }
+
+// TestPrintStatusShowsPlatforms: with platforms filtering a tag, the table
+// names the platforms kept, and a filtered index shows the source's digest
+// and the digest written.
+func TestPrintStatusShowsPlatforms(t *testing.T) {
+	const (
+		src     = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+		written = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	)
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	is := imagesynctest.New("team-a", "app")
+	is.Spec.Platforms = []string{"linux/amd64", "linux/arm64"}
+	is.Status.Images = []v1alpha1.ImageStatus{{Name: "app", Tags: []v1alpha1.TagStatus{
+		{Tag: "1.0", Synced: true, Reason: "Copied", SourceDigest: src, DestinationDigest: written, Platforms: []string{"linux/amd64", "linux/arm64"}},
+		{Tag: "2.0", Reason: "PlatformMismatch", Error: "PlatformMismatch: image " + src + " is for linux/s390x, not for linux/amd64, linux/arm64"},
+	}}}
+	var out bytes.Buffer
+	printStatus(&out, is, now)
+	rows := map[string][]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 5 && (f[0] == "app" || f[0] == "IMAGE") {
+			rows[f[1]] = f
+		}
+	}
+	if h := rows["TAG"]; h == nil || h[5] != "PLATFORMS" {
+		t.Fatalf("no PLATFORMS column:\n%s", out.String())
+	}
+	if r := rows["1.0"]; r == nil || r[4] != "sha256:111111111111->sha256:222222222222" || r[5] != "linux/amd64,linux/arm64" {
+		t.Errorf("filtered row = %q, want the digest written and the platforms kept", r)
+	}
+	if r := rows["2.0"]; r == nil || r[3] != "PlatformMismatch" || r[5] != "-" {
+		t.Errorf("mismatch row = %q", r)
+	}
+}

@@ -123,6 +123,12 @@ func tagApplyConfiguration(t *v1alpha1.TagStatus) *v1alpha1apply.TagStatusApplyC
 	if t.SourceDigest != "" {
 		out.WithSourceDigest(t.SourceDigest)
 	}
+	if t.DestinationDigest != "" {
+		out.WithDestinationDigest(t.DestinationDigest)
+	}
+	if len(t.Platforms) > 0 {
+		out.WithPlatforms(t.Platforms...)
+	}
 	if t.LastSyncTime != nil {
 		out.WithLastSyncTime(*t.LastSyncTime)
 	}

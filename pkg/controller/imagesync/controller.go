@@ -458,6 +458,7 @@ func (c *Controller) run(ctx context.Context, key cache.ObjectName, is *v1alpha1
 	}
 	req.AllowInternal = reachable
 	req.Tenant = is.Namespace
+	req.Filtered = filteredRecords(is)
 	c.ensureRepositories(ctx, is, req)
 	gated := req.Gate != nil
 	// Progress is written from its own goroutine so that a slow API server

@@ -72,6 +72,7 @@ func imageStatuses(spec *v1alpha1.ImageSyncSpec, old []v1alpha1.ImageStatus, res
 		case syncer.OutcomeCopied, syncer.OutcomeSkipped:
 			sum.synced++
 			ts.Synced, ts.LastSyncTime, ts.Verified = true, &now, gated
+			ts.DestinationDigest, ts.Platforms = r.WrittenDigest, r.Platforms
 			if r.Outcome == syncer.OutcomeCopied {
 				sum.copied++
 				sum.bytes += r.Bytes
@@ -81,6 +82,7 @@ func imageStatuses(spec *v1alpha1.ImageSyncSpec, old []v1alpha1.ImageStatus, res
 				// the gates' verdict are those recorded when it was
 				// copied, if this ImageSync copied it.
 				ts.SourceDigest, ts.Verified = p.SourceDigest, seen && p.Verified
+				ts.DestinationDigest, ts.Platforms = p.DestinationDigest, p.Platforms
 			}
 		default:
 			sum.failed++
@@ -153,4 +155,29 @@ func readyCondition(sum runSummary, generation int64) metav1.Condition {
 		c.Message += fmt.Sprintf("; status lists %d of %d tags, failures first", sum.listed, sum.total)
 	}
 	return c
+}
+
+// filteredRecords is what the tags of the last status say earlier runs
+// wrote for tags with platforms (syncer.Request.Filtered), when that status
+// is of the current spec: one written for another generation may have been
+// filtered to other platforms. Only synced tags count: a failed tag's
+// source digest need not be what its destination holds.
+func filteredRecords(is *v1alpha1.ImageSync) map[string]syncer.Filtered {
+	if is.Status.ObservedGeneration != is.Generation {
+		return nil
+	}
+	out := map[string]syncer.Filtered{}
+	for _, img := range is.Status.Images {
+		for _, t := range img.Tags {
+			if !t.Synced || len(t.Platforms) == 0 || t.SourceDigest == "" {
+				continue
+			}
+			written := t.DestinationDigest
+			if written == "" {
+				written = t.SourceDigest
+			}
+			out[img.Name+":"+t.Tag] = syncer.Filtered{Source: t.SourceDigest, Written: written, Platforms: t.Platforms}
+		}
+	}
+	return out
 }

@@ -47,6 +47,35 @@ func TestImageStatuses(t *testing.T) {
 	}
 }
 
+// TestFilteredRecords: the tags a run wrote with platforms become the next
+// run's record, written digest included, only while the status is of the
+// current generation and only for tags that synced.
+func TestFilteredRecords(t *testing.T) {
+	results := []syncer.TagResult{
+		{Image: "app", Tag: "1", Digest: "sha256:s1", WrittenDigest: "sha256:w1", Platforms: []string{"linux/amd64"}, Outcome: syncer.OutcomeCopied},
+		{Image: "app", Tag: "2", Digest: "sha256:s2", Platforms: []string{"linux/amd64"}, Outcome: syncer.OutcomeSkipped, Reason: syncer.ReasonUpToDate},
+		{Image: "app", Tag: "3", Digest: "sha256:s3", Outcome: syncer.OutcomeCopied},
+		{Image: "app", Tag: "4", Digest: "sha256:s4", Outcome: syncer.OutcomeFailed, Reason: syncer.ReasonPlatformMismatch, Message: "is for linux/s390x"},
+	}
+	images, _ := imageStatuses(&v1alpha1.ImageSyncSpec{Images: []v1alpha1.ImageSpec{{Name: "app"}}}, nil, results, metav1.NewTime(t0), false)
+	if tag := images[0].Tags[0]; tag.DestinationDigest != "sha256:w1" || len(tag.Platforms) != 1 {
+		t.Fatalf("status of a filtered tag = %+v, want its written digest and platforms", tag)
+	}
+	is := &v1alpha1.ImageSync{ObjectMeta: metav1.ObjectMeta{Generation: 3}}
+	is.Status.ObservedGeneration, is.Status.Images = 3, images
+	want := map[string]syncer.Filtered{
+		"app:1": {Source: "sha256:s1", Written: "sha256:w1", Platforms: []string{"linux/amd64"}},
+		"app:2": {Source: "sha256:s2", Written: "sha256:s2", Platforms: []string{"linux/amd64"}},
+	}
+	if got := filteredRecords(is); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("records = %v, want %v", got, want)
+	}
+	is.Generation = 4 // the spec changed since: its platforms may have
+	if got := filteredRecords(is); len(got) != 0 {
+		t.Errorf("records of an older generation = %v, want none", got)
+	}
+}
+
 func TestStatusIsBounded(t *testing.T) {
 	var results []syncer.TagResult
 	spec := &v1alpha1.ImageSyncSpec{}

@@ -431,6 +431,25 @@ func schema_pkg_apis_portager_v1alpha1_ImageSpec(ref common.ReferenceCallback) c
 							},
 						},
 					},
+					"platforms": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "platforms, when set, replaces spec.platforms for this image's tags (see spec.platforms).",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
+						},
+					},
 				},
 				Required: []string{"name"},
 			},
@@ -748,6 +767,25 @@ func schema_pkg_apis_portager_v1alpha1_ImageSyncSpec(ref common.ReferenceCallbac
 							Description: "immutableTags is an RE2 regular expression that must match a whole tag name (e.g. \"v?[0-9]+\\.[0-9]+\\.[0-9]+\"). A selected tag that matches and is already in the destination repository's tag list counts as up to date without any manifest request: a run pays one tag list per repository instead of two requests per tag. Setting it is your promise that such tags never move at the source: a tag that moves anyway is not copied again, and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other; a pinned tag (TAG@sha256:DIGEST) is checked against its pin on every run.",
 							Type:        []string{"string"},
 							Format:      "",
+						},
+					},
+					"platforms": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "platforms, such as [\"linux/amd64\", \"linux/arm64\"] (OS/ARCHITECTURE[/VARIANT]; without a variant, any variant matches), copies of a multi-platform source only those platforms: the destination tag gets an index of the matching entries, with their signatures and attestations, and status records its digest as destinationDigest next to the source's sourceDigest. The filtered index is derived deterministically, so an unchanged source is up to date on every later run. Signatures of the source index itself do not cover the filtered index, whose digest differs; those of each platform image do. A single-platform source of another platform, or an index with none of them, fails with reason PlatformMismatch. An index whose platforms all match is copied as it is. spec.images[].digests are copied as they are. Unset, every platform is copied.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
 						},
 					},
 					"images": {
@@ -1298,6 +1336,32 @@ func schema_pkg_apis_portager_v1alpha1_TagStatus(ref common.ReferenceCallback) c
 							Description: "sourceDigest is the manifest digest of the source image (e.g., \"sha256:abc123...\"). Used for digest comparison to skip already-synced images.",
 							Type:        []string{"string"},
 							Format:      "",
+						},
+					},
+					"destinationDigest": {
+						SchemaProps: spec.SchemaProps{
+							Description: "destinationDigest is the digest written at the destination when it differs from sourceDigest: an index filtered to spec.platforms.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"platforms": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "platforms are the platforms the destination holds for this tag when spec.platforms or spec.images[].platforms filter it.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Type:   []string{"string"},
+										Format: "",
+									},
+								},
+							},
 						},
 					},
 					"lastSyncTime": {

@@ -111,6 +111,18 @@ type ImageSyncSpec struct {
 	// +optional
 	ImmutableTags string `json:"immutableTags,omitempty"`
 
+	// platforms, such as ["linux/amd64", "linux/arm64"] (OS/ARCHITECTURE[/VARIANT]; without a variant, any variant
+	// matches), copies of a multi-platform source only those platforms: the destination tag gets an index of the
+	// matching entries, with their signatures and attestations, and status records its digest as destinationDigest
+	// next to the source's sourceDigest. The filtered index is derived deterministically, so an unchanged source is
+	// up to date on every later run. Signatures of the source index itself do not cover the filtered index, whose
+	// digest differs; those of each platform image do. A single-platform source of another platform, or an index with
+	// none of them, fails with reason PlatformMismatch. An index whose platforms all match is copied as it is.
+	// spec.images[].digests are copied as they are. Unset, every platform is copied.
+	// +optional
+	// +listType=atomic
+	Platforms []string `json:"platforms,omitempty"`
+
 	// images is the list of images to sync from source to destination.
 	// +listType=atomic
 	Images []ImageSpec `json:"images"`
@@ -272,6 +284,11 @@ type ImageSpec struct {
 	// +optional
 	// +listType=atomic
 	Digests []string `json:"digests,omitempty"`
+
+	// platforms, when set, replaces spec.platforms for this image's tags (see spec.platforms).
+	// +optional
+	// +listType=atomic
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // ValidationSpec configures optional pre-sync validation gates.
@@ -415,6 +432,17 @@ type TagStatus struct {
 	// sourceDigest is the manifest digest of the source image (e.g., "sha256:abc123..."). Used for digest comparison to skip already-synced images.
 	// +optional
 	SourceDigest string `json:"sourceDigest,omitempty"`
+
+	// destinationDigest is the digest written at the destination when it differs from sourceDigest: an index
+	// filtered to spec.platforms.
+	// +optional
+	DestinationDigest string `json:"destinationDigest,omitempty"`
+
+	// platforms are the platforms the destination holds for this tag when spec.platforms or
+	// spec.images[].platforms filter it.
+	// +optional
+	// +listType=atomic
+	Platforms []string `json:"platforms,omitempty"`
 
 	// lastSyncTime is when this specific tag was last synced.
 	// +optional

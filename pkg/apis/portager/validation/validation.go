@@ -81,11 +81,39 @@ func ValidateImageSyncSpec(spec *portager.ImageSyncSpec, opts Options, fldPath *
 	if spec.ImmutableTags != "" {
 		allErrs = append(allErrs, validateTagPattern(spec.ImmutableTags, fldPath.Child("immutableTags"))...)
 	}
+	allErrs = append(allErrs, ValidatePlatforms(spec.Platforms, fldPath.Child("platforms"))...)
 	if spec.Timeout != nil {
 		allErrs = append(allErrs, validateTimeout(spec.Timeout.Duration, fldPath.Child("timeout"))...)
 	}
 	if spec.Validation != nil {
 		allErrs = append(allErrs, validateValidation(spec.Validation, fldPath.Child("validation"))...)
+	}
+	return allErrs
+}
+
+// MaxPlatforms bounds a platform list.
+const MaxPlatforms = 32
+
+// platformRegexp is OS/ARCHITECTURE[/VARIANT], as image indexes name
+// platforms, e.g. linux/amd64 or linux/arm/v7.
+var platformRegexp = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9.]+)?$`)
+
+// ValidatePlatforms checks a platform list: each entry once, each
+// OS/ARCHITECTURE[/VARIANT].
+func ValidatePlatforms(platforms []string, fldPath *field.Path) field.ErrorList {
+	if len(platforms) > MaxPlatforms {
+		return field.ErrorList{field.TooMany(fldPath, len(platforms), MaxPlatforms)}
+	}
+	var allErrs field.ErrorList
+	seen := sets.New[string]()
+	for i, p := range platforms {
+		switch {
+		case !platformRegexp.MatchString(p) || len(p) > 64:
+			allErrs = append(allErrs, field.Invalid(fldPath.Index(i), p, `must be OS/ARCHITECTURE[/VARIANT] in lowercase, e.g. "linux/amd64" or "linux/arm/v7"`))
+		case seen.Has(p):
+			allErrs = append(allErrs, field.Duplicate(fldPath.Index(i), p))
+		}
+		seen.Insert(p)
 	}
 	return allErrs
 }
@@ -271,6 +299,7 @@ func validateImage(img *portager.ImageSpec, spec *portager.ImageSyncSpec, fldPat
 	if len(img.Tags) == 0 && img.Semver == "" && len(img.Include) == 0 && len(img.Digests) == 0 {
 		allErrs = append(allErrs, field.Required(fldPath.Child("tags"), "at least one of tags, semver, include or digests must be specified"))
 	}
+	allErrs = append(allErrs, ValidatePlatforms(img.Platforms, fldPath.Child("platforms"))...)
 	if len(img.Tags) > MaxTagsPerImage {
 		allErrs = append(allErrs, field.TooMany(fldPath.Child("tags"), len(img.Tags), MaxTagsPerImage))
 	} else {
@@ -450,6 +479,10 @@ func validateTagStatus(ts *portager.TagStatus, fldPath *field.Path) field.ErrorL
 	if ts.SourceDigest != "" && !digestRegexp.MatchString(ts.SourceDigest) {
 		allErrs = append(allErrs, field.Invalid(fldPath.Child("sourceDigest"), ts.SourceDigest, "must be a digest such as sha256:<64 hex characters>"))
 	}
+	if ts.DestinationDigest != "" && !digestRegexp.MatchString(ts.DestinationDigest) {
+		allErrs = append(allErrs, field.Invalid(fldPath.Child("destinationDigest"), ts.DestinationDigest, "must be a digest such as sha256:<64 hex characters>"))
+	}
+	allErrs = append(allErrs, ValidatePlatforms(ts.Platforms, fldPath.Child("platforms"))...)
 	if len(ts.Error) > MaxStatusMessageSize {
 		allErrs = append(allErrs, field.TooLong(fldPath.Child("error"), "", MaxStatusMessageSize))
 	}

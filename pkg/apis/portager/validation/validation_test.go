@@ -184,6 +184,21 @@ func TestValidateImageSync(t *testing.T) {
 			"spec.destination.ecr.tags[semi;colon]:Invalid", "spec.destination.ecr.tags[" + strings.Repeat("ü", 129) + "]:Invalid",
 		}},
 
+		{"platforms", func(is *portager.ImageSync) {
+			is.Spec.Platforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "windows/amd64"}
+			is.Spec.Images[0].Platforms = []string{"linux/s390x"}
+		}, nil},
+		{"platform without architecture", func(is *portager.ImageSync) { is.Spec.Platforms = []string{"linux"} }, []string{"spec.platforms[0]:Invalid"}},
+		{"platform uppercase", func(is *portager.ImageSync) { is.Spec.Platforms = []string{"linux/amd64", "Linux/AMD64"} }, []string{"spec.platforms[1]:Invalid"}},
+		{"platform too many parts", func(is *portager.ImageSync) { is.Spec.Images[1].Platforms = []string{"linux/arm/v7/x"} }, []string{"spec.images[1].platforms[0]:Invalid"}},
+		{"platform duplicate", func(is *portager.ImageSync) { is.Spec.Platforms = []string{"linux/amd64", "linux/amd64"} }, []string{"spec.platforms[1]:Duplicate"}},
+		{"too many platforms", func(is *portager.ImageSync) {
+			is.Spec.Platforms = nil
+			for i := range MaxPlatforms + 1 {
+				is.Spec.Platforms = append(is.Spec.Platforms, fmt.Sprintf("linux/arch%d", i))
+			}
+		}, []string{"spec.platforms:TooMany"}},
+
 		{"images required", func(is *portager.ImageSync) { is.Spec.Images = nil }, []string{"spec.images:Required"}},
 		{"too many images", func(is *portager.ImageSync) {
 			is.Spec.Images = make([]portager.ImageSpec, MaxImages+1)

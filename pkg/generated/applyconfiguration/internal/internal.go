@@ -140,6 +140,12 @@ var schemaYAML = typed.YAMLObject(`types:
       type:
         scalar: string
       default: ""
+    - name: platforms
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
     - name: semver
       type:
         scalar: string
@@ -202,6 +208,12 @@ var schemaYAML = typed.YAMLObject(`types:
     - name: immutableTags
       type:
         scalar: string
+    - name: platforms
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
     - name: schedule
       type:
         scalar: string
@@ -361,12 +373,21 @@ var schemaYAML = typed.YAMLObject(`types:
 - name: com.github.portager.portager.pkg.apis.portager.v1alpha1.TagStatus
   map:
     fields:
+    - name: destinationDigest
+      type:
+        scalar: string
     - name: error
       type:
         scalar: string
     - name: lastSyncTime
       type:
         namedType: io.k8s.apimachinery.pkg.apis.meta.v1.Time
+    - name: platforms
+      type:
+        list:
+          elementType:
+            scalar: string
+          elementRelationship: atomic
     - name: reason
       type:
         scalar: string

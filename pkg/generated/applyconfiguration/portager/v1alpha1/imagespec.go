@@ -43,6 +43,8 @@ type ImageSpecApplyConfiguration struct {
 	MaxTags *int32 `json:"maxTags,omitempty"`
 	// digests are manifests copied by digest (e.g. "sha256:..."); no tag is written for them at the destination.
 	Digests []string `json:"digests,omitempty"`
+	// platforms, when set, replaces spec.platforms for this image's tags (see spec.platforms).
+	Platforms []string `json:"platforms,omitempty"`
 }
 
 // ImageSpecApplyConfiguration constructs a declarative configuration of the ImageSpec type for use with
@@ -111,6 +113,16 @@ func (b *ImageSpecApplyConfiguration) WithMaxTags(value int32) *ImageSpecApplyCo
 func (b *ImageSpecApplyConfiguration) WithDigests(values ...string) *ImageSpecApplyConfiguration {
 	for i := range values {
 		b.Digests = append(b.Digests, values[i])
+	}
+	return b
+}
+
+// WithPlatforms adds the given value to the Platforms field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Platforms field.
+func (b *ImageSpecApplyConfiguration) WithPlatforms(values ...string) *ImageSpecApplyConfiguration {
+	for i := range values {
+		b.Platforms = append(b.Platforms, values[i])
 	}
 	return b
 }

@@ -48,6 +48,15 @@ type ImageSyncSpecApplyConfiguration struct {
 	// and its source digest is not checked. A tag not yet at the destination is copied, and gated, as any other;
 	// a pinned tag (TAG@sha256:DIGEST) is checked against its pin on every run.
 	ImmutableTags *string `json:"immutableTags,omitempty"`
+	// platforms, such as ["linux/amd64", "linux/arm64"] (OS/ARCHITECTURE[/VARIANT]; without a variant, any variant
+	// matches), copies of a multi-platform source only those platforms: the destination tag gets an index of the
+	// matching entries, with their signatures and attestations, and status records its digest as destinationDigest
+	// next to the source's sourceDigest. The filtered index is derived deterministically, so an unchanged source is
+	// up to date on every later run. Signatures of the source index itself do not cover the filtered index, whose
+	// digest differs; those of each platform image do. A single-platform source of another platform, or an index with
+	// none of them, fails with reason PlatformMismatch. An index whose platforms all match is copied as it is.
+	// spec.images[].digests are copied as they are. Unset, every platform is copied.
+	Platforms []string `json:"platforms,omitempty"`
 	// images is the list of images to sync from source to destination.
 	Images []ImageSpecApplyConfiguration `json:"images,omitempty"`
 	// validation configures optional pre-sync validation gates (cosign, vulnerability). When nil, no validation is performed.
@@ -113,6 +122,16 @@ func (b *ImageSyncSpecApplyConfiguration) WithTimeout(value v1.Duration) *ImageS
 // If called multiple times, the ImmutableTags field is set to the value of the last call.
 func (b *ImageSyncSpecApplyConfiguration) WithImmutableTags(value string) *ImageSyncSpecApplyConfiguration {
 	b.ImmutableTags = &value
+	return b
+}
+
+// WithPlatforms adds the given value to the Platforms field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Platforms field.
+func (b *ImageSyncSpecApplyConfiguration) WithPlatforms(values ...string) *ImageSyncSpecApplyConfiguration {
+	for i := range values {
+		b.Platforms = append(b.Platforms, values[i])
+	}
 	return b
 }
 

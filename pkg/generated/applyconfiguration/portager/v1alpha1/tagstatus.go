@@ -37,6 +37,12 @@ type TagStatusApplyConfiguration struct {
 	Synced *bool `json:"synced,omitempty"`
 	// sourceDigest is the manifest digest of the source image (e.g., "sha256:abc123..."). Used for digest comparison to skip already-synced images.
 	SourceDigest *string `json:"sourceDigest,omitempty"`
+	// destinationDigest is the digest written at the destination when it differs from sourceDigest: an index
+	// filtered to spec.platforms.
+	DestinationDigest *string `json:"destinationDigest,omitempty"`
+	// platforms are the platforms the destination holds for this tag when spec.platforms or
+	// spec.images[].platforms filter it.
+	Platforms []string `json:"platforms,omitempty"`
 	// lastSyncTime is when this specific tag was last synced.
 	LastSyncTime *v1.Time `json:"lastSyncTime,omitempty"`
 	// error contains the failure reason if synced is false.
@@ -82,6 +88,24 @@ func (b *TagStatusApplyConfiguration) WithSynced(value bool) *TagStatusApplyConf
 // If called multiple times, the SourceDigest field is set to the value of the last call.
 func (b *TagStatusApplyConfiguration) WithSourceDigest(value string) *TagStatusApplyConfiguration {
 	b.SourceDigest = &value
+	return b
+}
+
+// WithDestinationDigest sets the DestinationDigest field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the DestinationDigest field is set to the value of the last call.
+func (b *TagStatusApplyConfiguration) WithDestinationDigest(value string) *TagStatusApplyConfiguration {
+	b.DestinationDigest = &value
+	return b
+}
+
+// WithPlatforms adds the given value to the Platforms field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the Platforms field.
+func (b *TagStatusApplyConfiguration) WithPlatforms(values ...string) *TagStatusApplyConfiguration {
+	for i := range values {
+		b.Platforms = append(b.Platforms, values[i])
+	}
 	return b
 }
 
