@@ -174,3 +174,50 @@ func TestCosignSignaturesVerifyAtDestination(t *testing.T) {
 		})
 	}
 }
+
+// TestCosignPlatformFilterKeepsSignatures: of an index signed with cosign
+// --recursive, a copy filtered to one platform carries that platform
+// image's signature, which verifies at the destination; the filtered index
+// has another digest, which no signature covers. A filter that keeps every
+// platform copies the index as it is, and its own signature verifies.
+func TestCosignPlatformFilterKeepsSignatures(t *testing.T) {
+	c := &cosignCLI{t: t, bin: cosigntest.Binary(t), dir: t.TempDir()}
+	c.must(nil, "generate-key-pair")
+	if err := os.WriteFile(filepath.Join(c.dir, "trusted_root.json"), []byte(`{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := registrytest.New(t)
+	dst := registrytest.New(t)
+	idx, children := multiArch(t)
+	src.Push("team/app:multi", idx)
+	c.must(nil, withHTTP("sign", "--key", "cosign.key", "--tlog-upload=false", "--recursive", src.Ref("team/app@"+mustDigest(t, idx)))...)
+	verify := func(ref string) (string, error) {
+		return c.run(nil, withHTTP("verify", "--new-bundle-format=false", "--key", "cosign.pub", "--insecure-ignore-tlog=true", "--trusted-root", "trusted_root.json", ref)...)
+	}
+
+	e := newTestEngine(t, nil, src, dst)
+	sync := func(prefix string, platforms ...string) TagResult {
+		return resultFor(t, mustSync(t, e, Request{
+			Source: Endpoint{Registry: src.Host}, Destination: Endpoint{Registry: dst.Host}, RepositoryPrefix: prefix,
+			Images: []Image{{Name: "team/app", Tags: []string{"multi"}, Platforms: platforms}},
+		}), "team/app", "multi")
+	}
+	arm := sync("arm", "linux/arm64")
+	if arm.Outcome != OutcomeCopied || arm.WrittenDigest == "" {
+		t.Fatalf("filtered copy = %+v", arm)
+	}
+	if out, err := verify(dst.Ref("arm/team/app@" + mustDigest(t, children[1]))); err != nil {
+		t.Errorf("the arm64 image's signature does not verify at the destination: %v\n%s", err, out)
+	}
+	if out, err := verify(dst.Ref("arm/team/app@" + arm.WrittenDigest)); err == nil {
+		t.Errorf("the filtered index verified, but no signature can cover it:\n%s", out)
+	}
+
+	all := sync("all", "linux/amd64", "linux/arm64")
+	if all.Outcome != OutcomeCopied || all.WrittenDigest != "" {
+		t.Fatalf("copy keeping every platform = %+v, want the index as it is", all)
+	}
+	if out, err := verify(dst.Ref("all/team/app:multi")); err != nil {
+		t.Errorf("the index's own signature does not verify at the destination: %v\n%s", err, out)
+	}
+}

@@ -78,10 +78,14 @@ func TestImageSyncThroughKubeAPIServer(t *testing.T) {
 		}
 		// Every selection and write policy field is documented.
 		for path, fields := range map[string][]string{
-			"imagesync.spec.images":        {"include", "exclude", "digests", "DigestMismatch"},
-			"imagesync.spec.immutableTags": {"promise"},
-			"imagesync.spec.destination":   {"overwrite", "DestinationDiverged"},
-			"imagesync.status.images.tags": {"reason", "ImmutableTagPresent"},
+			"imagesync.spec.images":                  {"include", "exclude", "digests", "DigestMismatch", "platforms"},
+			"imagesync.spec.immutableTags":           {"promise"},
+			"imagesync.spec.platforms":               {"PlatformMismatch", "destinationDigest"},
+			"imagesync.spec.destination":             {"overwrite", "DestinationDiverged", "ecr"},
+			"imagesync.spec.destination.ecr":         {"imageTagMutability", "scanOnPush", "encryption", "tags"},
+			"imagesync.spec.destination.auth.method": {"acr", "Azure Workload Identity"},
+			"imagesync.spec.source.auth.method":      {"anonymous", "cloudidentities"},
+			"imagesync.status.images.tags":           {"reason", "ImmutableTagPresent", "destinationDigest", "platforms"},
 		} {
 			out, err := s.kubectl("admin", "explain", path)
 			if err != nil {
