@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/portager/portager/internal/registrytest"
 )
 
@@ -78,6 +81,18 @@ func NewAzure(t *testing.T) *Azure {
 		t.Setenv(k, v)
 	}
 	return f
+}
+
+// CredentialOptions are the Workload Identity credential's options that
+// point it at the fake: its transport trusts the fake's certificate, and
+// instance discovery, which would ask login.microsoftonline.com about the
+// loopback authority, is off. Everything else comes from the environment,
+// as in a pod.
+func (f *Azure) CredentialOptions() *azidentity.WorkloadIdentityCredentialOptions {
+	return &azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions:            azcore.ClientOptions{Transport: f.Client},
+		DisableInstanceDiscovery: true,
+	}
 }
 
 // AccessToken is the Entra ID access token the fake issues for scope.

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-
 	"github.com/portager/portager/internal/cloudfake"
 	"github.com/portager/portager/internal/registrytest"
 )
@@ -25,12 +22,7 @@ func acrRegistry(t *testing.T, f *cloudfake.Azure) (*registrytest.Registry, *ACR
 	reg.AddFault(f.ExchangeFault(reg))
 	p := NewACR()
 	p.Aliases = map[string]string{reg.Host: "http://" + reg.Host}
-	p.CredentialOptions = &azidentity.WorkloadIdentityCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Transport: f.Client},
-		// Instance discovery would ask login.microsoftonline.com about the
-		// loopback authority.
-		DisableInstanceDiscovery: true,
-	}
+	p.CredentialOptions = f.CredentialOptions()
 	return reg, p
 }
 
@@ -149,7 +141,7 @@ func TestACRExchangeFollowsNoRedirect(t *testing.T) {
 	})
 	p := NewACR()
 	p.Aliases = map[string]string{reg.Host: "http://" + reg.Host}
-	p.CredentialOptions = &azidentity.WorkloadIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: f.Client}, DisableInstanceDiscovery: true}
+	p.CredentialOptions = f.CredentialOptions()
 	_, err := p.Keychain(context.Background(), reg.Host)
 	if err == nil || !strings.Contains(err.Error(), "the registry answered HTTP 307") {
 		t.Fatalf("error = %v, want the redirect refused", err)

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/portager/portager/internal/cloudfake"
@@ -190,12 +188,7 @@ func TestControllerACR(t *testing.T) {
 	acr := cloudauth.NewACR()
 	// The loopback registry plays NAME.azurecr.io.
 	acr.Aliases = map[string]string{env.dst.Host: "http://" + env.dst.Host}
-	acr.CredentialOptions = &azidentity.WorkloadIdentityCredentialOptions{
-		ClientOptions: azcore.ClientOptions{Transport: azure.Client},
-		// Instance discovery would ask login.microsoftonline.com about the
-		// loopback authority.
-		DisableInstanceDiscovery: true,
-	}
+	acr.CredentialOptions = azure.CredentialOptions()
 	env.cloud = cloudauth.Providers{ACR: acr}
 	env.startController(t)
 	ctx := context.Background()
