@@ -108,7 +108,7 @@ func TestResolveCredentials(t *testing.T) {
 			auth:  v1alpha1.DestinationAuth{Method: "kerberos"},
 			calls: []string{"Login spec.source.authSecretRef"},
 			err:   `unknown spec.destination.auth.method "kerberos"`},
-		{name: "a source method without a method keeps authSecretRef",
+		{name: "an empty source auth keeps authSecretRef",
 			source: &v1alpha1.SecretReference{Name: "pull"}, sourceAuth: &v1alpha1.SourceAuth{},
 			auth:       v1alpha1.DestinationAuth{Method: v1alpha1.AuthMethodAnonymous},
 			calls:      []string{"Login spec.source.authSecretRef pull"},

@@ -57,8 +57,9 @@ type Config struct {
 	// metrics to the transport.
 	EngineOptions syncer.Options
 	// Cloud supplies credentials for auth methods "ecr", "gar" and "acr",
-	// of either side, from the controller's own workload identity, and creates ECR
-	// repositories. A nil provider makes its method CredentialsUnavailable.
+	// of either side, from the controller's own workload identity, and
+	// creates ECR repositories. A nil provider makes its method
+	// CredentialsUnavailable.
 	Cloud cloudauth.Providers
 	// SigstoreRoot verifies keyless cosign signatures (gate.LoadTrustedRoot);
 	// nil refuses them.

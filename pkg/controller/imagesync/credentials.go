@@ -43,9 +43,9 @@ var errSpecMoved = errors.New("the spec changed since this run read it")
 // nothing.
 //
 // Secrets are read each with a GET at use time (no informer, no cache).
-// Methods "ecr", "gar" and "acr", of either side, use the controller's own cloud
-// identity instead,
-// whose tokens go only to that cloud's registry hosts (package cloudauth).
+// Methods "ecr", "gar" and "acr", of either side, use the controller's own
+// cloud identity instead, whose tokens go only to that cloud's registry
+// hosts (package cloudauth).
 type credentials struct {
 	client clientset.Interface
 	kube   kubernetes.Interface
