@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,14 +56,14 @@ func newPlatformFilter(specs []string) (*platformFilter, error) {
 	return f, nil
 }
 
-// match returns the wanted platform p matches, if any: the same OS and
+// match returns the wanted platform p satisfies, if any: the same OS and
 // architecture and, when the wanted one names a variant, that variant.
 func (f *platformFilter) match(p *v1.Platform) (string, bool) {
 	if p == nil {
 		return "", false
 	}
 	for i, w := range f.want {
-		if w.OS == p.OS && w.Architecture == p.Architecture && (w.Variant == "" || w.Variant == p.Variant) {
+		if p.Satisfies(w) {
 			return f.specs[i], true
 		}
 	}
@@ -71,14 +72,10 @@ func (f *platformFilter) match(p *v1.Platform) (string, bool) {
 
 // platformString names p for a message.
 func platformString(p *v1.Platform) string {
-	if p == nil {
+	if p == nil || p.OS == "" {
 		return "no platform"
 	}
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
+	return p.String()
 }
 
 // target is what a tag's destination must hold: the source manifest as it
@@ -183,7 +180,7 @@ func filterIndex(d v1.Hash, m cachedManifest, f *platformFilter) (filteredIndex,
 	if err != nil {
 		return filteredIndex{}, nil, fmt.Errorf("encoding the filtered index of %s: %w", d, err)
 	}
-	digest, _, err := v1.SHA256(strings.NewReader(string(raw)))
+	digest, _, err := v1.SHA256(bytes.NewReader(raw))
 	if err != nil {
 		return filteredIndex{}, nil, err
 	}
